@@ -1,0 +1,169 @@
+/**
+ * The normalized configuration every part of velo reads. The loader turns the YAML/JSON file,
+ * the environment and the command-line flags into exactly this shape: every duration is in
+ * milliseconds, every default is filled in, the short (one-pool) form becomes `pools[0]`.
+ */
+
+/** Canonical strategy names; aliases are resolved by `balancing/registry.ts`. */
+export type StrategyName =
+  | 'round-robin'
+  | 'weighted-round-robin'
+  | 'least-connections'
+  | 'random'
+  | 'ip-hash'
+  | 'url-hash'
+  | 'power-of-two'
+  | 'least-latency';
+
+export interface BackendConfig {
+  url: string;
+  weight: number;
+  name?: string;
+}
+
+export interface HealthCheckConfig {
+  enabled: boolean;
+  type: 'http' | 'tcp';
+  path: string;
+  intervalMs: number;
+  timeoutMs: number;
+  /** Consecutive passes that bring a backend up (HAProxy `rise`). */
+  rise: number;
+  /** Consecutive failures that take a backend down (HAProxy `fall`). */
+  fall: number;
+  /** Accepted statuses, e.g. `[[200, 299]]`. */
+  expectStatus: Array<[number, number]>;
+  /** Fraction of the interval (0..1) by which each probe is randomly spread. */
+  jitter: number;
+}
+
+export interface CircuitBreakerConfig {
+  enabled: boolean;
+  /** Consecutive failures that open the breaker. */
+  failureThreshold: number;
+  resetTimeoutMs: number;
+  /** Probe requests allowed while half-open; that many successes close it. */
+  halfOpenRequests: number;
+  /** Count 5xx responses from the backend as failures. */
+  countHttp5xx: boolean;
+}
+
+export interface RetryConfig {
+  /** Additional attempts after the first one (0 disables retries). */
+  attempts: number;
+  /** Retry non-idempotent methods after a failure other than a connect error. */
+  retryNonIdempotent: boolean;
+  /** Statuses from a backend that make an idempotent request try another backend. */
+  onStatus: number[];
+  backoffBaseMs: number;
+  backoffCapMs: number;
+  /** Request bodies up to this size are kept so they can be replayed. */
+  maxBodyBytes: number;
+  /** Retry budget: fraction of active requests that may be retries. */
+  budgetPercent: number;
+  /** Retries always allowed regardless of the budget. */
+  budgetMinRetries: number;
+  /** Timeout for each try; 0 means only `timeouts.response` applies. */
+  perTryTimeoutMs: number;
+}
+
+export interface TimeoutsConfig {
+  connectMs: number;
+  /** Time to the upstream's response headers (504 when exceeded). */
+  responseMs: number;
+  /** Idle keep-alive connections to a backend are closed after this. */
+  idleMs: number;
+}
+
+export interface QueueConfig {
+  /** Requests that may wait for a free slot when `max_connections` is reached. */
+  size: number;
+  timeoutMs: number;
+}
+
+export interface StickyConfig {
+  enabled: boolean;
+  cookie: string;
+  ttlMs: number;
+}
+
+export interface RateLimitConfig {
+  enabled: boolean;
+  /** Sustained requests per second per client IP. */
+  rps: number;
+  burst: number;
+}
+
+export interface OutlierConfig {
+  enabled: boolean;
+  consecutiveFailures: number;
+  count5xx: boolean;
+  baseEjectionMs: number;
+  maxEjectionMs: number;
+  maxEjectionPercent: number;
+}
+
+export interface PoolMatch {
+  /** Lower-cased host without port; undefined matches any host. */
+  host?: string;
+  pathPrefix?: string;
+}
+
+export interface PoolConfig {
+  name: string;
+  match: PoolMatch;
+  strategy: StrategyName;
+  backends: BackendConfig[];
+  healthCheck: HealthCheckConfig;
+  circuitBreaker: CircuitBreakerConfig;
+  retry: RetryConfig;
+  timeouts: TimeoutsConfig;
+  /** Per-backend in-flight limit; 0 means unlimited. */
+  maxConnections: number;
+  queue: QueueConfig;
+  sticky: StickyConfig;
+  rateLimit: RateLimitConfig;
+  outlier: OutlierConfig;
+  /** Envoy panic threshold in percent; 0 disables panic mode. */
+  panicThreshold: number;
+  /** Linear weight ramp for a returning backend; 0 disables it. */
+  slowStartMs: number;
+}
+
+export interface ListenConfig {
+  host: string;
+  port: number;
+  tls?: { cert: string; key: string };
+}
+
+export interface AdminConfig {
+  enabled: boolean;
+  host: string;
+  port: number;
+  token?: string;
+}
+
+export interface AccessLogConfig {
+  enabled: boolean;
+  /** `stdout` or a file path. */
+  target: string;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+export interface VeloConfig {
+  listen: ListenConfig;
+  admin: AdminConfig;
+  pools: PoolConfig[];
+  accessLog: AccessLogConfig;
+  ipFilter: { allow: string[]; deny: string[] };
+  /** Peers (IPs/CIDRs) whose X-Forwarded-For is believed; `true` trusts every peer. */
+  trustProxy: boolean | string[];
+  shutdownTimeoutMs: number;
+  logLevel: LogLevel;
+  /** Client-side header timeout (slowloris defence). */
+  clientHeaderTimeoutMs: number;
+  clientRequestTimeoutMs: number;
+  /** Absolute path of the file this config came from, if any. */
+  source?: string;
+}
