@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+/**
+ * The `velo` command line: one commander program, one file per subcommand. `velo` alone runs
+ * `velo start`. Errors print one line and set a non-zero exit code; never a stack trace.
+ */
+import { Command, CommanderError } from 'commander';
+import { VERSION } from '../version.js';
+import { registerStartCommand } from './start.js';
+import { registerBackendCommand } from './backend.js';
+import { registerInitCommand } from './init.js';
+import { registerValidateCommand } from './validate.js';
+import { ExitCode } from './exit-codes.js';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('velo')
+    .description('HTTP and WebSocket load balancer with a live terminal dashboard')
+    .version(VERSION, '-v, --version')
+    .showHelpAfterError('(run with --help for usage)');
+  registerStartCommand(program);
+  registerBackendCommand(program);
+  registerInitCommand(program);
+  registerValidateCommand(program);
+  return program;
+}
+
+async function main(): Promise<void> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+      return;
+    }
+    process.stderr.write(`velo: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = ExitCode.Failure;
+  }
+}
+
+await main();

@@ -1,0 +1,154 @@
+/**
+ * `velo [start]`: load the config, start the engine, and serve until SIGTERM/SIGINT, which
+ * drain in-flight requests (up to `shutdown_timeout`) and exit 0. SIGHUP and edits of the
+ * config file reload it; a bad file keeps the running config.
+ */
+import { watch, type FSWatcher } from 'node:fs';
+import type { Command } from 'commander';
+import { loadConfig, type FlagOverrides } from '../config/load.js';
+import type { VeloConfig } from '../config/types.js';
+import { ConfigError } from '../errors.js';
+import { Engine } from '../engine/engine.js';
+import { Control } from '../engine/control.js';
+import { Logger } from '../log/logger.js';
+import { ExitCode } from './exit-codes.js';
+
+export interface StartFlags {
+  config?: string;
+  backend?: string[];
+  strategy?: string;
+  port?: string;
+  host?: string;
+  adminPort?: string;
+  headless?: boolean;
+  watch?: boolean;
+  accessLog?: boolean;
+}
+
+function toInt(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) > 65535) throw new ConfigError([{ path: flag, message: `must be a port number 0..65535, got "${value}"` }]);
+  return Number(value);
+}
+
+export function flagOverrides(flags: StartFlags): FlagOverrides {
+  return {
+    port: toInt('--port', flags.port),
+    host: flags.host,
+    adminPort: toInt('--admin-port', flags.adminPort),
+    strategy: flags.strategy,
+    backends: flags.backend,
+  };
+}
+
+export interface Running {
+  engine: Engine;
+  control: Control;
+  /** Stops watching, drains and closes; resolves when everything is closed. */
+  shutdown: () => Promise<void>;
+}
+
+/** Starts an engine for `config` with reload wiring; used by `start` and `demo`. */
+export async function launch(config: VeloConfig, reloader: (() => Promise<VeloConfig>) | undefined, logger: Logger, opts: { watchFile?: boolean } = {}): Promise<Running> {
+  const engine = new Engine({ config, logger });
+  const control = new Control(engine, reloader);
+  await engine.start();
+  let watcher: FSWatcher | undefined;
+  let debounce: NodeJS.Timeout | undefined;
+  const reload = (actor: 'signal' | 'file-watch'): void => {
+    control.reload(actor).catch(() => {
+      // Already logged and recorded as an event by Control; the old config stays.
+    });
+  };
+  if (config.source !== undefined && opts.watchFile !== false) {
+    try {
+      watcher = watch(config.source, () => {
+        clearTimeout(debounce);
+        debounce = setTimeout(() => reload('file-watch'), 200);
+      });
+      watcher.on('error', () => {});
+    } catch (err) {
+      logger.warn('cannot watch config file; use SIGHUP or `velo reload`', { file: config.source, err });
+    }
+  }
+  const onHup = (): void => reload('signal');
+  process.on('SIGHUP', onHup);
+  let stopping: Promise<void> | undefined;
+  const shutdown = (): Promise<void> => {
+    stopping ??= (async () => {
+      process.off('SIGHUP', onHup);
+      clearTimeout(debounce);
+      watcher?.close();
+      await engine.stop();
+    })();
+    return stopping;
+  };
+  return { engine, control, shutdown };
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+export function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (sig: NodeJS.Signals): void => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(sig);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+async function runStart(flags: StartFlags): Promise<void> {
+  let config: VeloConfig;
+  let overrides: FlagOverrides;
+  try {
+    overrides = flagOverrides(flags);
+    config = await loadConfig({ file: flags.config, flags: overrides });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`velo: ${err.message}\n`);
+    process.exitCode = ExitCode.Usage;
+    return;
+  }
+  if (flags.accessLog === false) config.accessLog.enabled = false;
+  const logger = new Logger(config.logLevel);
+  const file = config.source;
+  const reloader = file === undefined ? undefined : () => loadConfig({ file, flags: overrides });
+  let running: Running;
+  try {
+    running = await launch(config, reloader, logger, { watchFile: flags.watch });
+  } catch (err) {
+    process.stderr.write(`velo: cannot start: ${(err as Error).message}\n`);
+    process.exitCode = ExitCode.Failure;
+    return;
+  }
+  const signal = await untilSignal();
+  logger.info('signal received, draining', { signal });
+  await running.shutdown();
+  process.exitCode = ExitCode.Ok;
+}
+
+export function registerStartCommand(program: Command): void {
+  program
+    .command('start', { isDefault: true })
+    .description('run the balancer (dashboard on a TTY, structured logs otherwise)')
+    .option('-c, --config <file>', 'config file (default: $VELO_CONFIG, then ./velo.config.yaml)')
+    .option('-b, --backend <url...>', 'backend URL; repeat for more (replaces the first pool\'s backends)')
+    .option('-s, --strategy <name>', 'balancing strategy, e.g. round-robin, least-connections')
+    .option('-p, --port <n>', 'listen port')
+    .option('--host <addr>', 'listen address')
+    .option('--admin-port <n>', 'admin API port (0 picks a free one)')
+    .option('--headless', 'never render the dashboard; log structured lines')
+    .option('--no-watch', 'do not reload when the config file changes')
+    .option('--no-access-log', 'do not write the access log (benchmarks)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  velo start --backend http://127.0.0.1:8081 --backend http://127.0.0.1:8082
+  velo start -c velo.config.yaml --headless
+  VELO_PORT=9000 velo start --strategy least-connections -b http://10.0.0.5:80`,
+    )
+    .action(runStart);
+}

@@ -1,0 +1,305 @@
+/**
+ * The engine owns the pools, the listening server, the health checker and the sampler, and
+ * their lifecycle. The dashboard, admin API and CLI see it through `control.ts` and the
+ * snapshot; the request path is in `forward.ts`. No request and no background loop can
+ * crash it: every handler catches.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo, Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import type { VeloConfig } from '../config/types.js';
+import { Pool } from '../upstream/pool.js';
+import type { Upstream } from '../upstream/upstream.js';
+import { Router } from './router.js';
+import { ForwardRequest } from './forward.js';
+import { sendError } from './reply.js';
+import { clientIpFromForwardedFor } from './headers.js';
+import { WebSocketTunnel } from './websocket.js';
+import type { EngineTotals, ForwardEnv, RequestObserver, TerminationCause } from './request-record.js';
+import { HealthChecker, networkProbe, realTimers, type Probe, type Timers } from '../health/active-check.js';
+import { EventLog } from '../metrics/event-log.js';
+import { Sampler } from '../metrics/sampler.js';
+import type { EngineSnapshot } from '../metrics/snapshot.js';
+import { Logger } from '../log/logger.js';
+import { IpFilter, IpMatcher, normalizeIp } from '../resilience/ip-filter.js';
+import { VERSION } from '../version.js';
+
+export interface EngineOptions {
+  config: VeloConfig;
+  logger?: Logger;
+  /** Monotonic ms. */
+  clock?: () => number;
+  wallClock?: () => number;
+  random?: () => number;
+  probe?: Probe;
+  timers?: Timers;
+  /** Sampler tick; 0 disables the timer (tests call `sampler.tick()`). */
+  sampleEveryMs?: number;
+}
+
+export class Engine implements ForwardEnv {
+  config: VeloConfig;
+  pools: Pool[] = [];
+  readonly router = new Router([]);
+  readonly events: EventLog;
+  readonly logger: Logger;
+  readonly sampler: Sampler;
+  readonly health: HealthChecker;
+  readonly totals: EngineTotals = { requests: 0, success: 0, failed: 0, retries: 0, rateLimited: 0, inFlight: 0 };
+  readonly observers: RequestObserver[] = [];
+  readonly clock: () => number;
+  readonly wallClock: () => number;
+  readonly random: () => number;
+  readonly proto: 'http' | 'https';
+  readonly startedAt: number;
+  server: http.Server | undefined;
+  shuttingDown = false;
+  private ipFilter: IpFilter;
+  private trusted: IpMatcher | true | undefined;
+  private readonly websockets: WebSocketTunnel;
+  private readonly requestIdPrefix = randomBytes(4).toString('hex');
+  private requestSeq = 0;
+  private readonly sampleEveryMs: number;
+
+  constructor(options: EngineOptions) {
+    this.config = options.config;
+    this.clock = options.clock ?? (() => performance.now());
+    this.wallClock = options.wallClock ?? Date.now;
+    this.random = options.random ?? Math.random;
+    this.logger = options.logger ?? new Logger(options.config.logLevel);
+    this.events = new EventLog(200, this.wallClock);
+    this.startedAt = this.wallClock();
+    this.proto = options.config.listen.tls ? 'https' : 'http';
+    this.sampleEveryMs = options.sampleEveryMs ?? 250;
+    this.ipFilter = new IpFilter(options.config.ipFilter);
+    this.trusted = trustMatcher(options.config.trustProxy);
+    this.health = new HealthChecker({
+      clock: this.clock,
+      wallClock: this.wallClock,
+      random: this.random,
+      timers: options.timers ?? realTimers,
+      probe: options.probe ?? networkProbe,
+      onTransition: (u, from, to, result) => this.onHealthTransition(u, from, to, result.detail),
+    });
+    this.websockets = new WebSocketTunnel(this);
+    this.sampler = new Sampler(
+      {
+        version: VERSION,
+        startedAt: this.startedAt,
+        pools: () => this.pools,
+        totals: () => this.totals,
+        queueDepth: (p) => p.queueDepth,
+        base: () => this.snapshotBase(),
+        clock: this.clock,
+        wallClock: this.wallClock,
+      },
+      (err) => this.logger.error('snapshot failed', { err }),
+    );
+    for (const pc of options.config.pools) this.pools.push(this.createPool(pc));
+    this.router.setPools(this.pools);
+  }
+
+  get snapshot(): EngineSnapshot {
+    return this.sampler.snapshot;
+  }
+
+  /** The address actually bound (port 0 resolved). */
+  get address(): { host: string; port: number } {
+    const a = this.server?.address() as AddressInfo | null | undefined;
+    return { host: this.config.listen.host, port: a?.port ?? this.config.listen.port };
+  }
+
+  /** Starts listening, probing and sampling; resolves once the port is bound. */
+  async start(): Promise<void> {
+    const { listen } = this.config;
+    const server = listen.tls
+      ? https.createServer({ cert: readFileSync(listen.tls.cert), key: readFileSync(listen.tls.key) })
+      : http.createServer();
+    server.headersTimeout = this.config.clientHeaderTimeoutMs;
+    server.requestTimeout = this.config.clientRequestTimeoutMs;
+    server.keepAliveTimeout = 65_000;
+    server.on('request', this.onRequest);
+    server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => this.websockets.handle(req, socket, head));
+    server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
+      if (socket.writable && err.code !== 'ECONNRESET') socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+      else socket.destroy();
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(listen.port, listen.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err) => this.logger.error('server error', { err }));
+    for (const pool of this.pools) for (const u of pool.upstreams) this.watch(pool, u);
+    if (this.sampleEveryMs > 0) this.sampler.start(this.sampleEveryMs);
+    this.events.add({ kind: 'lifecycle', level: 'info', message: `listening on ${this.proto}://${listen.host}:${this.address.port}` });
+    this.logger.info('listening', { address: `${this.proto}://${listen.host}:${this.address.port}`, pools: this.pools.length });
+  }
+
+  /**
+   * Stops accepting, lets in-flight requests finish for up to `shutdown_timeout`, then closes
+   * whatever is left. Resolves when everything is closed.
+   */
+  async stop(): Promise<void> {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    this.logger.info('shutting down', { inFlight: this.totals.inFlight });
+    const server = this.server;
+    const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    server?.closeIdleConnections();
+    const deadline = this.clock() + this.config.shutdownTimeoutMs;
+    while (this.totals.inFlight > 0 && this.clock() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      server?.closeIdleConnections();
+    }
+    if (this.totals.inFlight > 0) this.logger.warn('shutdown timeout: closing in-flight requests', { inFlight: this.totals.inFlight });
+    server?.closeAllConnections();
+    this.websockets.closeAll();
+    this.health.stop();
+    this.sampler.stop();
+    await Promise.all(this.pools.flatMap((p) => p.upstreams.map((u) => u.destroy())));
+    await closed;
+    this.sampler.tick();
+  }
+
+  /** Starts health checks for a backend and wires its breaker to the event log. */
+  watch(pool: Pool, u: Upstream): void {
+    u.breaker.onTransition = (from, to) => {
+      const level = to === 'open' ? 'warn' : 'info';
+      const message = `${u.name} circuit ${from} -> ${to}`;
+      this.events.add({ kind: 'circuit', level, message, pool: pool.name, backend: u.id });
+      this.logger[level]('circuit breaker transition', { pool: pool.name, backend: u.id, from, to });
+    };
+    if (this.server !== undefined) this.health.watch(u, () => pool.config.healthCheck);
+  }
+
+  /** Stops health checks and closes a backend's connections once its in-flight requests end. */
+  retire(u: Upstream): void {
+    this.health.unwatch(u);
+    void u.close();
+  }
+
+  createPool(config: VeloConfig['pools'][number]): Pool {
+    return new Pool(config, { clock: this.clock });
+  }
+
+  retryAfterSeconds(pool: Pool): number {
+    let soonest = Infinity;
+    for (const u of pool.upstreams) {
+      const ms = u.breaker.retryAfterMs();
+      if (ms > 0) soonest = Math.min(soonest, ms);
+    }
+    if (soonest === Infinity) soonest = pool.config.healthCheck.enabled ? pool.config.healthCheck.intervalMs : 1000;
+    return Math.max(1, Math.ceil(soonest / 1000));
+  }
+
+  /** Applies trust and filter settings of a new config (pools are reconciled by control.ts). */
+  applyNetworkPolicy(config: VeloConfig): void {
+    this.ipFilter = new IpFilter(config.ipFilter);
+    this.trusted = trustMatcher(config.trustProxy);
+  }
+
+  /** The client IP velo believes: the peer, or X-Forwarded-For when the peer is trusted. */
+  clientIpOf(req: http.IncomingMessage, peerIp: string): string {
+    const xff = req.headers['x-forwarded-for'];
+    if (this.trusted === undefined || typeof xff !== 'string') return peerIp;
+    const trusted = this.trusted;
+    return clientIpFromForwardedFor(xff, peerIp, trusted === true ? () => true : (ip) => trusted.matches(ip));
+  }
+
+  nextRequestId(req: http.IncomingMessage): string {
+    const incoming = req.headers['x-request-id'];
+    if (typeof incoming === 'string' && incoming.length > 0 && incoming.length <= 128 && /^[\x21-\x7e]+$/.test(incoming)) {
+      return incoming;
+    }
+    this.requestSeq += 1;
+    return `${this.requestIdPrefix}-${this.requestSeq.toString(36)}`;
+  }
+
+  private readonly onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    let requestId = '-';
+    try {
+      requestId = this.nextRequestId(req);
+      const peerIp = normalizeIp(req.socket.remoteAddress);
+      if (this.ipFilter.active && !this.ipFilter.allows(peerIp)) {
+        return this.answerLocally(req, res, 403, 'forbidden', requestId, peerIp, 'DN');
+      }
+      const url = req.url ?? '';
+      if (!url.startsWith('/')) return this.answerLocally(req, res, 400, 'request target must be a path', requestId, peerIp, 'NR');
+      const pool = this.router.match(req.headers.host, url);
+      if (pool === undefined) return this.answerLocally(req, res, 404, 'no pool matches this host and path', requestId, peerIp, 'NR');
+      if (this.shuttingDown) res.setHeader('connection', 'close');
+      new ForwardRequest(this, req, res, pool, requestId, peerIp, this.clientIpOf(req, peerIp)).start();
+    } catch (err) {
+      this.logger.error('request handler failed', { err, requestId });
+      sendError(res, 500, 'internal error', requestId);
+    }
+  };
+
+  private answerLocally(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    status: number,
+    message: string,
+    requestId: string,
+    clientIp: string,
+    termination: TerminationCause,
+  ): void {
+    sendError(res, status, message, requestId);
+    this.totals.requests += 1;
+    if (status >= 500) this.totals.failed += 1;
+    else this.totals.success += 1;
+    const record = {
+      id: requestId,
+      at: this.wallClock(),
+      clientIp,
+      method: req.method ?? '',
+      path: req.url ?? '',
+      host: req.headers.host,
+      status,
+      pool: undefined,
+      backend: undefined,
+      attempts: 0,
+      upstreamMs: -1,
+      totalMs: 0,
+      bytesIn: 0,
+      bytesOut: 0,
+      termination,
+    };
+    for (const observe of this.observers) observe(record);
+  }
+
+  private onHealthTransition(u: Upstream, from: string, to: string, detail: string | undefined): void {
+    const pool = this.pools.find((p) => p.upstreams.includes(u));
+    if (to === 'healthy') {
+      if (from === 'unhealthy') u.startRamp(this.clock());
+      u.ejectedUntil = 0;
+    }
+    const level = to === 'unhealthy' ? 'warn' : 'info';
+    const message = `${u.name} ${from === 'unknown' ? 'is' : 'is now'} ${to}${detail ? ` (${detail})` : ''}`;
+    this.events.add({ kind: 'health', level, message, pool: pool?.name, backend: u.id });
+    this.logger[level]('health transition', { pool: pool?.name, backend: u.id, from, to, detail });
+  }
+
+  private snapshotBase(): Pick<EngineSnapshot, 'listen' | 'admin' | 'events' | 'configSource' | 'shuttingDown'> {
+    const { listen, admin } = this.config;
+    return {
+      listen: { host: listen.host, port: this.address.port, tls: listen.tls !== undefined },
+      admin: admin.enabled ? { host: admin.host, port: admin.port } : undefined,
+      events: this.events.recent(50),
+      configSource: this.config.source,
+      shuttingDown: this.shuttingDown,
+    };
+  }
+}
+
+function trustMatcher(trust: boolean | string[]): IpMatcher | true | undefined {
+  if (trust === true) return true;
+  if (trust === false || trust.length === 0) return undefined;
+  return new IpMatcher(trust);
+}

@@ -1,0 +1,319 @@
+/**
+ * One request's path through velo: pick a backend, send the request on its keep-alive pool,
+ * stream the answer back, and on failure try another backend when that is safe. Every path
+ * ends in exactly one `finish()`, which releases counters and tells the observers.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { Pool } from '../upstream/pool.js';
+import type { Upstream } from '../upstream/upstream.js';
+import { backoffMs, mayRetry, type AttemptFailure } from '../resilience/retry-policy.js';
+import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import { RequestBody, hasRequestBody } from './request-body.js';
+import { sendError } from './reply.js';
+import type { ForwardEnv, TerminationCause } from './request-record.js';
+
+const CONNECT_ERRORS = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** Why velo itself aborts an attempt; never counted against the backend. */
+class AttemptCancelled extends Error {}
+
+export class ForwardRequest {
+  private readonly startedAt: number;
+  private readonly tried = new Set<Upstream>();
+  private readonly body: RequestBody | undefined;
+  private readonly headers: string[];
+  private current: Attempt | undefined;
+  private attempts = 0;
+  private retries = 0;
+  private finished = false;
+  private clientGone = false;
+  private resume: (() => void) | undefined;
+  private drainListening = false;
+  private status = 0;
+  private backend: Upstream | undefined;
+  private upstreamMs = -1;
+  private bytesOut = 0;
+  private retryCounted = false;
+
+  constructor(
+    private readonly env: ForwardEnv,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly pool: Pool,
+    private readonly requestId: string,
+    private readonly peerIp: string,
+    private readonly clientIp: string,
+  ) {
+    this.startedAt = env.clock();
+    this.body = hasRequestBody(req) ? new RequestBody(req, pool.config.retry.maxBodyBytes) : undefined;
+    this.headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, {
+      peerIp,
+      clientIp,
+      proto: env.proto,
+      requestId,
+    });
+    pool.retryBudget.active += 1;
+    env.totals.inFlight += 1;
+    res.once('close', this.onClientClose);
+  }
+
+  start(): void {
+    this.attempt();
+  }
+
+  private readonly onClientClose = (): void => {
+    if (this.res.writableFinished) return;
+    this.clientGone = true;
+    if (this.current !== undefined) this.current.cancel();
+    else this.finish('DC');
+  };
+
+  private attempt(): void {
+    if (this.finished) return;
+    if (this.clientGone) return this.finish('DC');
+    const upstream = this.pool.pick({
+      clientIp: this.clientIp,
+      url: this.req.url!,
+      now: this.env.clock(),
+      random: this.env.random,
+      exclude: this.tried,
+    });
+    if (upstream === undefined) {
+      if (this.attempts === 0) {
+        const retryAfter = String(this.env.retryAfterSeconds(this.pool));
+        sendError(this.res, 503, 'no backend available', this.requestId, { 'retry-after': retryAfter });
+        this.status = 503;
+        return this.finish('UH');
+      }
+      return this.failWith(this.lastFailure ?? 'connect');
+    }
+    this.tried.add(upstream);
+    this.attempts += 1;
+    this.backend = upstream;
+    this.current = new Attempt(this, upstream, this.env.clock);
+    const timeouts = this.pool.config.timeouts;
+    const perTry = this.pool.config.retry.perTryTimeoutMs;
+    upstream.dispatcher.dispatch(
+      {
+        path: this.req.url!,
+        method: this.req.method!,
+        headers: this.headers,
+        // undici streams async iterables (client-h1 writeIterable); its types only list Readable.
+        body: (this.body?.source() ?? null) as Dispatcher.DispatchOptions['body'],
+        headersTimeout: perTry > 0 ? Math.min(perTry, timeouts.responseMs) : timeouts.responseMs,
+        bodyTimeout: timeouts.idleMs,
+      },
+      this.current,
+    );
+  }
+
+  private lastFailure: AttemptFailure | undefined;
+
+  /** Called by the attempt once response headers arrive; false asks undici to pause. */
+  onResponseHeaders(attempt: Attempt, status: number, raw: Buffer[], statusText: string, resume: () => void): boolean {
+    if (this.clientGone) {
+      attempt.cancel();
+      return false;
+    }
+    const retry = this.pool.config.retry;
+    if (retry.onStatus.includes(status) && this.canRetry('status')) {
+      attempt.retryOnStatus(status);
+      return false;
+    }
+    this.status = status;
+    this.upstreamMs = this.env.clock() - attempt.startedAt;
+    this.resume = resume;
+    this.res.writeHead(status, statusText, clientResponseHeaders(raw));
+    return true;
+  }
+
+  onResponseData(chunk: Buffer): boolean {
+    this.bytesOut += chunk.length;
+    if (this.res.write(chunk)) return true;
+    if (!this.drainListening) {
+      this.drainListening = true;
+      this.res.on('drain', () => this.resume?.());
+    }
+    return false;
+  }
+
+  onResponseEnd(attempt: Attempt): void {
+    attempt.settle(this.status, false);
+    this.current = undefined;
+    this.res.end();
+    this.finish('-');
+  }
+
+  /** Called once per attempt that ended without a complete response. */
+  onAttemptError(attempt: Attempt, err: Error & { code?: string }): void {
+    this.current = undefined;
+    if (err instanceof AttemptCancelled && this.clientGone) {
+      attempt.settle(0, undefined);
+      return this.finish('DC');
+    }
+    if (attempt.statusRetry !== undefined) {
+      attempt.settle(attempt.statusRetry, attempt.statusRetry >= 500);
+      return this.retryLater('status');
+    }
+    if (this.res.headersSent) {
+      // The backend broke mid-response: end the client's response rather than leave it hanging.
+      attempt.settle(this.status, true);
+      this.res.destroy();
+      return this.finish('UC');
+    }
+    const failure: AttemptFailure =
+      !attempt.connected || (err.code !== undefined && CONNECT_ERRORS.has(err.code))
+        ? 'connect'
+        : err.code === 'UND_ERR_HEADERS_TIMEOUT'
+          ? 'timeout'
+          : 'reset';
+    attempt.settle(0, true);
+    this.lastFailure = failure;
+    if (this.canRetry(failure)) return this.retryLater(failure);
+    this.failWith(failure);
+  }
+
+  private canRetry(failure: AttemptFailure): boolean {
+    const retry = this.pool.config.retry;
+    if (this.clientGone || this.attempts > retry.attempts) return false;
+    if (!mayRetry(failure, this.req.method!, retry)) return false;
+    if (this.body !== undefined && !this.body.replayable) return false;
+    return this.pool.retryBudget.allows(retry);
+  }
+
+  private retryLater(failure: AttemptFailure): void {
+    this.lastFailure = failure;
+    const delay = backoffMs(this.retries, this.pool.config.retry, this.env.random);
+    this.retries += 1;
+    this.env.totals.retries += 1;
+    if (!this.retryCounted) {
+      this.retryCounted = true;
+      this.pool.retryBudget.retriesInFlight += 1;
+    }
+    if (delay <= 0) return this.attempt();
+    setTimeout(() => this.attempt(), delay);
+  }
+
+  private failWith(failure: AttemptFailure): void {
+    if (failure === 'timeout') {
+      this.status = 504;
+      sendError(this.res, 504, 'upstream timed out', this.requestId);
+      return this.finish('UT');
+    }
+    this.status = 502;
+    sendError(this.res, 502, failure === 'connect' ? 'upstream connect failed' : 'upstream connection reset', this.requestId);
+    this.finish(failure === 'connect' ? 'UF' : 'UC');
+  }
+
+  private finish(termination: TerminationCause): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.res.off('close', this.onClientClose);
+    this.pool.retryBudget.active -= 1;
+    if (this.retryCounted) this.pool.retryBudget.retriesInFlight -= 1;
+    const totals = this.env.totals;
+    totals.inFlight -= 1;
+    totals.requests += 1;
+    if (termination === '-' && this.status < 500) totals.success += 1;
+    else totals.failed += 1;
+    if (this.env.observers.length === 0) return;
+    const record = {
+      id: this.requestId,
+      at: this.env.wallClock(),
+      clientIp: this.clientIp,
+      method: this.req.method!,
+      path: this.req.url!,
+      host: this.req.headers.host,
+      status: termination === 'DC' && !this.res.headersSent ? 499 : this.status,
+      pool: this.pool.name,
+      backend: this.backend?.id,
+      attempts: this.attempts,
+      upstreamMs: this.upstreamMs,
+      totalMs: this.env.clock() - this.startedAt,
+      bytesIn: this.body?.bytes ?? 0,
+      bytesOut: this.bytesOut,
+      termination,
+    };
+    for (const observe of this.env.observers) observe(record);
+  }
+}
+
+/** One try against one backend; implements undici's dispatch handler. */
+class Attempt implements Dispatcher.DispatchHandler {
+  readonly startedAt: number;
+  connected = false;
+  statusRetry: number | undefined;
+  private abortFn: ((err?: Error) => void) | undefined;
+  private cancelled: Error | undefined;
+  private settled = false;
+  private readonly isProbe: boolean;
+
+  constructor(
+    private readonly request: ForwardRequest,
+    private readonly upstream: Upstream,
+    private readonly clock: () => number,
+  ) {
+    this.startedAt = clock();
+    upstream.inFlight += 1;
+    this.isProbe = upstream.breaker.onDispatch();
+  }
+
+  /** Aborts this attempt on velo's behalf (client gone, or a status to retry). */
+  cancel(reason: Error = new AttemptCancelled('cancelled')): void {
+    this.cancelled ??= reason;
+    this.abortFn?.(this.cancelled);
+  }
+
+  retryOnStatus(status: number): void {
+    this.statusRetry = status;
+    this.cancel();
+  }
+
+  /** Releases the backend's in-flight slot and counts the outcome; `failed` undefined = neutral. */
+  settle(status: number, failed: boolean | undefined): void {
+    if (this.settled) return;
+    this.settled = true;
+    const u = this.upstream;
+    u.inFlight -= 1;
+    if (failed === undefined) {
+      u.breaker.recordNeutral(this.isProbe);
+      return;
+    }
+    const elapsed = this.clock() - this.startedAt;
+    u.recordAttempt(status, elapsed, failed);
+    const breakerFailure = status === 0 || (status >= 500 && u.breaker.countsHttp5xx);
+    if (failed && breakerFailure) u.breaker.recordFailure(this.isProbe);
+    else u.breaker.recordSuccess(this.isProbe);
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.abortFn = abort;
+    this.connected = true;
+    if (this.cancelled !== undefined) abort(this.cancelled);
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    if (statusCode < 200) return true;
+    return this.request.onResponseHeaders(this, statusCode, rawHeaders, statusText, resume);
+  }
+
+  onData(chunk: Buffer): boolean {
+    return this.request.onResponseData(chunk);
+  }
+
+  onComplete(): void {
+    this.request.onResponseEnd(this);
+  }
+
+  onError(err: Error): void {
+    this.request.onAttemptError(this, this.cancelled ?? err);
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * Header rewriting at the proxy boundary: hop-by-hop headers (RFC 9110 section 7.6.1) and any
+ * header named in `Connection` are dropped in both directions; X-Forwarded-For is appended,
+ * X-Forwarded-Proto/Host and X-Real-IP are set, X-Request-Id is passed on.
+ */
+
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  // Node answers `Expect: 100-continue` itself; undici refuses to send it upstream.
+  'expect',
+]);
+
+/** Headers velo sets itself; a client's own copies are replaced (XFF is appended to). */
+const SET_BY_PROXY = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-real-ip', 'x-request-id']);
+
+export interface ForwardedInfo {
+  /** Socket peer address, always appended to X-Forwarded-For. */
+  peerIp: string;
+  /** The client IP velo trusts (peer, or from XFF when the peer is a trusted proxy). */
+  clientIp: string;
+  proto: 'http' | 'https';
+  requestId: string;
+}
+
+/** Names listed in a Connection header value, lower-cased (they are hop-by-hop too). */
+function connectionTokens(value: string | undefined): Set<string> | undefined {
+  if (value === undefined) return undefined;
+  let tokens: Set<string> | undefined;
+  for (const raw of value.split(',')) {
+    const t = raw.trim().toLowerCase();
+    if (t === '' || t === 'close' || t === 'keep-alive') continue;
+    (tokens ??= new Set()).add(t);
+  }
+  return tokens;
+}
+
+/** Builds the flat [name, value, ...] header list sent upstream from Node's rawHeaders. */
+export function upstreamRequestHeaders(rawHeaders: readonly string[], connection: string | undefined, info: ForwardedInfo): string[] {
+  const out: string[] = [];
+  const extra = connectionTokens(connection);
+  let xff: string | undefined;
+  let host: string | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    const lower = name.toLowerCase();
+    const value = rawHeaders[i + 1]!;
+    if (HOP_BY_HOP.has(lower) || (extra !== undefined && extra.has(lower))) continue;
+    if (SET_BY_PROXY.has(lower)) {
+      if (lower === 'x-forwarded-for') xff = xff === undefined ? value : `${xff}, ${value}`;
+      continue;
+    }
+    if (lower === 'host') host = value;
+    out.push(name, value);
+  }
+  out.push(
+    'x-forwarded-for',
+    xff === undefined ? info.peerIp : `${xff}, ${info.peerIp}`,
+    'x-forwarded-proto',
+    info.proto,
+    'x-real-ip',
+    info.clientIp,
+    'x-request-id',
+    info.requestId,
+  );
+  if (host !== undefined) out.push('x-forwarded-host', host);
+  return out;
+}
+
+/** Builds the flat header list sent to the client from undici's raw response headers. */
+export function clientResponseHeaders(raw: readonly Buffer[]): string[] {
+  const out: string[] = [];
+  let extra: Set<string> | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1');
+    const lower = name.toLowerCase();
+    if (lower === 'connection') {
+      extra = connectionTokens(raw[i + 1]!.toString('latin1'));
+      continue;
+    }
+    if (HOP_BY_HOP.has(lower)) continue;
+    out.push(name, raw[i + 1]!.toString('latin1'));
+  }
+  if (extra === undefined) return out;
+  const filtered: string[] = [];
+  for (let i = 0; i < out.length; i += 2) {
+    if (!extra.has(out[i]!.toLowerCase())) filtered.push(out[i]!, out[i + 1]!);
+  }
+  return filtered;
+}
+
+/** The first X-Forwarded-For entry that is not itself a trusted proxy, walking right to left. */
+export function clientIpFromForwardedFor(xff: string, peerIp: string, isTrusted: (ip: string) => boolean): string {
+  const hops = xff.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  let client = peerIp;
+  for (let i = hops.length - 1; i >= 0; i--) {
+    if (!isTrusted(client)) break;
+    client = hops[i]!;
+  }
+  return client;
+}

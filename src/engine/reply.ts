@@ -1,0 +1,21 @@
+/**
+ * velo's own responses (404, 502, 503, 504, ...): a short JSON body `{error, request_id}`,
+ * never cached. A response already started cannot change status, so it is cut instead.
+ */
+import type { ServerResponse } from 'node:http';
+
+export function sendError(res: ServerResponse, status: number, message: string, requestId: string, headers?: Record<string, string>): void {
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    return;
+  }
+  const body = JSON.stringify({ error: message, request_id: requestId });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    'x-request-id': requestId,
+    ...headers,
+  });
+  res.end(body);
+}

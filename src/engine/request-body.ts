@@ -1,0 +1,68 @@
+/**
+ * A request body that streams upstream as it arrives and keeps a copy, up to a limit, so a
+ * retry can replay it byte for byte. Past the limit it keeps streaming but is no longer
+ * replayable (Envoy's retry buffer behaves the same way).
+ */
+import type { IncomingMessage } from 'node:http';
+
+export class RequestBody {
+  private readonly saved: Buffer[] = [];
+  private savedBytes = 0;
+  private overflow = false;
+  private iterator: AsyncIterator<Buffer> | undefined;
+  private done = false;
+  /** True once any attempt has pulled a byte from the client. */
+  started = false;
+  bytes = 0;
+
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly maxBufferBytes: number,
+  ) {}
+
+  /**
+   * True when a new attempt can send the whole body again: nothing was read yet, or all of it
+   * was read and kept. A half-read body is not replayed, so two attempts never race for it.
+   */
+  get replayable(): boolean {
+    return !this.started || (this.done && !this.overflow);
+  }
+
+  /** A fresh stream of the body for one attempt: what was saved, then the rest from the client. */
+  source(): AsyncIterable<Buffer> {
+    const self = this;
+    return {
+      async *[Symbol.asyncIterator]() {
+        self.started = true;
+        for (const chunk of self.saved) yield chunk;
+        self.iterator ??= self.req.iterator({ destroyOnReturn: false })[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+        while (!self.done) {
+          const { value, done } = await self.iterator.next();
+          if (done) {
+            self.done = true;
+            break;
+          }
+          self.bytes += value.length;
+          if (!self.overflow) {
+            if (self.savedBytes + value.length <= self.maxBufferBytes) {
+              self.saved.push(value);
+              self.savedBytes += value.length;
+            } else {
+              self.overflow = true;
+              self.saved.length = 0;
+            }
+          }
+          yield value;
+        }
+      },
+    };
+  }
+}
+
+/** True when the request carries a body (RFC 9112 section 6.3). */
+export function hasRequestBody(req: IncomingMessage): boolean {
+  const te = req.headers['transfer-encoding'];
+  if (te !== undefined) return true;
+  const cl = req.headers['content-length'];
+  return cl !== undefined && cl !== '0';
+}

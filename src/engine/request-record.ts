@@ -1,0 +1,57 @@
+/**
+ * What the forwarding path needs from the engine, and what it reports when a request ends:
+ * one `RequestRecord` per request, handed to each observer (access log, metrics).
+ */
+import type { Pool } from '../upstream/pool.js';
+
+/**
+ * How a request ended, in the spirit of Envoy's response flags: `-` normal, UF upstream connect
+ * failure, UT upstream timeout, UC upstream connection terminated, UH no healthy upstream,
+ * UO upstream overflow (queue full), DC downstream (client) disconnected, RL rate limited,
+ * NR no route, DN denied by ip_filter.
+ */
+export type TerminationCause = '-' | 'UF' | 'UT' | 'UC' | 'UH' | 'UO' | 'DC' | 'RL' | 'NR' | 'DN';
+
+export interface RequestRecord {
+  id: string;
+  /** Wall-clock ms when the request ended. */
+  at: number;
+  clientIp: string;
+  method: string;
+  path: string;
+  host: string | undefined;
+  /** Status sent to the client; 499 when the client left before any. */
+  status: number;
+  pool: string | undefined;
+  /** Id of the backend of the last attempt. */
+  backend: string | undefined;
+  attempts: number;
+  /** Time to the chosen backend's response headers; -1 when none arrived. */
+  upstreamMs: number;
+  totalMs: number;
+  bytesIn: number;
+  bytesOut: number;
+  termination: TerminationCause;
+}
+
+export type RequestObserver = (record: RequestRecord) => void;
+
+export interface EngineTotals {
+  requests: number;
+  success: number;
+  failed: number;
+  retries: number;
+  rateLimited: number;
+  inFlight: number;
+}
+
+export interface ForwardEnv {
+  /** Monotonic ms. */
+  clock: () => number;
+  wallClock: () => number;
+  random: () => number;
+  proto: 'http' | 'https';
+  totals: EngineTotals;
+  observers: RequestObserver[];
+  retryAfterSeconds: (pool: Pool) => number;
+}

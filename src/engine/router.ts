@@ -1,0 +1,50 @@
+/**
+ * Chooses the pool for a request: a pool whose `match.host` equals the request's host (port
+ * ignored, `*.example.com` wildcards allowed) beats a pool without a host; among those, the
+ * longest matching `path_prefix` wins; ties go to the pool listed first. No match: undefined (404).
+ */
+import type { Pool } from '../upstream/pool.js';
+
+/** Lower-cased host of a Host header without its port (IPv6 brackets kept). */
+export function hostWithoutPort(host: string | undefined): string {
+  if (host === undefined || host === '') return '';
+  const h = host.toLowerCase();
+  if (h.startsWith('[')) {
+    const end = h.indexOf(']');
+    return end === -1 ? h : h.slice(0, end + 1);
+  }
+  const colon = h.indexOf(':');
+  return colon === -1 ? h : h.slice(0, colon);
+}
+
+function hostMatches(pattern: string, host: string): boolean {
+  if (pattern.startsWith('*.')) return host.endsWith(pattern.slice(1)) && host.length > pattern.length - 1;
+  return pattern === host;
+}
+
+export class Router {
+  constructor(private pools: readonly Pool[]) {}
+
+  setPools(pools: readonly Pool[]): void {
+    this.pools = pools;
+  }
+
+  match(hostHeader: string | undefined, path: string): Pool | undefined {
+    const host = hostWithoutPort(hostHeader);
+    let best: Pool | undefined;
+    let bestScore = -1;
+    for (const pool of this.pools) {
+      const m = pool.config.match;
+      if (m.host !== undefined && !hostMatches(m.host, host)) continue;
+      const prefix = m.pathPrefix ?? '';
+      if (!path.startsWith(prefix)) continue;
+      // Host matches outrank any path match; then the longer prefix wins.
+      const score = (m.host !== undefined ? 1_000_000 : 0) + prefix.length;
+      if (score > bestScore) {
+        best = pool;
+        bestScore = score;
+      }
+    }
+    return best;
+  }
+}

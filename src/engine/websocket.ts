@@ -1,0 +1,77 @@
+/**
+ * WebSocket (and any HTTP Upgrade) tunnelling through http-proxy-3. The backend is picked by
+ * the same router and strategy as plain requests and counts the tunnel as in flight until
+ * either side closes; sockets are tracked here because http-proxy-3's own `close` event is
+ * unreliable on abrupt disconnects.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { createProxyServer } from 'http-proxy-3';
+import type { Engine } from './engine.js';
+import { normalizeIp } from '../resilience/ip-filter.js';
+
+function rejectUpgrade(socket: Socket, status: number, reason: string): void {
+  if (socket.writable) {
+    const body = JSON.stringify({ error: reason });
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  } else {
+    socket.destroy();
+  }
+}
+
+export class WebSocketTunnel {
+  private readonly proxy = createProxyServer({ xfwd: true, ws: true });
+  private readonly open = new Set<Socket>();
+
+  constructor(private readonly engine: Engine) {
+    // Without an error listener http-proxy-3 throws and takes the process down.
+    this.proxy.on('error', (_err: Error, _req: unknown, target: unknown) => {
+      (target as Socket | undefined)?.destroy?.();
+    });
+  }
+
+  get size(): number {
+    return this.open.size;
+  }
+
+  handle(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    try {
+      socket.on('error', () => socket.destroy());
+      const engine = this.engine;
+      if (engine.shuttingDown) return rejectUpgrade(socket, 503, 'Service Unavailable');
+      const pool = engine.router.match(req.headers.host, req.url ?? '/');
+      if (pool === undefined) return rejectUpgrade(socket, 404, 'Not Found');
+      const peerIp = normalizeIp(socket.remoteAddress);
+      const upstream = pool.pick({
+        clientIp: engine.clientIpOf(req, peerIp),
+        url: req.url ?? '/',
+        now: engine.clock(),
+        random: engine.random,
+      });
+      if (upstream === undefined) return rejectUpgrade(socket, 503, 'Service Unavailable');
+      upstream.inFlight += 1;
+      this.open.add(socket);
+      let released = false;
+      const release = (): void => {
+        if (released) return;
+        released = true;
+        upstream.inFlight -= 1;
+        this.open.delete(socket);
+      };
+      socket.once('close', release);
+      this.proxy.ws(req, socket, head, { target: upstream.url.origin }, () => {
+        release();
+        socket.destroy();
+      });
+    } catch (err) {
+      this.engine.logger.error('upgrade failed', { err });
+      socket.destroy();
+    }
+  }
+
+  closeAll(): void {
+    for (const s of this.open) s.destroy();
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * Recent response times of one backend in a fixed ring (no allocation per request), from which
+ * the sampler reads percentiles over a sliding time window.
+ */
+const CAPACITY = 2048;
+
+export interface LatencySummary {
+  p50: number;
+  p99: number;
+  count: number;
+}
+
+export class LatencyWindow {
+  private readonly values = new Float64Array(CAPACITY);
+  private readonly times = new Float64Array(CAPACITY);
+  private next = 0;
+  private size = 0;
+
+  constructor(private readonly clock: () => number) {}
+
+  record(ms: number): void {
+    this.values[this.next] = ms;
+    this.times[this.next] = this.clock();
+    this.next = (this.next + 1) % CAPACITY;
+    if (this.size < CAPACITY) this.size += 1;
+  }
+
+  /** p50/p99 in ms of the samples recorded in the last `windowMs`; zeros when there are none. */
+  summarize(windowMs: number): LatencySummary {
+    const since = this.clock() - windowMs;
+    const recent: number[] = [];
+    for (let i = 0; i < this.size; i++) {
+      if (this.times[i]! >= since) recent.push(this.values[i]!);
+    }
+    if (recent.length === 0) return { p50: 0, p99: 0, count: 0 };
+    recent.sort((a, b) => a - b);
+    return { p50: quantile(recent, 0.5), p99: quantile(recent, 0.99), count: recent.length };
+  }
+}
+
+/** Nearest-rank quantile of an ascending array. */
+export function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return 0;
+  const rank = Math.ceil(q * sorted.length) - 1;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank))]!;
+}

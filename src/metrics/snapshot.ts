@@ -1,0 +1,73 @@
+/**
+ * The frozen picture of the engine that the dashboard, the admin API and the CLI read. The
+ * sampler builds one per tick; nothing in it is ever mutated afterwards.
+ */
+import type { StrategyName } from '../config/types.js';
+import type { CircuitState } from '../resilience/circuit-breaker.js';
+import type { EngineEvent } from './event-log.js';
+
+/** What an operator reads first: `down` means the breaker is open or the backend is ejected. */
+export type BackendState = 'healthy' | 'unhealthy' | 'draining' | 'down' | 'unknown';
+
+export interface BackendSnapshot {
+  id: string;
+  name: string;
+  url: string;
+  state: BackendState;
+  health: 'unknown' | 'healthy' | 'unhealthy';
+  circuit: CircuitState;
+  draining: boolean;
+  ejected: boolean;
+  weight: number;
+  effectiveWeight: number;
+  /** Slow-start progress in percent; 100 when not ramping. */
+  rampPercent: number;
+  inFlight: number;
+  requests: number;
+  failures: number;
+  status: { '2xx': number; '3xx': number; '4xx': number; '5xx': number };
+  /** Requests per second over the last tick. */
+  rps: number;
+  /** Recent rps values, oldest first (one per tick), for sparklines. */
+  rpsHistory: readonly number[];
+  p50Ms: number;
+  p99Ms: number;
+  lastCheck?: { at: number; ok: boolean; durationMs: number; detail?: string };
+}
+
+export interface PoolSnapshot {
+  name: string;
+  strategy: StrategyName;
+  match: { host?: string; pathPrefix?: string };
+  backends: readonly BackendSnapshot[];
+  healthyCount: number;
+  queueDepth: number;
+  rps: number;
+}
+
+export interface EngineSnapshot {
+  version: string;
+  /** Wall-clock ms when the snapshot was taken. */
+  takenAt: number;
+  startedAt: number;
+  uptimeMs: number;
+  listen: { host: string; port: number; tls: boolean };
+  admin?: { host: string; port: number };
+  pools: readonly PoolSnapshot[];
+  totals: {
+    requests: number;
+    success: number;
+    failed: number;
+    retries: number;
+    rateLimited: number;
+    rps: number;
+    /** Fraction of requests in the last tick answered with 5xx (0..1). */
+    errorRate: number;
+    inFlight: number;
+  };
+  /** Total rps per tick, oldest first. */
+  rpsHistory: readonly number[];
+  events: readonly EngineEvent[];
+  configSource?: string;
+  shuttingDown: boolean;
+}

@@ -1,0 +1,49 @@
+/**
+ * When a failed attempt may be tried again, and when: connect failures for every method,
+ * anything else only for idempotent methods and only before a byte reached the client;
+ * exponential backoff with full jitter; a retry budget so retries cannot multiply an outage.
+ */
+import type { RetryConfig } from '../config/types.js';
+
+/** RFC 9110 section 9.2.2. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+export function isIdempotent(method: string): boolean {
+  return IDEMPOTENT.has(method);
+}
+
+/** How an attempt failed, from the point of view of deciding a retry. */
+export type AttemptFailure =
+  /** Nothing was sent: refused, unreachable, connect timeout. */
+  | 'connect'
+  /** The request went out; no response headers in time. */
+  | 'timeout'
+  /** The request went out; the connection broke before response headers. */
+  | 'reset'
+  /** The backend answered with a status listed in `retry.on_status`. */
+  | 'status';
+
+export function mayRetry(failure: AttemptFailure, method: string, config: RetryConfig): boolean {
+  if (failure === 'connect') return true;
+  return isIdempotent(method) || config.retryNonIdempotent;
+}
+
+/** Full-jitter backoff (AWS architecture blog, "Exponential Backoff And Jitter"): U(0, min(cap, base * 2^n)). */
+export function backoffMs(retryIndex: number, config: RetryConfig, random: () => number): number {
+  const ceiling = Math.min(config.backoffCapMs, config.backoffBaseMs * 2 ** retryIndex);
+  return Math.floor(random() * ceiling);
+}
+
+/**
+ * Envoy-style retry budget: retries in flight may be at most `budgetPercent` of active
+ * requests, but `budgetMinRetries` are always allowed.
+ */
+export class RetryBudget {
+  active = 0;
+  retriesInFlight = 0;
+
+  allows(config: RetryConfig): boolean {
+    const limit = Math.max(config.budgetMinRetries, Math.floor((this.active * config.budgetPercent) / 100));
+    return this.retriesInFlight < limit;
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * One backend server: its identity, its connection pool, and everything that decides whether
+ * it may take a request (`isAvailable()` folds health, draining, the circuit breaker and
+ * outlier ejection into one answer). The request path only bumps the plain counters here.
+ */
+import { Pool as UndiciPool } from 'undici';
+import type { Balanceable } from '../balancing/strategy.js';
+import { PeakEwma } from '../balancing/peak-ewma.js';
+import type { PoolConfig } from '../config/types.js';
+import { Hysteresis, type HealthState } from '../health/hysteresis.js';
+import { CircuitBreaker } from '../resilience/circuit-breaker.js';
+import { LatencyWindow } from '../metrics/latency-window.js';
+
+export interface UpstreamCounters {
+  /** Attempts that reached this backend and ended (any outcome). */
+  requests: number;
+  /** Attempts that failed: connect errors, timeouts, resets, and 5xx answers. */
+  failures: number;
+  status2xx: number;
+  status3xx: number;
+  status4xx: number;
+  status5xx: number;
+  bytesOut: number;
+}
+
+export interface LastCheck {
+  /** Wall-clock ms. */
+  at: number;
+  ok: boolean;
+  durationMs: number;
+  detail?: string;
+}
+
+export interface UpstreamDeps {
+  clock: () => number;
+}
+
+export class Upstream implements Balanceable {
+  readonly id: string;
+  readonly url: URL;
+  readonly name: string;
+  weight: number;
+  inFlight = 0;
+  draining = false;
+  /** Set once removed from its pool; in-flight requests still finish. */
+  removed = false;
+  readonly health: Hysteresis;
+  readonly breaker: CircuitBreaker;
+  readonly latency = new PeakEwma();
+  readonly window: LatencyWindow;
+  readonly counters: UpstreamCounters = {
+    requests: 0,
+    failures: 0,
+    status2xx: 0,
+    status3xx: 0,
+    status4xx: 0,
+    status5xx: 0,
+    bytesOut: 0,
+  };
+  lastCheck: LastCheck | undefined;
+  /** Ejected by outlier detection until this monotonic time (0 = not ejected). */
+  ejectedUntil = 0;
+  ejectionCount = 0;
+  /** Monotonic ms when the slow-start ramp began (0 = no ramp). */
+  rampStartedAt = 0;
+  slowStartMs = 0;
+  /** Keep-alive connection pool to this backend (undici). */
+  readonly dispatcher: UndiciPool;
+  private readonly clock: () => number;
+
+  constructor(id: string, config: { url: string; weight: number; name?: string }, pool: PoolConfig, deps: UpstreamDeps) {
+    this.id = id;
+    this.url = new URL(config.url);
+    this.name = config.name ?? this.url.host;
+    this.weight = config.weight;
+    this.clock = deps.clock;
+    this.health = new Hysteresis(pool.healthCheck.rise, pool.healthCheck.fall);
+    if (!pool.healthCheck.enabled) this.health.set('healthy');
+    this.breaker = new CircuitBreaker(pool.circuitBreaker, deps.clock);
+    this.window = new LatencyWindow(deps.clock);
+    this.slowStartMs = pool.slowStartMs;
+    this.dispatcher = new UndiciPool(this.url.origin, {
+      connections: pool.maxConnections > 0 ? pool.maxConnections : 256,
+      pipelining: 1,
+      connectTimeout: pool.timeouts.connectMs,
+      headersTimeout: pool.timeouts.responseMs,
+      bodyTimeout: pool.timeouts.idleMs,
+      keepAliveTimeout: pool.timeouts.idleMs,
+      keepAliveMaxTimeout: pool.timeouts.idleMs,
+    });
+    // A pool-level socket error must never become an unhandled 'error' event.
+    this.dispatcher.on('connectionError', () => {});
+  }
+
+  get healthState(): HealthState {
+    return this.health.state;
+  }
+
+  isEjected(): boolean {
+    return this.ejectedUntil > 0 && this.clock() < this.ejectedUntil;
+  }
+
+  /** True when this backend may take a new request now. */
+  isAvailable(): boolean {
+    return (
+      !this.draining &&
+      !this.removed &&
+      this.health.state !== 'unhealthy' &&
+      !this.isEjected() &&
+      this.breaker.allowsRequest()
+    );
+  }
+
+  effectiveWeight(now: number): number {
+    if (this.rampStartedAt === 0 || this.slowStartMs <= 0) return this.weight;
+    const progress = (now - this.rampStartedAt) / this.slowStartMs;
+    if (progress >= 1) {
+      this.rampStartedAt = 0;
+      return this.weight;
+    }
+    // Never zero: a ramping backend must still be picked now and then to prove itself.
+    return Math.max(this.weight * progress, this.weight * 0.05);
+  }
+
+  /** Ramp progress in percent (100 when no ramp is in progress). */
+  rampPercent(now: number): number {
+    if (this.rampStartedAt === 0 || this.slowStartMs <= 0) return 100;
+    return Math.min(100, Math.round(((now - this.rampStartedAt) / this.slowStartMs) * 100));
+  }
+
+  /** Starts the slow-start ramp, if configured (a backend returning to service). */
+  startRamp(now: number): void {
+    if (this.slowStartMs > 0) this.rampStartedAt = now;
+  }
+
+  latencyEwmaMs(now: number): number | undefined {
+    return this.latency.value(now);
+  }
+
+  /** Counts one finished attempt and its latency. `status` 0 means no response arrived. */
+  recordAttempt(status: number, durationMs: number, failed: boolean): void {
+    const c = this.counters;
+    c.requests += 1;
+    if (failed) c.failures += 1;
+    if (status >= 500) c.status5xx += 1;
+    else if (status >= 400) c.status4xx += 1;
+    else if (status >= 300) c.status3xx += 1;
+    else if (status >= 200) c.status2xx += 1;
+    if (status > 0) {
+      this.window.record(durationMs);
+      this.latency.observe(durationMs, this.clock());
+    }
+  }
+
+  /** Closes the connection pool; in-flight requests are allowed to finish first. */
+  async close(): Promise<void> {
+    await this.dispatcher.close().catch(() => {});
+  }
+
+  /** Closes the connection pool at once, failing anything still in flight. */
+  async destroy(): Promise<void> {
+    await this.dispatcher.destroy().catch(() => {});
+  }
+}
