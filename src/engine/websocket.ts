@@ -61,6 +61,8 @@ export class WebSocketTunnel {
         this.open.delete(socket);
       };
       socket.once('close', release);
+      // The server socket is half-open capable; a client FIN would otherwise leave the tunnel open.
+      socket.once('end', () => socket.destroy());
       this.proxy.ws(req, socket, head, { target: upstream.url.origin }, () => {
         release();
         socket.destroy();
