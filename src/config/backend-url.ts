@@ -1,0 +1,46 @@
+/**
+ * What a backend URL may be and its one canonical spelling, which is a backend's identity
+ * everywhere: in pools, the admin API, metrics labels and duplicate detection.
+ */
+import { VeloError } from '../errors.js';
+
+/** Why `input` cannot be a backend URL (with a hint), or undefined when it can. */
+export function backendUrlProblem(input: string): { message: string; hint: string } | undefined {
+  const s = input.trim();
+  const hint = 'expected http://host:port or https://host:port, e.g. http://127.0.0.1:8081';
+  if (s === '') return { message: 'backend URL is empty', hint };
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) {
+    return { message: `"${s}" has no scheme`, hint: `write it as http://${s}` };
+  }
+  let url: URL;
+  try {
+    url = new URL(s);
+  } catch {
+    return { message: `"${s}" is not a valid URL`, hint };
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return { message: `"${s}" uses ${url.protocol.slice(0, -1)}://, not http:// or https://`, hint };
+  }
+  if (url.hostname === '') return { message: `"${s}" has no host`, hint };
+  if (url.username !== '' || url.password !== '') {
+    return { message: `"${s}" contains credentials`, hint: 'remove user:password@; velo forwards the client\'s own headers' };
+  }
+  if (url.search !== '' || url.hash !== '' || s.endsWith('?') || s.endsWith('#')) {
+    return { message: `"${s}" has a query or fragment`, hint: 'a backend URL is scheme, host, port and an optional path prefix' };
+  }
+  return undefined;
+}
+
+/**
+ * The canonical form of a backend URL: lower-case scheme and host, no default port, no
+ * trailing slash (`http://A:80/` -> `http://a`). Throws an `E_BAD_REQUEST` VeloError for
+ * anything `backendUrlProblem` rejects.
+ */
+export function normalizeBackendUrl(input: string): string {
+  const problem = backendUrlProblem(input);
+  if (problem !== undefined) throw new VeloError('E_BAD_REQUEST', `${problem.message} (${problem.hint})`);
+  const url = new URL(input.trim());
+  // WHATWG URL already lower-cases scheme and host and drops the scheme's default port.
+  const path = url.pathname.replace(/\/+$/, '');
+  return `${url.protocol}//${url.host}${path}`;
+}

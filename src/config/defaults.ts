@@ -1,0 +1,103 @@
+/**
+ * Every default of velo's configuration, in one place. The loader starts from these values and
+ * overlays the file, the environment and the flags; the `velo init` template documents them.
+ */
+import type { PoolConfig, VeloConfig } from './types.js';
+
+type DeepReadonly<T> = T extends (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+function deepFreeze<T>(value: T): DeepReadonly<T> {
+  if (typeof value === 'object' && value !== null) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value as DeepReadonly<T>;
+}
+
+/** Top-level defaults (everything but the pools); deeply frozen. */
+export const DEFAULTS = deepFreeze({
+  /** Where clients connect. */
+  listen: { host: '0.0.0.0', port: 8080 },
+  /** The admin API has its own port and stays on loopback unless told otherwise. */
+  admin: { enabled: true, host: '127.0.0.1', port: 9090 },
+  /** One line per request. */
+  accessLog: { enabled: true, target: 'stdout' },
+  /** Empty lists: every client is allowed. */
+  ipFilter: { allow: [], deny: [] },
+  /** X-Forwarded-For from clients is ignored unless the peer is trusted. */
+  trustProxy: false,
+  /** In-flight requests get this long to finish on SIGTERM/SIGINT. */
+  shutdownTimeoutMs: 10_000,
+  logLevel: 'info',
+  /** Slowloris defence: a client must send its headers within this time. */
+  clientHeaderTimeoutMs: 10_000,
+  /** A client must send its whole request within this time. */
+  clientRequestTimeoutMs: 60_000,
+} satisfies Omit<VeloConfig, 'pools' | 'source'>);
+
+/** Defaults of every pool setting except `name`, `match` and `backends`; deeply frozen. */
+export const POOL_DEFAULTS = deepFreeze({
+  strategy: 'round-robin',
+  healthCheck: {
+    enabled: true,
+    type: 'http',
+    path: '/health',
+    intervalMs: 5_000,
+    timeoutMs: 2_000,
+    /** HAProxy's defaults are 2 and 3: quick to trust again, slow to give up. */
+    rise: 2,
+    fall: 3,
+    expectStatus: [[200, 299]],
+    /** Spread probes by ±10% of the interval so backends are not probed in lockstep. */
+    jitter: 0.1,
+  },
+  circuitBreaker: {
+    enabled: true,
+    failureThreshold: 5,
+    resetTimeoutMs: 30_000,
+    halfOpenRequests: 1,
+    /** Off by default: a backend's 5xx passes through and is the application's business. */
+    countHttp5xx: false,
+  },
+  retry: {
+    attempts: 2,
+    retryNonIdempotent: false,
+    onStatus: [],
+    /** Exponential backoff with full jitter, https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/ */
+    backoffBaseMs: 25,
+    backoffCapMs: 250,
+    maxBodyBytes: 64 * 1024,
+    /** Envoy-style retry budget: retries may be at most 20% of active requests, min 3. */
+    budgetPercent: 20,
+    budgetMinRetries: 3,
+    perTryTimeoutMs: 0,
+  },
+  timeouts: { connectMs: 5_000, responseMs: 30_000, idleMs: 60_000 },
+  /** 0: no per-backend in-flight limit. */
+  maxConnections: 0,
+  /** 0: no queue; with max_connections reached a request gets 503 at once. */
+  queue: { size: 0, timeoutMs: 5_000 },
+  sticky: { enabled: false, cookie: 'velo_sticky', ttlMs: 3_600_000 },
+  /** Per client IP token bucket. */
+  rateLimit: { enabled: false, rps: 100, burst: 200 },
+  outlier: {
+    enabled: false,
+    consecutiveFailures: 5,
+    count5xx: false,
+    baseEjectionMs: 30_000,
+    maxEjectionMs: 300_000,
+    /** Never eject more than half of a pool. */
+    maxEjectionPercent: 50,
+  },
+  /** 0: panic mode off. */
+  panicThreshold: 0,
+  /** 0: a returning backend gets its full weight at once. */
+  slowStartMs: 0,
+} satisfies Omit<PoolConfig, 'name' | 'match' | 'backends'>);
+
+/** Name of the single pool of the short form. */
+export const DEFAULT_POOL_NAME = 'default';

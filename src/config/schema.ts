@@ -1,0 +1,240 @@
+/**
+ * Validation of a config file's text (YAML, or JSON which YAML 1.2 also reads) into a
+ * `VeloConfig`: every problem is collected with its dotted path, line, column and a hint.
+ */
+import { BlockList, isIP } from 'node:net';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { isMap, isScalar, LineCounter, parseDocument, type Node } from 'yaml';
+import type { ConfigIssue } from '../errors.js';
+import type { AccessLogConfig, LogLevel, PoolConfig, VeloConfig } from './types.js';
+import { DEFAULT_POOL_NAME, DEFAULTS } from './defaults.js';
+import { POOL_KEYS, readPool } from './schema-pool.js';
+import { describeNode, IssueCollector, MapReader, readList, readString } from './schema-node.js';
+
+export { normalizeBackendUrl, backendUrlProblem } from './backend-url.js';
+
+/** Keys allowed at the top level besides the pool keys of the short form. */
+export const TOP_KEYS = [
+  'listen',
+  'admin',
+  'access_log',
+  'ip_filter',
+  'trust_proxy',
+  'shutdown_timeout',
+  'log_level',
+  'client_timeouts',
+  'pools',
+] as const;
+
+/** Log levels, quietest last. */
+export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
+
+const HOST_NAME = /^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*\.?$/i;
+const HOST_HINT = 'expected an IP address such as 0.0.0.0, 127.0.0.1 or ::, or a host name';
+
+/** `host` without IPv6 brackets when it is something a server can bind to; undefined otherwise. */
+export function normalizeListenHost(host: string): string | undefined {
+  const h = host.trim().replace(/^\[(.*)\]$/, '$1');
+  return isIP(h) !== 0 || HOST_NAME.test(h) ? h : undefined;
+}
+
+/** True for an IPv4/IPv6 address or a CIDR block such as `10.0.0.0/8` or `fd00::/8`. */
+export function isIpOrCidr(input: string): boolean {
+  const [addr = '', prefix, ...rest] = input.trim().split('/');
+  const family = isIP(addr);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  if (!/^\d{1,3}$/.test(prefix) || Number(prefix) > (family === 4 ? 32 : 128)) return false;
+  try {
+    new BlockList().addSubnet(addr, Number(prefix), family === 4 ? 'ipv4' : 'ipv6');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The outcome of validating one config text, before the environment and flags are applied. */
+export interface ValidatedConfig {
+  /** Complete config; values that failed validation hold their defaults. */
+  config: VeloConfig;
+  issues: ConfigIssue[];
+  /** The text was not well-formed YAML/JSON; `config` is then the defaults. */
+  syntaxError: boolean;
+  /** Where each pool's keys sit: `''` for the short form, `pools[i]` otherwise. */
+  poolPaths: string[];
+  /** Line and column of the node at `path`, or of its nearest ancestor written in the file. */
+  locate(path: string): { line?: number; column?: number };
+}
+
+function readIpList(c: IssueCollector, node: Node | undefined, path: string): string[] {
+  if (node === undefined) return [];
+  const out: string[] = [];
+  for (const item of readList(c, node, path, 'IP addresses or CIDR blocks', true) ?? []) {
+    if (item.node === undefined) continue;
+    const s = readString(c, item.node, item.path, 'expected an IP or CIDR such as 10.0.0.0/8');
+    if (s === undefined) continue;
+    if (isIpOrCidr(s)) out.push(s);
+    else c.report(item.path, item.node, `"${s}" is not an IP address or CIDR block`, 'expected an IP address or CIDR block, e.g. 192.168.1.10, 10.0.0.0/8 or fd00::/8');
+  }
+  return out;
+}
+
+function readHost(r: MapReader, def: string): string {
+  const raw = r.optionalString('host', HOST_HINT);
+  if (raw === undefined) return def;
+  const host = normalizeListenHost(raw);
+  if (host === undefined) r.c.report(r.at('host'), r.get('host'), `"${raw}" is not an address to listen on`, HOST_HINT);
+  return host ?? def;
+}
+
+function filePath(p: string, baseDir: string | undefined): string {
+  return baseDir !== undefined && !isAbsolute(p) ? resolve(baseDir, p) : p;
+}
+
+function readListen(top: MapReader, baseDir: string | undefined): VeloConfig['listen'] {
+  const l = top.map('listen', ['host', 'port', 'tls']);
+  const listen: VeloConfig['listen'] = {
+    host: readHost(l, DEFAULTS.listen.host),
+    port: l.int('port', DEFAULTS.listen.port, { min: 0, max: 65535 }),
+  };
+  if (l.has('tls')) {
+    const t = l.map('tls', ['cert', 'key']);
+    for (const k of ['cert', 'key']) {
+      if (isMap(t.node) && !t.has(k)) t.c.report(t.at(k), t.node, `tls needs ${k}`, 'expected tls: { cert: path/to/cert.pem, key: path/to/key.pem }');
+    }
+    const cert = t.optionalString('cert', 'expected a path to a PEM certificate');
+    const key = t.optionalString('key', 'expected a path to a PEM private key');
+    if (cert !== undefined && key !== undefined) listen.tls = { cert: filePath(cert, baseDir), key: filePath(key, baseDir) };
+  }
+  return listen;
+}
+
+function readAccessLog(top: MapReader, baseDir: string | undefined): AccessLogConfig {
+  const node = top.get('access_log');
+  const def = { ...DEFAULTS.accessLog };
+  if (node === undefined) return def;
+  const target = (t: string): string => (t === 'stdout' ? t : filePath(t, baseDir));
+  if (isScalar(node) && typeof node.value === 'boolean') return { enabled: node.value, target: def.target };
+  if (isScalar(node) && typeof node.value === 'string' && node.value.trim() !== '') {
+    return { enabled: true, target: target(node.value.trim()) };
+  }
+  if (isScalar(node)) {
+    top.c.report(top.at('access_log'), node, `${describeNode(node)} is not valid for access_log`, 'expected true, false, stdout, a file path or { enabled, path }');
+    return def;
+  }
+  const a = top.map('access_log', ['enabled', 'path']);
+  return { enabled: a.bool('enabled', true), target: target(a.string('path', def.target, 'expected stdout or a file path')) };
+}
+
+function readTrustProxy(top: MapReader): VeloConfig['trustProxy'] {
+  const node = top.get('trust_proxy');
+  if (node === undefined) return DEFAULTS.trustProxy;
+  if (isScalar(node) && typeof node.value === 'boolean') return node.value;
+  return readIpList(top.c, node, top.at('trust_proxy'));
+}
+
+function checkPools(c: IssueCollector, pools: PoolConfig[], readers: MapReader[]): void {
+  const names = new Map<string, number>();
+  const matches = new Map<string, number>();
+  pools.forEach((pool, i) => {
+    const r = readers[i]!;
+    if (!isMap(r.node)) return;
+    const label = pool.name !== '' ? `pool "${pool.name}"` : r.path;
+    const first = names.get(pool.name);
+    if (pool.name !== '' && first !== undefined) {
+      c.report(r.at('name'), r.get('name') ?? r.node, `duplicate pool name "${pool.name}" (also pools[${first}])`, 'pool names must be unique');
+    } else names.set(pool.name, i);
+    const hasMatch = pool.match.host !== undefined || pool.match.pathPrefix !== undefined;
+    if (!hasMatch && i > 0) {
+      c.report(r.at('match'), r.get('match') ?? r.node, `${label} has no match`, 'only the first pool may omit match: (it is the catch-all); add match: { host: ... } or { path_prefix: ... }');
+      return;
+    }
+    const key = `${pool.match.host ?? '*'} ${pool.match.pathPrefix ?? '/'}`;
+    const same = matches.get(key);
+    if (hasMatch && same !== undefined) {
+      c.report(r.at('match'), r.get('match'), `${label} has the same match as pools[${same}] and would never be used`, 'give each pool a different host or path_prefix');
+    } else matches.set(key, i);
+  });
+}
+
+function readPools(top: MapReader): { pools: PoolConfig[]; poolPaths: string[] } {
+  if (!top.written('pools')) return { pools: [readPool(top, DEFAULT_POOL_NAME)], poolPaths: [''] };
+  for (const key of top.keys()) {
+    if ((POOL_KEYS as readonly string[]).includes(key)) {
+      top.c.report(top.at(key), top.keyNode(key), `"${key}" at the top level cannot be combined with pools:`, 'move it into a pool under pools:, or remove pools: to use the one-pool short form');
+    }
+  }
+  const node = top.get('pools');
+  const items = node !== undefined ? (readList(top.c, node, 'pools', 'pools ({ name, match, backends, ... })') ?? []) : [];
+  if (items.length === 0) {
+    top.c.report('pools', node ?? top.keyNode('pools'), 'pools is empty', 'add at least one pool with backends:, or remove pools: and list backends: at the top level');
+  }
+  const readers = items.map((item) => new MapReader(top.c, item.node, item.path, POOL_KEYS));
+  const pools = readers.map((r) => readPool(r, items.length === 1 ? DEFAULT_POOL_NAME : undefined));
+  const poolPaths = items.map((item) => item.path);
+  checkPools(top.c, pools, readers);
+  return { pools, poolPaths };
+}
+
+function splitPath(path: string): Array<string | number> {
+  return [...path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map((m) => (m[2] !== undefined ? Number(m[2]) : m[1]!));
+}
+
+/**
+ * Parses and validates `text`; never throws for bad input. `file` (when given) names the source
+ * and anchors relative TLS and access-log paths to its directory.
+ */
+export function validateConfigText(text: string, file?: string): ValidatedConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const c = new IssueCollector(doc, lineCounter);
+  const locate = (path: string): { line?: number; column?: number } => {
+    const segments = splitPath(path);
+    for (let n = segments.length; n > 0; n--) {
+      const node = doc.getIn(segments.slice(0, n), true);
+      if (node !== undefined && node !== null) return c.locate(node);
+    }
+    return {};
+  };
+  if (doc.errors.length > 0) {
+    for (const e of doc.errors) {
+      const pos = lineCounter.linePos(e.pos[0]);
+      c.issues.push({ path: '(syntax)', line: pos.line, column: pos.col, message: e.message.split('\n')[0]!, hint: 'fix the YAML/JSON syntax first' });
+    }
+    return { config: validateRoot(new MapReader(c, undefined, '', []), undefined).config, issues: c.issues, syntaxError: true, poolPaths: [''], locate };
+  }
+  const top = new MapReader(c, c.resolve(doc.contents), '', [...TOP_KEYS, ...POOL_KEYS]);
+  const baseDir = file !== undefined ? dirname(resolve(file)) : undefined;
+  const { config, poolPaths } = validateRoot(top, baseDir);
+  const issues = c.issues
+    .map((issue, order) => ({ issue, order }))
+    .sort((a, b) => (a.issue.line ?? Infinity) - (b.issue.line ?? Infinity) || (a.issue.column ?? 0) - (b.issue.column ?? 0) || a.order - b.order)
+    .map((x) => x.issue);
+  return { config, issues, syntaxError: false, poolPaths, locate };
+}
+
+function validateRoot(top: MapReader, baseDir: string | undefined): { config: VeloConfig; poolPaths: string[] } {
+  const admin = top.toggle('admin', DEFAULTS.admin.enabled, ['host', 'port', 'token']);
+  const token = admin.section.optionalString('token', 'expected a secret string');
+  const filter = top.map('ip_filter', ['allow', 'deny']);
+  const clientTimeouts = top.map('client_timeouts', ['header', 'request']);
+  const { pools, poolPaths } = readPools(top);
+  const config: VeloConfig = {
+    listen: readListen(top, baseDir),
+    admin: {
+      enabled: admin.enabled,
+      host: readHost(admin.section, DEFAULTS.admin.host),
+      port: admin.section.int('port', DEFAULTS.admin.port, { min: 0, max: 65535 }),
+      ...(token !== undefined ? { token } : {}),
+    },
+    pools,
+    accessLog: readAccessLog(top, baseDir),
+    ipFilter: { allow: readIpList(top.c, filter.get('allow'), filter.at('allow')), deny: readIpList(top.c, filter.get('deny'), filter.at('deny')) },
+    trustProxy: readTrustProxy(top),
+    shutdownTimeoutMs: top.duration('shutdown_timeout', DEFAULTS.shutdownTimeoutMs),
+    logLevel: top.oneOf('log_level', DEFAULTS.logLevel, LOG_LEVELS),
+    clientHeaderTimeoutMs: clientTimeouts.duration('header', DEFAULTS.clientHeaderTimeoutMs, 1),
+    clientRequestTimeoutMs: clientTimeouts.duration('request', DEFAULTS.clientRequestTimeoutMs, 1),
+  };
+  return { config, poolPaths };
+}

@@ -1,0 +1,129 @@
+/**
+ * The commented default config that `velo init` writes and that ships as velo.config.yaml.
+ */
+
+/**
+ * A valid short-form config (one pool, three local backends) with every section written out
+ * at its default value and a one-line comment each; loading it equals loading no file plus
+ * those backends.
+ */
+export const CONFIG_TEMPLATE = `# velo.config.yaml: every setting below is written at its default value.
+# Durations: 250ms, 5s, 1m, 1m30s. Add more pools with "pools: [{ name, match, backends, ... }]".
+
+# Where clients connect.
+listen:
+  host: 0.0.0.0
+  port: 8080
+  # tls: { cert: cert.pem, key: key.pem }    # serve HTTPS; paths relative to this file
+
+# Admin API and Prometheus /metrics; a token is required when it leaves loopback.
+admin:
+  enabled: true
+  host: 127.0.0.1
+  port: 9090
+  # token: change-me
+
+# round-robin, weighted-round-robin, least-connections, random, ip-hash, url-hash, power-of-two, least-latency
+strategy: round-robin
+
+# Start three test backends with: velo backend --port 8081 (and 8082, 8083).
+backends:
+  - http://127.0.0.1:8081
+  - http://127.0.0.1:8082
+  - { url: http://127.0.0.1:8083, weight: 1 }    # weight 1..1000
+
+# Active probes; a backend is up after "rise" passes and down after "fall" failures.
+health_check:
+  enabled: true
+  type: http              # http or tcp
+  path: /health
+  interval: 5s
+  timeout: 2s
+  rise: 2
+  fall: 3
+  expect_status: 2xx      # 200, "2xx", "200-399" or a list
+  jitter: 0.1             # spread each probe by up to 10% of the interval
+
+# Per-backend breaker: open after N consecutive failures, probe again after reset_timeout.
+circuit_breaker:
+  enabled: true
+  failure_threshold: 5
+  reset_timeout: 30s
+  half_open_requests: 1
+  count_5xx: false        # count a backend's 5xx answers as failures
+
+# Failed idempotent requests try another backend, with exponential backoff and full jitter.
+retry:
+  attempts: 2             # extra tries after the first; 0 disables retries
+  retry_non_idempotent: false
+  on_status: []           # e.g. [502, 503]: backend statuses that also trigger a retry
+  backoff_base: 25ms
+  backoff_cap: 250ms
+  max_body: 64KiB         # request bodies up to this size are kept for a replay
+  budget_percent: 20      # retries may be at most this share of active requests...
+  budget_min: 3           # ...but this many are always allowed
+  per_try_timeout: 0s     # 0: only timeouts.response applies
+
+# Upstream timeouts: connect, time to response headers (504 after it), keep-alive idle.
+timeouts:
+  connect: 5s
+  response: 30s
+  idle: 60s
+
+# In-flight requests per backend; 0 means unlimited.
+max_connections: 0
+
+# Requests that wait for a free slot when max_connections is reached; 0: answer 503 at once.
+queue:
+  size: 0
+  timeout: 5s
+
+# Cookie sessions that pin a client to one backend; works with every strategy.
+sticky:
+  enabled: false
+  cookie: velo_sticky
+  ttl: 1h
+
+# Token bucket per client IP; over the limit velo answers 429.
+rate_limit:
+  enabled: false
+  rps: 100
+  burst: 200
+
+# Eject a backend after consecutive failures, for longer each time it happens again.
+outlier_detection:
+  enabled: false
+  consecutive_failures: 5
+  count_5xx: false
+  base_ejection_time: 30s
+  max_ejection_time: 300s
+  max_ejection_percent: 50
+
+# Below this percentage of healthy backends, balance over all of them; 0 disables panic mode.
+panic_threshold: 0
+
+# Ramp a returning backend's weight up over this long; 0 disables it.
+slow_start: 0s
+
+# One line per request: true, false, stdout or a file path.
+access_log: stdout
+
+# Client IPs and CIDRs; an empty allow list allows everyone, deny wins over allow (403).
+ip_filter:
+  allow: []
+  deny: []
+
+# Peers whose X-Forwarded-For is believed: false, true, or a list of IPs/CIDRs.
+trust_proxy: false
+
+# How long in-flight requests may finish on SIGTERM/SIGINT.
+shutdown_timeout: 10s
+
+# debug, info, warn, error or silent.
+log_level: info
+
+# Slowloris defence: time for a client to send its headers, and its whole request.
+client_timeouts:
+  header: 10s
+  request: 60s
+`;

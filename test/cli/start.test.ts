@@ -1,0 +1,95 @@
+/**
+ * The built `velo start` binary from a shell: serves with flags only, logs structured lines
+ * when not on a TTY, drains in-flight requests on SIGTERM and exits 0, reloads on SIGHUP,
+ * refuses a bad config with its line and column.
+ */
+import test from 'ava';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { client, eventually, get, startBackends } from '../integration/harness.js';
+
+const BIN = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
+
+interface Proc {
+  child: ChildProcess;
+  lines: () => Array<Record<string, unknown>>;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+function run(t: { teardown: (fn: () => void) => void }, args: string[], env: NodeJS.ProcessEnv = {}): Proc {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env, VELO_CONFIG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  child.stdout!.resume();
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  t.teardown(() => child.kill('SIGKILL'));
+  return {
+    child,
+    stderr: () => err,
+    lines: () =>
+      err
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+    exited,
+  };
+}
+
+async function listeningPort(proc: Proc): Promise<number> {
+  await eventually(() => proc.lines().some((l) => l.msg === 'listening'), 10_000, 'listening line');
+  const line = proc.lines().find((l) => l.msg === 'listening')!;
+  return Number(String(line.address).split(':').pop());
+}
+
+test('velo start with --backend flags serves, then drains on SIGTERM and exits 0', async (t) => {
+  const backends = await startBackends(t, 2);
+  const proc = run(t, ['start', '--port', '0', '--host', '127.0.0.1', '--admin-port', '0', ...backends.flatMap((b) => ['--backend', b.url])]);
+  const port = await listeningPort(proc);
+  const agent = client(t);
+  const names = [];
+  for (let i = 0; i < 4; i++) names.push((await get(agent, `http://127.0.0.1:${port}/`)).body.trim());
+  t.deepEqual(names, ['b0', 'b1', 'b0', 'b1']);
+  const slow = get(agent, `http://127.0.0.1:${port}/delay/400`);
+  await eventually(() => backends[0]!.requests + backends[1]!.requests === 5, 3000, 'slow request reached a backend');
+  proc.child.kill('SIGTERM');
+  t.is((await slow).status, 200, 'the in-flight request finishes during shutdown');
+  t.is(await proc.exited, 0);
+  t.true(proc.lines().every((l) => typeof l.time === 'string' && typeof l.level === 'string'), 'not a TTY: structured JSON lines');
+});
+
+test('a bad config file exits 2 naming the field, line and column', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'velo-start-'));
+  const file = join(dir, 'velo.config.yaml');
+  await writeFile(file, 'listen: { port: 8080 }\nstrategy: fastest\nbackends:\n  - http://127.0.0.1:1\n');
+  const proc = run(t, ['start', '-c', file]);
+  t.is(await proc.exited, 2);
+  t.regex(proc.stderr(), /velo\.config\.yaml:2:11 strategy: unknown strategy "fastest"/);
+  t.regex(proc.stderr(), /round-robin/);
+  t.notRegex(proc.stderr(), /\n\s+at /, 'no stack trace');
+});
+
+test('SIGHUP reloads the file; a broken edit keeps the running config', async (t) => {
+  const backends = await startBackends(t, 2);
+  const dir = await mkdtemp(join(tmpdir(), 'velo-reload-'));
+  const file = join(dir, 'velo.config.yaml');
+  const config = (urls: string[]): string => `listen: { host: 127.0.0.1, port: 0 }\nadmin: { port: 0 }\nhealth_check: { enabled: false }\nbackends: [${urls.join(', ')}]\n`;
+  await writeFile(file, config([backends[0]!.url]));
+  const proc = run(t, ['start', '-c', file, '--no-watch']);
+  const port = await listeningPort(proc);
+  const agent = client(t);
+  t.is((await get(agent, `http://127.0.0.1:${port}/`)).body.trim(), 'b0');
+  await writeFile(file, config([backends[1]!.url]));
+  proc.child.kill('SIGHUP');
+  await eventually(() => proc.lines().some((l) => l.msg === 'config reloaded'), 5000, 'reload');
+  t.is((await get(agent, `http://127.0.0.1:${port}/`)).body.trim(), 'b1');
+  await writeFile(file, 'backends: [not a url]\n');
+  proc.child.kill('SIGHUP');
+  await eventually(() => proc.lines().some((l) => l.msg === 'reload rejected, old config kept'), 5000, 'rejected reload');
+  t.is((await get(agent, `http://127.0.0.1:${port}/`)).body.trim(), 'b1', 'still serving the last good config');
+  proc.child.kill('SIGTERM');
+  t.is(await proc.exited, 0);
+});
