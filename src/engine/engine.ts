@@ -18,7 +18,7 @@ import { sendError } from './reply.js';
 import { clientIpFromForwardedFor } from './headers.js';
 import { WebSocketTunnel } from './websocket.js';
 import type { EngineTotals, ForwardEnv, RequestObserver, TerminationCause } from './request-record.js';
-import { HealthChecker, networkProbe, realTimers, type Probe, type Timers } from '../health/active-check.js';
+import { HealthChecker, networkProbe, realTimers, type Probe, type ProbeResult, type Timers } from '../health/active-check.js';
 import { EventLog } from '../metrics/event-log.js';
 import { Sampler } from '../metrics/sampler.js';
 import type { EngineSnapshot } from '../metrics/snapshot.js';
@@ -49,6 +49,8 @@ export class Engine implements ForwardEnv {
   readonly health: HealthChecker;
   readonly totals: EngineTotals = { requests: 0, success: 0, failed: 0, retries: 0, rateLimited: 0, inFlight: 0 };
   readonly observers: RequestObserver[] = [];
+  /** Called after every active health probe (metrics). */
+  readonly probeObservers: Array<(u: Upstream, result: ProbeResult) => void> = [];
   readonly clock: () => number;
   readonly wallClock: () => number;
   readonly random: () => number;
@@ -81,6 +83,9 @@ export class Engine implements ForwardEnv {
       random: this.random,
       timers: options.timers ?? realTimers,
       probe: options.probe ?? networkProbe,
+      onResult: (u, result) => {
+        for (const observe of this.probeObservers) observe(u, result);
+      },
       onTransition: (u, from, to, result) => this.onHealthTransition(u, from, to, result.detail),
     });
     this.websockets = new WebSocketTunnel(this);

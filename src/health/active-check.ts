@@ -37,6 +37,8 @@ export interface HealthCheckerDeps {
   random: () => number;
   timers: Timers;
   probe: Probe;
+  /** Called after every probe, for metrics. */
+  onResult?: (upstream: Upstream, result: ProbeResult) => void;
   /** Called once per state change (never for a repeated result). */
   onTransition: (upstream: Upstream, from: HealthState, to: HealthState, result: ProbeResult) => void;
 }
@@ -99,6 +101,7 @@ export class HealthChecker {
       result = { ok: false, durationMs: 0, detail: err instanceof Error ? err.message : String(err) };
     }
     upstream.lastCheck = { at: this.deps.wallClock(), ...result };
+    this.deps.onResult?.(upstream, result);
     const from = upstream.health.state;
     const to = upstream.health.record(result.ok);
     if (to !== undefined) this.deps.onTransition(upstream, from, to, result);
