@@ -1,0 +1,351 @@
+#!/usr/bin/env node
+// `npm run bench` (after `npm run build`): wrk against a bare origin, velo and nginx over the same
+// three origins, in interleaved rounds; prints medians and rewrites docs/performance.md above
+// the `<!-- bench:end -->` marker. Usage: node scripts/bench.mjs [--rounds 3] [--duration 5s]
+// [--connections 64] [--only bare,velo,nginx,dashboard] [--dashboard]
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = path.join(ROOT, 'dist/src/cli/main.js');
+const DOC = path.join(ROOT, 'docs/performance.md');
+const MARKER = '<!-- bench:end -->';
+const LABELS = { bare: 'bare origin', velo: 'velo', nginx: 'nginx', dashboard: 'velo+dashboard' };
+const READY_TIMEOUT_MS = 20_000;
+const log = (msg) => process.stderr.write(`bench: ${msg}\n`);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+class BenchError extends Error {}
+class UsageError extends BenchError {}
+const fail = (msg) => { throw new BenchError(msg); };
+const usage = (msg) => { throw new UsageError(msg); };
+
+function parseOptions() {
+  const { values } = parseArgs({ options: {
+    rounds: { type: 'string', default: '3' }, duration: { type: 'string', default: '5s' },
+    connections: { type: 'string', default: '64' }, only: { type: 'string' },
+    dashboard: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
+  } });
+  if (values.help) { console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 5).join('\n').replaceAll('// ', '')); process.exit(0); }
+  const rounds = Number(values.rounds), connections = Number(values.connections);
+  const m = /^(\d+)(s|m)?$/.exec(values.duration);
+  const seconds = m ? Number(m[1]) * (m[2] === 'm' ? 60 : 1) : 0;
+  const rows = [...new Set([...(values.only?.split(',').map((s) => s.trim()) ?? ['bare', 'velo', 'nginx']), ...(values.dashboard ? ['dashboard'] : [])])];
+  if (!Number.isInteger(rounds) || rounds < 1) usage(`--rounds must be a positive integer, got '${values.rounds}'`);
+  if (!Number.isInteger(connections) || connections < 1) usage(`--connections must be a positive integer, got '${values.connections}'`);
+  if (seconds < 1) usage(`--duration must be whole seconds like 5s or 1m, got '${values.duration}'`);
+  for (const row of rows) if (!(row in LABELS)) usage(`--only takes ${Object.keys(LABELS).join(',')}; got '${row}'`);
+  return { rounds, connections, seconds, rows };
+}
+
+const procs = new Set();
+let tmpDir;
+
+/** The environment velo runs with: none of the caller's velo settings, warn-level logs. */
+function veloEnv() {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(VELO_|LB_|LOG_LEVEL$|TMUX$)/.test(k)));
+  return { ...env, VELO_LOG_LEVEL: 'warn' };
+}
+
+/** A spawned server in its own process group, with the tail of its output kept for error messages. */
+function startProc(label, cmd, args, { env = process.env, logFile } = {}) {
+  const child = spawn(cmd, args, { cwd: tmpDir, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env });
+  const proc = { label, output: '', exit: undefined };
+  const keep = (chunk) => { proc.output = (proc.output + chunk).slice(-4000); };
+  child.stdout.on('data', keep); child.stderr.on('data', keep);
+  proc.exited = new Promise((resolve) => child.on('exit', (code, signal) => { proc.exit = signal ?? `code ${code}`; resolve(); }));
+  child.on('error', (err) => { proc.exit = err.message; });
+  proc.isDead = () => proc.exit !== undefined;
+  proc.tail = () => `${proc.output}${logFile && fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').slice(-2000) : ''}`.trim() || '(no output)';
+  proc.kill = async () => {
+    const signal = (sig) => { try { process.kill(-child.pid, sig); } catch {} };
+    if (!proc.isDead()) { signal('SIGTERM'); await Promise.race([proc.exited, sleep(3000)]); }
+    signal('SIGKILL');
+  };
+  proc.pid = child.pid;
+  procs.add(proc);
+  return proc;
+}
+
+/** velo with its dashboard, inside a detached tmux session on a private tmux socket. */
+function startInTmux(label, command, errFile) {
+  const socket = `velo-bench-${process.pid}`;
+  const conf = path.join(tmpDir, 'tmux.conf');
+  fs.writeFileSync(conf, 'set -g remain-on-exit on\nset -g status off\n');
+  const tmux = (...a) => spawnSync('tmux', ['-L', socket, '-f', conf, ...a], { env: veloEnv(), encoding: 'utf8' });
+  const quoted = command.map((s) => `'${s.replaceAll("'", `'\\''`)}'`).join(' ');
+  const started = tmux('new-session', '-d', '-s', 'bench', '-x', '200', '-y', '50', '-c', tmpDir, `exec ${quoted} 2>'${errFile}'`);
+  if (started.status !== 0) fail(`tmux new-session failed: ${started.stderr.trim()}`);
+  const pane = () => tmux('list-panes', '-t', 'bench', '-F', '#{pane_pid} #{pane_dead} #{pane_dead_status}').stdout.trim().split(' ');
+  const pid = Number(pane()[0]);
+  const proc = { label, pid };
+  proc.isDead = () => { const [, dead, status] = pane(); if (dead === '1' || dead === undefined) proc.exit = `code ${status ?? '?'}`; return proc.exit !== undefined; };
+  proc.tail = () => `${tmux('capture-pane', '-p', '-t', 'bench').stdout.trim()}\n${fs.existsSync(errFile) ? fs.readFileSync(errFile, 'utf8').slice(-2000) : ''}`.trim() || '(no output)';
+  proc.kill = async () => {
+    try { process.kill(-pid, 'SIGTERM'); } catch {}
+    for (let i = 0; i < 30 && !proc.isDead(); i++) await sleep(100);
+    try { process.kill(-pid, 'SIGKILL'); } catch {}
+    tmux('kill-server');
+  };
+  procs.add(proc);
+  return proc;
+}
+
+async function cleanup() {
+  await Promise.all([...procs].map((p) => p.kill().catch(() => {})));
+  procs.clear();
+  if (tmpDir) fs.rmSync(tmpDir, { recursive: true, force: true });
+}
+
+const isExecutable = (file) => { try { fs.accessSync(file, fs.constants.X_OK); return true; } catch { return false; } };
+const which = (bin) => [...(process.env.PATH ?? '').split(path.delimiter), '/usr/sbin', '/sbin'].map((d) => path.join(d, bin)).find(isExecutable);
+
+let aptUpdated = false;
+/** Installs the first of `pkgs` that apt-get can install; only as root. */
+function aptInstall(pkgs) {
+  if (process.getuid?.() !== 0 || !which('apt-get')) return 'not root or no apt-get';
+  const run = (...a) => spawnSync('apt-get', a, { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const lastLine = (r) => (r.stderr || String(r.error ?? '')).trim().split('\n').pop();
+  if (!aptUpdated) {
+    log('apt-get update');
+    const r = run('update');
+    if (r.status !== 0) return `apt-get update failed: ${lastLine(r)}`;
+    aptUpdated = true;
+  }
+  let why = 'nothing to install';
+  for (const pkg of pkgs) {
+    log(`apt-get install ${pkg}`);
+    const r = run('install', '-y', '--no-install-recommends', pkg);
+    if (r.status === 0) return undefined;
+    why = `apt-get install ${pkg} failed: ${lastLine(r)}`;
+  }
+  return why;
+}
+
+function ensureTool(bin, pkgs) {
+  const found = which(bin);
+  if (found) return { bin: found };
+  const why = aptInstall(pkgs);
+  return which(bin) ? { bin: which(bin) } : { why: why ?? `${bin} still not on PATH after install` };
+}
+
+async function capture(cmd, args, timeoutMs) {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = { kill: async () => child.kill('SIGKILL') };
+  procs.add(proc);
+  let out = '', err = '';
+  child.stdout.on('data', (c) => (out += c)); child.stderr.on('data', (c) => (err += c));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise((resolve) => child.on('close', resolve).on('error', () => resolve(-1)));
+  clearTimeout(timer); procs.delete(proc);
+  if (code !== 0) fail(`${path.basename(cmd)} ${args.join(' ')} failed (${code}): ${(err || out).trim().slice(-500)}`);
+  return out;
+}
+
+/** wrk if present or installable, else autocannon through npx if that installs, else a reason to stop. */
+function loadGenerator({ connections, seconds }) {
+  const wrk = ensureTool('wrk', ['wrk']);
+  if (wrk.bin) {
+    const version = spawnSync(wrk.bin, ['-v'], { encoding: 'utf8' }).stdout.split('\n')[0].split(' [')[0].trim();
+    return { name: version || 'wrk', run: async (url, secs = seconds) => {
+      const out = await capture(wrk.bin, ['-t1', `-c${connections}`, `-d${secs}s`, '--latency', url], (secs + 30) * 1000);
+      const rps = /Requests\/sec:\s+([\d.]+)/.exec(out), p99 = /^\s*99%\s+([\d.]+)(us|ms|s|m)\s*$/m.exec(out);
+      if (!rps || !p99) fail(`cannot read wrk output:\n${out}`);
+      const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out)?.slice(1).reduce((a, b) => a + Number(b), 0) ?? 0;
+      return { rps: Number(rps[1]), p99Ms: Number(p99[1]) * { us: 0.001, ms: 1, s: 1000, m: 60_000 }[p99[2]], errors: socketErrors + Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0) };
+    } };
+  }
+  log(`wrk unavailable (${wrk.why}); trying autocannon through npx`);
+  const probe = spawnSync('npx', ['--yes', 'autocannon', '--version'], { encoding: 'utf8', timeout: 180_000 });
+  if (probe.status !== 0) fail(`no load generator: wrk is missing (${wrk.why}) and autocannon cannot be installed with npx (${(probe.stderr || String(probe.error)).trim().split('\n').pop()})`);
+  return { name: probe.stdout.trim().split('\n')[0], run: async (url, secs = seconds) => {
+    const r = JSON.parse(await capture('npx', ['--yes', 'autocannon', '-c', String(connections), '-d', String(secs), '-j', url], (secs + 60) * 1000));
+    return { rps: r.requests.average, p99Ms: r.latency.p99, errors: (r.non2xx ?? 0) + (r.errors ?? 0) + (r.timeouts ?? 0) };
+  } };
+}
+
+/** Ports for servers that cannot listen on port 0 themselves (nginx, velo's --port). */
+async function reservePorts(n) {
+  const servers = await Promise.all(Array.from({ length: n }, () => new Promise((resolve, reject) => {
+    const s = net.createServer().once('error', reject).listen(0, '127.0.0.1', () => resolve(s));
+  })));
+  const ports = servers.map((s) => s.address().port);
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
+}
+
+function probe(url) {
+  return new Promise((resolve) => {
+    const req = http.get(url, { agent: false, timeout: 1000 }, (res) => {
+      res.resume().on('end', () => resolve({ status: res.statusCode, backend: res.headers['x-backend'] })).on('error', () => resolve(undefined));
+    });
+    req.on('timeout', () => req.destroy()).on('error', () => resolve(undefined));
+  });
+}
+
+/** Polls until `url` has answered 200 from `spread` distinct X-Backend values, failing fast if `proc` dies. */
+async function waitReady(proc, url, spread = 1) {
+  const seen = new Set(), deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (proc?.isDead()) fail(`${proc.label} exited (${proc.exit}) before answering ${url}:\n${proc.tail()}`);
+    const res = await probe(url);
+    if (res?.status === 200) seen.add(res.backend ?? '');
+    if (seen.size >= spread) return;
+    if (res?.status !== 200) await sleep(100);
+  }
+  fail(`${proc?.label ?? url} did not answer 200 from ${spread} origin(s) at ${url} within ${READY_TIMEOUT_MS / 1000}s (saw ${seen.size})${proc ? `:\n${proc.tail()}` : ''}`);
+}
+
+async function waitForLine(proc, pattern) {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    const m = pattern.exec(proc.output);
+    if (m) return m;
+    if (proc.isDead() || Date.now() > deadline) fail(`${proc.label} did not print ${pattern} (${proc.exit ?? 'timed out'}):\n${proc.tail()}`);
+    await sleep(50);
+  }
+}
+
+function nginxConf(dir, name, workers, servers, extraHttp = '') {
+  return `daemon off; master_process on; worker_processes ${workers};\npid ${dir}/${name}.pid;\nerror_log ${dir}/${name}-error.log warn;\n` +
+    `events { worker_connections 4096; }\nhttp {\n  access_log off; default_type text/plain; keepalive_requests 1000000;\n` +
+    `  client_body_temp_path ${dir}/${name}-body; proxy_temp_path ${dir}/${name}-proxy;\n${extraHttp}${servers}}\n`;
+}
+
+async function startNginx(nginx, name, conf) {
+  const file = path.join(tmpDir, `${name}.conf`);
+  fs.writeFileSync(file, conf);
+  return startProc(name, nginx, ['-p', tmpDir, '-c', file, '-e', path.join(tmpDir, `${name}-error.log`)], { logFile: path.join(tmpDir, `${name}-error.log`) });
+}
+
+/** Three origins: one nginx (all cores) with three listeners, or three `velo backend` processes. */
+async function startOrigins(nginx) {
+  if (nginx) {
+    const ports = await reservePorts(3);
+    const servers = ports.map((p, i) => `  server { listen 127.0.0.1:${p}; location / { add_header X-Backend origin-${i + 1}; return 200 "origin-${i + 1}\\n"; } }\n`).join('');
+    const proc = await startNginx(nginx, 'origins', nginxConf(tmpDir, 'origins', 'auto', servers));
+    const urls = ports.map((p) => `http://127.0.0.1:${p}`);
+    for (const url of urls) await waitReady(proc, `${url}/`);
+    return { urls, kind: 'nginx, one process with three listeners, all cores, fixed 9-byte body' };
+  }
+  if (!fs.existsSync(CLI)) fail(`${CLI} is missing: run \`npm run build\` first`);
+  const urls = [];
+  for (let i = 1; i <= 3; i++) {
+    const proc = startProc(`origin-${i}`, process.execPath, [CLI, 'backend', '--port', '0', '--name', `origin-${i}`]);
+    urls.push((await waitForLine(proc, /listening on (http:\/\/\S+)/))[1]);
+    await waitReady(proc, `${urls[i - 1]}/`);
+  }
+  return { urls, kind: 'three `velo backend` processes (nginx unavailable), fixed 9-byte body' };
+}
+
+function veloArgs(port, origins, headless) {
+  return [CLI, 'start', ...(headless ? ['--headless'] : []), '--port', String(port), '--admin-port', '0', '--strategy', 'round-robin', '--no-access-log', ...origins.flatMap((u) => ['--backend', u])];
+}
+
+async function startTargets(rows, origins, nginx) {
+  const targets = {};
+  const need = (row) => rows.includes(row);
+  if ((need('velo') || need('dashboard')) && !fs.existsSync(CLI)) fail(`${CLI} is missing: run \`npm run build\` first`);
+  const [veloPort, dashPort, nginxPort] = await reservePorts(3);
+  if (need('bare')) targets.bare = { url: `${origins[0]}/` };
+  if (need('velo')) {
+    const proc = startProc('velo', process.execPath, veloArgs(veloPort, origins, true), { env: veloEnv() });
+    targets.velo = { url: `http://127.0.0.1:${veloPort}/`, proc };
+  }
+  if (need('nginx')) {
+    const upstream = `  upstream origins { ${origins.map((u) => `server ${u.slice(7)};`).join(' ')} keepalive 64; keepalive_requests 1000000; }\n`;
+    const server = '  server { listen 127.0.0.1:' + nginxPort + '; location / { proxy_pass http://origins; proxy_http_version 1.1; proxy_set_header Connection "";\n' +
+      '    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; proxy_set_header X-Real-IP $remote_addr; proxy_set_header X-Forwarded-Proto $scheme; } }\n';
+    targets.nginx = { url: `http://127.0.0.1:${nginxPort}/`, proc: await startNginx(nginx, 'nginx-lb', nginxConf(tmpDir, 'nginx-lb', 1, server, upstream)) };
+  }
+  if (need('dashboard')) {
+    const proc = startInTmux('velo+dashboard', [process.execPath, ...veloArgs(dashPort, origins, false)], path.join(tmpDir, 'dashboard.err'));
+    targets.dashboard = { url: `http://127.0.0.1:${dashPort}/`, proc };
+  }
+  for (const target of Object.values(targets)) await waitReady(target.proc, target.url, target.proc ? origins.length : 1);
+  return targets;
+}
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b), h = s.length >> 1; return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2; };
+const fmt = (n, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+function summarize(results) {
+  const rows = Object.entries(results).map(([row, runs]) => ({ row, rps: median(runs.map((r) => r.rps)), p99: median(runs.map((r) => r.p99Ms)), runs, errors: runs.reduce((a, r) => a + r.errors, 0) }));
+  const by = Object.fromEntries(rows.map((r) => [r.row, r]));
+  const ratio = (a, b) => (by[a] && by[b] ? `${(by[a].rps / by[b].rps).toFixed(2)}x req/s, ${(by[a].p99 / by[b].p99).toFixed(2)}x p99` : 'n/a (not measured)');
+  const ratios = [['velo / bare origin', ratio('velo', 'bare')], ['velo / nginx', ratio('velo', 'nginx')]];
+  if (by.dashboard) ratios.push(['velo+dashboard / velo', ratio('dashboard', 'velo')]);
+  const table = ['| target | req/s (median) | p99 ms (median) | req/s per round | errors |', '| --- | ---: | ---: | --- | ---: |',
+    ...rows.map((r) => `| ${LABELS[r.row]} | ${fmt(r.rps)} | ${fmt(r.p99, 2)} | ${r.runs.map((x) => fmt(x.rps)).join(' · ')} | ${r.errors} |`)];
+  return { table, ratios, rows };
+}
+
+function writeDoc({ table, ratios }, { opts, loadgen, originKind, nginxVersion }) {
+  const cpus = os.cpus(), has = (row) => opts.rows.includes(row);
+  const old = fs.existsSync(DOC) ? fs.readFileSync(DOC, 'utf8') : '';
+  const kept = old.includes(MARKER) ? old.slice(old.indexOf(MARKER) + MARKER.length) : old ? `\n\n${old}` : '\n';
+  const method = [
+    `${loadgen} with one thread, ${opts.connections} connections, ${opts.seconds}s per run, \`GET /\`; ${opts.rounds} interleaved round(s) after a 1s warm-up of each target; medians reported.`,
+    `Origins: ${originKind}.`,
+    has('velo') || has('dashboard') ? 'velo: `velo start --headless --strategy round-robin --no-access-log` over the three origins, health checks on, `VELO_LOG_LEVEL=warn`, no config file.' : '',
+    has('dashboard') ? 'velo+dashboard: the same without `--headless`, rendering into a detached 200x50 tmux session.' : '',
+    has('nginx') ? `nginx${nginxVersion ? ` ${nginxVersion}` : ''} as the balancer: 1 worker, round robin, \`upstream { keepalive 64; }\`, \`proxy_http_version 1.1\`, \`Connection ""\`, X-Forwarded-For/X-Real-IP/X-Forwarded-Proto set as velo sets them.` : '',
+    `Everything runs on 127.0.0.1 and shares the ${cpus.length} cores: compare rows of one run, not numbers across machines.`,
+  ].filter(Boolean).join(' ');
+  const text = `# Performance\n\n_Generated by \`npm run bench\`; everything above the bench:end marker is rewritten on each run._\n\n` +
+    `- Date: ${new Date().toISOString().slice(0, 10)}\n- Machine: ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${cpus.length} cores, ${os.type()} ${os.release()}\n- Node: ${process.version}\n\n` +
+    `## Method\n\n${method}\n\n## Results\n\n${table.join('\n')}\n\n${ratios.map(([k, v]) => `- ${k}: ${v}`).join('\n')}\n\n${MARKER}${kept}`;
+  fs.mkdirSync(path.dirname(DOC), { recursive: true });
+  fs.writeFileSync(DOC, text);
+}
+
+async function main() {
+  const opts = parseOptions();
+  const loadgen = loadGenerator(opts);
+  tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'velo-bench-'));
+  fs.chmodSync(tmpDir, 0o755);
+  const hadSystemNginx = fs.existsSync('/run/nginx.pid');
+  const nginx = ensureTool('nginx', ['nginx-light', 'nginx']);
+  if (!hadSystemNginx && fs.existsSync('/run/nginx.pid')) spawnSync(nginx.bin, ['-s', 'quit']);
+  if (!nginx.bin) log(`nginx unavailable (${nginx.why}); origins are \`velo backend\` processes and the nginx row is skipped`);
+  const rows = opts.rows.filter((r) => r !== 'nginx' || nginx.bin);
+  if (rows.length === 0) fail('nothing to measure');
+  if (rows.includes('dashboard') && !ensureTool('tmux', ['tmux']).bin) fail('the dashboard row needs tmux, which is missing and could not be installed');
+  const nginxVersion = nginx.bin ? /nginx\/(\S+)/.exec(spawnSync(nginx.bin, ['-v'], { encoding: 'utf8' }).stderr)?.[1] : undefined;
+  const origins = await startOrigins(nginx.bin);
+  const targets = await startTargets(rows, origins.urls, nginx.bin);
+  const checkAlive = () => { for (const t of Object.values(targets)) if (t.proc?.isDead()) fail(`${t.proc.label} died (${t.proc.exit}):\n${t.proc.tail()}`); };
+  log(`${loadgen.name}; warming up ${rows.join(', ')}`);
+  for (const row of rows) { await loadgen.run(targets[row].url, 1); checkAlive(); }
+  const results = Object.fromEntries(rows.map((r) => [r, []]));
+  for (let round = 0; round < opts.rounds; round++) {
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[(i + round) % rows.length];
+      const r = await loadgen.run(targets[row].url);
+      checkAlive();
+      log(`round ${round + 1}/${opts.rounds} ${LABELS[row]}: ${fmt(r.rps)} req/s, p99 ${fmt(r.p99Ms, 2)} ms${r.errors ? `, ${r.errors} errors` : ''}`);
+      results[row].push(r);
+    }
+  }
+  const summary = summarize(results);
+  console.log(`\n${summary.table.join('\n')}\n\n${summary.ratios.map(([k, v]) => `${k}: ${v}`).join('\n')}`);
+  for (const r of summary.rows) if (r.errors) log(`warning: ${LABELS[r.row]} had ${r.errors} socket errors or non-2xx responses`);
+  writeDoc(summary, { opts: { ...opts, rows }, loadgen: loadgen.name, originKind: origins.kind, nginxVersion });
+  log(`wrote ${path.relative(process.cwd(), DOC)}`);
+}
+
+let stopping = false;
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { stopping = true; log(`${sig}: stopping`); cleanup().finally(() => process.exit(130)); });
+process.on('exit', () => { for (const p of procs) if (p.pid) try { process.kill(-p.pid, 'SIGKILL'); } catch {} });
+main().then(cleanup, async (err) => {
+  await cleanup();
+  if (stopping) return;
+  const isUsage = err instanceof UsageError || String(err?.code).startsWith('ERR_PARSE_ARGS');
+  log(err instanceof BenchError || isUsage ? err.message : err?.stack ?? String(err));
+  process.exit(isUsage ? 2 : 1);
+});
