@@ -1,7 +1,8 @@
 import { isEligible, type Balanceable, type PickContext, type Strategy } from './strategy.js';
 
 /**
- * Peak-EWMA balancing: picks the lowest latencyEwmaMs * (inFlight + 1), ties broken with
+ * Peak-EWMA balancing: picks the lowest latencyEwmaMs * (inFlight + 1) / effectiveWeight
+ * (so weights and slow start count), ties broken with
  * `ctx.random`; a backend without samples is costed at the median sampled latency, so it
  * gets traffic without being flooded.
  */
@@ -24,7 +25,7 @@ export class LeastLatency implements Strategy {
     let bestCost = Infinity;
     let tied: Balanceable[] = [];
     for (let i = 0; i < eligible.length; i++) {
-      const cost = (latencies[i] ?? unsampledLatency) * (eligible[i].inFlight + 1);
+      const cost = ((latencies[i] ?? unsampledLatency) * (eligible[i].inFlight + 1)) / eligible[i].effectiveWeight(ctx.now);
       if (cost < bestCost) {
         bestCost = cost;
         tied = [eligible[i]];

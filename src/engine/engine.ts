@@ -84,6 +84,7 @@ export class Engine implements ForwardEnv {
       timers: options.timers ?? realTimers,
       probe: options.probe ?? networkProbe,
       onResult: (u, result) => {
+        if (result.ok && u.isEjected()) u.unEject(this.clock());
         for (const observe of this.probeObservers) observe(u, result);
       },
       onTransition: (u, from, to, result) => this.onHealthTransition(u, from, to, result.detail),
@@ -119,9 +120,12 @@ export class Engine implements ForwardEnv {
   /** Starts listening, probing and sampling; resolves once the port is bound. */
   async start(): Promise<void> {
     const { listen } = this.config;
+    // Node checks header/request timeouts only every connectionsCheckingInterval (30 s by
+    // default), far too coarse to defend against slowloris with a 10 s header timeout.
+    const checking = { connectionsCheckingInterval: Math.max(50, Math.min(1000, this.config.clientHeaderTimeoutMs / 4)) };
     const server = listen.tls
-      ? https.createServer({ cert: readFileSync(listen.tls.cert), key: readFileSync(listen.tls.key) })
-      : http.createServer();
+      ? https.createServer({ ...checking, cert: readFileSync(listen.tls.cert), key: readFileSync(listen.tls.key) })
+      : http.createServer(checking);
     server.headersTimeout = this.config.clientHeaderTimeoutMs;
     server.requestTimeout = this.config.clientRequestTimeoutMs;
     server.keepAliveTimeout = 65_000;
@@ -190,7 +194,14 @@ export class Engine implements ForwardEnv {
   }
 
   createPool(config: VeloConfig['pools'][number]): Pool {
-    return new Pool(config, { clock: this.clock });
+    return new Pool(config, {
+      clock: this.clock,
+      onEject: (pool, u, ms) => {
+        const message = `${u.name} ejected for ${Math.round(ms / 1000)}s (outlier detection, ejection #${u.ejectionCount})`;
+        this.events.add({ kind: 'outlier', level: 'warn', message, pool: pool.name, backend: u.id });
+        this.logger.warn('backend ejected', { pool: pool.name, backend: u.id, durationMs: ms, ejections: u.ejectionCount });
+      },
+    });
   }
 
   retryAfterSeconds(pool: Pool): number {
@@ -283,7 +294,7 @@ export class Engine implements ForwardEnv {
     const pool = this.pools.find((p) => p.upstreams.includes(u));
     if (to === 'healthy') {
       if (from === 'unhealthy') u.startRamp(this.clock());
-      u.ejectedUntil = 0;
+      u.unEject(this.clock());
     }
     const level = to === 'unhealthy' ? 'warn' : 'info';
     const message = `${u.name} ${from === 'unknown' ? 'is' : 'is now'} ${to}${detail ? ` (${detail})` : ''}`;

@@ -8,6 +8,7 @@ import type { Dispatcher } from 'undici';
 import type { Pool } from '../upstream/pool.js';
 import type { Upstream } from '../upstream/upstream.js';
 import { backoffMs, mayRetry, type AttemptFailure } from '../resilience/retry-policy.js';
+import type { Waiter } from '../resilience/queue.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import { RequestBody, hasRequestBody } from './request-body.js';
 import { sendError } from './reply.js';
@@ -87,18 +88,16 @@ export class ForwardRequest {
       exclude: this.tried,
     });
     if (upstream === undefined) {
-      if (this.attempts === 0) {
-        const retryAfter = String(this.env.retryAfterSeconds(this.pool));
-        sendError(this.res, 503, 'no backend available', this.requestId, { 'retry-after': retryAfter });
-        this.status = 503;
-        return this.finish('UH');
-      }
-      return this.failWith(this.lastFailure ?? 'connect');
+      if (this.attempts > 0) return this.failWith(this.lastFailure ?? 'connect');
+      if (!this.pool.isSaturated()) return this.unavailable('UH', 'no backend available');
+      if (this.pool.config.queue.size > 0 && this.enqueue()) return;
+      return this.unavailable('UO', 'all backends at max_connections and the queue is full');
     }
+    if (this.waiter !== undefined) this.pool.queue.release(this.waiter);
     this.tried.add(upstream);
     this.attempts += 1;
     this.backend = upstream;
-    this.current = new Attempt(this, upstream, this.env.clock);
+    this.current = new Attempt(this, upstream, this.pool, this.env.clock);
     const timeouts = this.pool.config.timeouts;
     const perTry = this.pool.config.retry.perTryTimeoutMs;
     upstream.dispatcher.dispatch(
@@ -116,6 +115,24 @@ export class ForwardRequest {
   }
 
   private lastFailure: AttemptFailure | undefined;
+  private waiter: Waiter | undefined;
+
+  /** Waits in the pool's admission queue; a woken waiter that finds no slot goes back to the front. */
+  private enqueue(): boolean {
+    const requeue = this.waiter !== undefined;
+    this.waiter ??= {
+      wake: () => this.attempt(),
+      expire: () => this.unavailable('UO', 'timed out waiting for a free backend'),
+    };
+    return this.pool.queue.enqueue(this.waiter, requeue);
+  }
+
+  private unavailable(termination: TerminationCause, message: string): void {
+    const retryAfter = String(this.env.retryAfterSeconds(this.pool));
+    sendError(this.res, 503, message, this.requestId, { 'retry-after': retryAfter });
+    this.status = 503;
+    this.finish(termination);
+  }
 
   /** Called by the attempt once response headers arrive; false asks undici to pause. */
   onResponseHeaders(attempt: Attempt, status: number, raw: Buffer[], statusText: string, resume: () => void): boolean {
@@ -146,7 +163,7 @@ export class ForwardRequest {
   }
 
   onResponseEnd(attempt: Attempt): void {
-    attempt.settle(this.status, false);
+    attempt.settle(this.status, 'ok');
     this.current = undefined;
     this.res.end();
     this.finish('-');
@@ -156,16 +173,16 @@ export class ForwardRequest {
   onAttemptError(attempt: Attempt, err: Error & { code?: string }): void {
     this.current = undefined;
     if (err instanceof AttemptCancelled && this.clientGone) {
-      attempt.settle(0, undefined);
+      attempt.settle(0, 'neutral');
       return this.finish('DC');
     }
     if (attempt.statusRetry !== undefined) {
-      attempt.settle(attempt.statusRetry, attempt.statusRetry >= 500);
+      attempt.settle(attempt.statusRetry, 'ok');
       return this.retryLater('status');
     }
     if (this.res.headersSent) {
       // The backend broke mid-response: end the client's response rather than leave it hanging.
-      attempt.settle(this.status, true);
+      attempt.settle(this.status, 'error');
       this.res.destroy();
       return this.finish('UC');
     }
@@ -175,7 +192,7 @@ export class ForwardRequest {
         : err.code === 'UND_ERR_HEADERS_TIMEOUT'
           ? 'timeout'
           : 'reset';
-    attempt.settle(0, true);
+    attempt.settle(0, 'error');
     this.lastFailure = failure;
     if (this.canRetry(failure)) return this.retryLater(failure);
     this.failWith(failure);
@@ -217,6 +234,7 @@ export class ForwardRequest {
     if (this.finished) return;
     this.finished = true;
     this.res.off('close', this.onClientClose);
+    if (this.waiter !== undefined) this.pool.queue.release(this.waiter);
     this.pool.retryBudget.active -= 1;
     if (this.retryCounted) this.pool.retryBudget.retriesInFlight -= 1;
     const totals = this.env.totals;
@@ -259,6 +277,7 @@ class Attempt implements Dispatcher.DispatchHandler {
   constructor(
     private readonly request: ForwardRequest,
     private readonly upstream: Upstream,
+    private readonly pool: Pool,
     private readonly clock: () => number,
   ) {
     this.startedAt = clock();
@@ -277,21 +296,25 @@ class Attempt implements Dispatcher.DispatchHandler {
     this.cancel();
   }
 
-  /** Releases the backend's in-flight slot and counts the outcome; `failed` undefined = neutral. */
-  settle(status: number, failed: boolean | undefined): void {
+  /**
+   * Releases the backend's slot and counts the outcome once: `ok` a complete response (a 5xx
+   * counts as a failure for stats, and for the breaker when `count_5xx`), `error` no or a cut
+   * response, `neutral` the client left (never the backend's fault).
+   */
+  settle(status: number, outcome: 'ok' | 'error' | 'neutral'): void {
     if (this.settled) return;
     this.settled = true;
     const u = this.upstream;
-    u.inFlight -= 1;
-    if (failed === undefined) {
+    u.release();
+    if (outcome === 'neutral') {
       u.breaker.recordNeutral(this.isProbe);
       return;
     }
-    const elapsed = this.clock() - this.startedAt;
-    u.recordAttempt(status, elapsed, failed);
-    const breakerFailure = status === 0 || (status >= 500 && u.breaker.countsHttp5xx);
-    if (failed && breakerFailure) u.breaker.recordFailure(this.isProbe);
+    const failed = outcome === 'error' || status >= 500;
+    u.recordAttempt(status, this.clock() - this.startedAt, failed);
+    if (outcome === 'error' || (status >= 500 && u.breaker.countsHttp5xx)) u.breaker.recordFailure(this.isProbe);
     else u.breaker.recordSuccess(this.isProbe);
+    this.pool.outliers.record(u, outcome === 'error' ? 0 : status, this.pool.upstreams);
   }
 
   onConnect(abort: (err?: Error) => void): void {

@@ -57,7 +57,7 @@ export class WebSocketTunnel {
       const release = (): void => {
         if (released) return;
         released = true;
-        upstream.inFlight -= 1;
+        upstream.release();
         this.open.delete(socket);
       };
       socket.once('close', release);

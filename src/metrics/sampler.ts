@@ -134,7 +134,7 @@ export class Sampler {
         strategy: p.strategyName,
         match: Object.freeze({ ...p.config.match }),
         backends: Object.freeze(backends),
-        healthyCount: p.upstreams.filter((u) => u.isAvailable()).length,
+        healthyCount: p.upstreams.filter((u) => u.isUp()).length,
         queueDepth: src.queueDepth(p),
         rps: Math.round(backends.reduce((sum, b) => sum + b.rps, 0) * 10) / 10,
       });

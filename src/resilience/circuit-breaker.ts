@@ -33,6 +33,10 @@ export class CircuitBreaker {
     return this.stateValue;
   }
 
+  get enabled(): boolean {
+    return this.config.enabled;
+  }
+
   /** Whether 5xx answers count as failures (`circuit_breaker.count_5xx`). */
   get countsHttp5xx(): boolean {
     return this.config.countHttp5xx;

@@ -7,7 +7,14 @@ import type { PickContext, Strategy } from '../balancing/strategy.js';
 import type { BackendConfig, PoolConfig, StrategyName } from '../config/types.js';
 import { normalizeBackendUrl } from '../config/schema.js';
 import { RetryBudget } from '../resilience/retry-policy.js';
+import { AdmissionQueue } from '../resilience/queue.js';
+import { OutlierDetector } from '../resilience/outlier-detector.js';
 import { Upstream, type UpstreamDeps } from './upstream.js';
+
+export interface PoolDeps extends UpstreamDeps {
+  /** Called when outlier detection ejects a backend. */
+  onEject?: (pool: Pool, upstream: Upstream, durationMs: number) => void;
+}
 
 export class Pool {
   readonly name: string;
@@ -16,16 +23,18 @@ export class Pool {
   /** Backends that can be picked, in config order (removed ones are taken out at once). */
   upstreams: Upstream[] = [];
   readonly retryBudget = new RetryBudget();
-  /** Requests waiting for a backend slot (admission queue). */
-  queueDepth = 0;
+  readonly queue: AdmissionQueue;
+  readonly outliers: OutlierDetector;
 
   constructor(
     config: PoolConfig,
-    private readonly deps: UpstreamDeps,
+    private readonly deps: PoolDeps,
   ) {
     this.name = config.name;
     this.config = config;
     this.strategy = createStrategy(config.strategy);
+    this.queue = new AdmissionQueue(config.queue);
+    this.outliers = new OutlierDetector(config.outlier, deps.clock, (u, ms) => deps.onEject?.(this, u, ms));
     for (const b of config.backends) this.add(b);
   }
 
@@ -37,20 +46,39 @@ export class Pool {
     if (name !== this.strategy.name) this.strategy = createStrategy(name);
   }
 
-  /** Picks a backend for one attempt, or undefined when none is eligible. */
+  get queueDepth(): number {
+    return this.queue.depth;
+  }
+
+  /**
+   * Picks a backend for one attempt, or undefined when none is eligible. In panic mode (fewer
+   * than `panic_threshold` percent up) health is ignored, but draining backends stay out.
+   */
   pick(ctx: PickContext): Upstream | undefined {
     if (this.config.panicThreshold > 0 && this.healthyPercent() < this.config.panicThreshold) {
       ctx.ignoreAvailability = true;
+      return this.strategy.pick(this.upstreams.filter((u) => !u.draining && u.hasCapacity()), ctx) as Upstream | undefined;
     }
     return this.strategy.pick(this.upstreams, ctx) as Upstream | undefined;
   }
 
-  /** Percentage of backends currently available (100 for an empty pool, which cannot panic). */
+  /** True when the pool could serve but every up backend is at `max_connections`. */
+  isSaturated(): boolean {
+    let anyUp = false;
+    for (const u of this.upstreams) {
+      if (!u.isUp()) continue;
+      if (u.hasCapacity()) return false;
+      anyUp = true;
+    }
+    return anyUp;
+  }
+
+  /** Percentage of backends in service (100 for an empty pool, which cannot panic). */
   healthyPercent(): number {
     if (this.upstreams.length === 0) return 100;
-    let available = 0;
-    for (const u of this.upstreams) if (u.isAvailable()) available += 1;
-    return (available / this.upstreams.length) * 100;
+    let up = 0;
+    for (const u of this.upstreams) if (u.isUp()) up += 1;
+    return (up / this.upstreams.length) * 100;
   }
 
   /** Finds a backend by id (normalized URL), URL in any spelling, or name. */
@@ -68,6 +96,7 @@ export class Pool {
   add(backend: BackendConfig): Upstream {
     const id = normalizeBackendUrl(backend.url);
     const upstream = new Upstream(id, backend, this.config, this.deps);
+    upstream.onSlotFree = () => this.queue.wakeOne();
     this.upstreams = [...this.upstreams, upstream];
     return upstream;
   }
@@ -82,9 +111,12 @@ export class Pool {
   updateConfig(config: PoolConfig): void {
     this.config = config;
     this.setStrategy(config.strategy);
+    this.queue.config = config.queue;
+    this.outliers.config = config.outlier;
     for (const u of this.upstreams) {
       u.breaker.updateConfig(config.circuitBreaker);
       u.slowStartMs = config.slowStartMs;
+      u.maxConnections = config.maxConnections;
     }
   }
 }

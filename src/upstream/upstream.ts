@@ -64,6 +64,10 @@ export class Upstream implements Balanceable {
   /** Monotonic ms when the slow-start ramp began (0 = no ramp). */
   rampStartedAt = 0;
   slowStartMs = 0;
+  /** Per-backend in-flight limit from the pool (`max_connections`); 0 = unlimited. */
+  maxConnections = 0;
+  /** Set by the pool: a slot was released, a queued request may proceed. */
+  onSlotFree: () => void = () => {};
   /** Keep-alive connection pool to this backend (undici). */
   readonly dispatcher: UndiciPool;
   private readonly clock: () => number;
@@ -79,6 +83,7 @@ export class Upstream implements Balanceable {
     this.breaker = new CircuitBreaker(pool.circuitBreaker, deps.clock);
     this.window = new LatencyWindow(deps.clock);
     this.slowStartMs = pool.slowStartMs;
+    this.maxConnections = pool.maxConnections;
     this.dispatcher = new UndiciPool(this.url.origin, {
       connections: pool.maxConnections > 0 ? pool.maxConnections : 256,
       pipelining: 1,
@@ -100,20 +105,43 @@ export class Upstream implements Balanceable {
     return this.ejectedUntil > 0 && this.clock() < this.ejectedUntil;
   }
 
-  /** True when this backend may take a new request now. */
-  isAvailable(): boolean {
+  /** In service: not draining, not removed, not failing checks, not ejected, breaker not open. */
+  isUp(): boolean {
     return (
       !this.draining &&
       !this.removed &&
       this.health.state !== 'unhealthy' &&
       !this.isEjected() &&
-      this.breaker.allowsRequest()
+      (!this.breaker.enabled || this.breaker.state !== 'open')
     );
+  }
+
+  /** Below `max_connections` (always true when unlimited). */
+  hasCapacity(): boolean {
+    return this.maxConnections <= 0 || this.inFlight < this.maxConnections;
+  }
+
+  /** True when this backend may take a new request now: up, with a free slot and breaker permit. */
+  isAvailable(): boolean {
+    return this.isUp() && this.hasCapacity() && this.breaker.allowsRequest();
+  }
+
+  /** Ends an ejection early (an active check passed). */
+  unEject(now: number): void {
+    if (this.ejectedUntil === 0) return;
+    this.ejectedUntil = 0;
+    this.startRamp(now);
+  }
+
+  /** Releases one in-flight slot; wakes a queued request when the pool limits connections. */
+  release(): void {
+    this.inFlight -= 1;
+    if (this.maxConnections > 0) this.onSlotFree();
   }
 
   effectiveWeight(now: number): number {
     if (this.rampStartedAt === 0 || this.slowStartMs <= 0) return this.weight;
-    const progress = (now - this.rampStartedAt) / this.slowStartMs;
+    const progress = Math.max(0, (now - this.rampStartedAt) / this.slowStartMs);
     if (progress >= 1) {
       this.rampStartedAt = 0;
       return this.weight;
@@ -125,7 +153,7 @@ export class Upstream implements Balanceable {
   /** Ramp progress in percent (100 when no ramp is in progress). */
   rampPercent(now: number): number {
     if (this.rampStartedAt === 0 || this.slowStartMs <= 0) return 100;
-    return Math.min(100, Math.round(((now - this.rampStartedAt) / this.slowStartMs) * 100));
+    return Math.min(100, Math.max(0, Math.round(((now - this.rampStartedAt) / this.slowStartMs) * 100)));
   }
 
   /** Starts the slow-start ramp, if configured (a backend returning to service). */

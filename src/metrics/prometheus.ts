@@ -1,0 +1,166 @@
+/**
+ * velo's Prometheus metrics on a per-engine prom-client `Registry`: request counters and the
+ * latency histogram are fed by `RequestRecord`s, probe results and reload events as they
+ * happen; backend gauges and engine-wide counters are read from the engine at scrape time.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Engine } from '../engine/engine.js';
+import type { RequestRecord } from '../engine/request-record.js';
+import type { ProbeResult } from '../health/active-check.js';
+import { CIRCUIT_STATE_VALUE } from '../resilience/circuit-breaker.js';
+import type { Upstream } from '../upstream/upstream.js';
+
+/** Latency buckets in seconds, from 1 ms (a local hop) to 30 s (the slowest sane upstream). */
+export const DURATION_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE']);
+
+/** Label value used when a request never reached a pool or a backend. */
+export const NONE_LABEL = 'none';
+
+/** Bounds the `method` label: the standard methods as sent, anything else as `other`. */
+export function methodLabel(method: string): string {
+  return KNOWN_METHODS.has(method) ? method : 'other';
+}
+
+export interface MetricsOptions {
+  /** Also export Node.js process metrics (`velo_process_*`, `velo_nodejs_*`); default true. */
+  processMetrics?: boolean;
+}
+
+/** The engine's metrics and the hooks that feed them; `close()` detaches every hook. */
+export class VeloMetrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<'pool' | 'backend' | 'method' | 'code'>;
+  private readonly duration: Histogram<'pool' | 'backend'>;
+  private readonly healthChecks: Counter<'pool' | 'backend' | 'result'>;
+  private readonly reloads: Counter<'result'>;
+  private readonly detach: Array<() => void> = [];
+
+  constructor(
+    private readonly engine: Engine,
+    options: MetricsOptions = {},
+  ) {
+    const registers = [this.registry];
+    this.requests = new Counter({
+      name: 'velo_requests_total',
+      help: 'Requests answered, by pool, backend of the last attempt, method and status sent to the client.',
+      labelNames: ['pool', 'backend', 'method', 'code'],
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'velo_request_duration_seconds',
+      help: 'Time from request arrival to the end of the response, by pool and backend.',
+      labelNames: ['pool', 'backend'],
+      buckets: DURATION_BUCKETS_SECONDS,
+      registers,
+    });
+    this.healthChecks = new Counter({
+      name: 'velo_health_checks_total',
+      help: 'Active health probes, by result (success or failure).',
+      labelNames: ['pool', 'backend', 'result'],
+      registers,
+    });
+    this.reloads = new Counter({
+      name: 'velo_config_reloads_total',
+      help: 'Config reloads, by result (success or failure; a failed reload keeps the old config).',
+      labelNames: ['result'],
+      registers,
+    });
+    this.reloads.inc({ result: 'success' }, 0);
+    this.reloads.inc({ result: 'failure' }, 0);
+    this.registerScrapeTimeMetrics();
+    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'velo_' });
+    this.attach();
+  }
+
+  /** Counts one finished request; safe on the request path (a few map lookups). */
+  readonly observe = (record: RequestRecord): void => {
+    const pool = record.pool ?? NONE_LABEL;
+    const backend = record.backend ?? NONE_LABEL;
+    this.requests.inc({ pool, backend, method: methodLabel(record.method), code: String(record.status) });
+    this.duration.observe({ pool, backend }, Math.max(0, record.totalMs) / 1000);
+  };
+
+  /** The exposition text of every metric, for `GET /metrics`. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** Stops counting: removes the request, probe and event hooks from the engine. */
+  close(): void {
+    for (const undo of this.detach.splice(0)) undo();
+    this.registry.clear();
+  }
+
+  private attach(): void {
+    const engine = this.engine;
+    engine.observers.push(this.observe);
+    this.detach.push(() => remove(engine.observers, this.observe));
+    const onProbe = (u: Upstream, result: ProbeResult): void => {
+      const pool = engine.pools.find((p) => p.upstreams.includes(u))?.name ?? NONE_LABEL;
+      this.healthChecks.inc({ pool, backend: u.id, result: result.ok ? 'success' : 'failure' });
+    };
+    engine.probeObservers.push(onProbe);
+    this.detach.push(() => remove(engine.probeObservers, onProbe));
+    this.detach.push(
+      engine.events.subscribe((e) => {
+        if (e.kind === 'reload') this.reloads.inc({ result: e.level === 'error' ? 'failure' : 'success' });
+      }),
+    );
+  }
+
+  private registerScrapeTimeMetrics(): void {
+    const engine = this.engine;
+    const registers = [this.registry];
+    const perBackend = (name: string, help: string, value: (u: Upstream) => number): void => {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['pool', 'backend'],
+        registers,
+        collect() {
+          this.reset();
+          for (const p of engine.pools) for (const u of p.upstreams) this.set({ pool: p.name, backend: u.id }, value(u));
+        },
+      });
+    };
+    perBackend('velo_backend_up', '1 when the backend may take new requests (healthy, not draining, circuit not open), else 0.', (u) =>
+      u.isAvailable() ? 1 : 0,
+    );
+    perBackend('velo_backend_active_connections', 'Requests in flight to the backend.', (u) => u.inFlight);
+    perBackend('velo_circuit_state', 'Circuit breaker state: 0 closed, 1 half-open, 2 open.', (u) => CIRCUIT_STATE_VALUE[u.breaker.state]);
+    new Gauge({
+      name: 'velo_queue_depth',
+      help: 'Requests waiting for a backend slot, by pool.',
+      labelNames: ['pool'],
+      registers,
+      collect() {
+        this.reset();
+        for (const p of engine.pools) this.set({ pool: p.name }, p.queueDepth);
+      },
+    });
+    const totalCounter = (name: string, help: string, value: () => number): void => {
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(value());
+        },
+      });
+    };
+    totalCounter('velo_retries_total', 'Retries of a request on another backend.', () => engine.totals.retries);
+    totalCounter('velo_rate_limited_total', 'Requests answered 429 by the rate limiter.', () => engine.totals.rateLimited);
+  }
+}
+
+function remove<T>(list: T[], item: T): void {
+  const i = list.indexOf(item);
+  if (i >= 0) list.splice(i, 1);
+}
