@@ -9,6 +9,12 @@ import { registerStartCommand } from './start.js';
 import { registerBackendCommand } from './backend.js';
 import { registerInitCommand } from './init.js';
 import { registerValidateCommand } from './validate.js';
+import { registerDemoCommand } from './demo.js';
+import { registerHealthCommand } from './health.js';
+import { registerServersCommand } from './servers.js';
+import { registerStrategyCommand } from './strategy.js';
+import { registerReloadCommand } from './reload.js';
+import { registerMakeRequestCommand } from './make-request.js';
 import { ExitCode } from './exit-codes.js';
 
 export function buildProgram(): Command {
@@ -22,6 +28,12 @@ export function buildProgram(): Command {
   registerBackendCommand(program);
   registerInitCommand(program);
   registerValidateCommand(program);
+  registerDemoCommand(program);
+  registerHealthCommand(program);
+  registerServersCommand(program);
+  registerStrategyCommand(program);
+  registerReloadCommand(program);
+  registerMakeRequestCommand(program);
   return program;
 }
 

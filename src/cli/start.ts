@@ -12,6 +12,9 @@ import { Engine } from '../engine/engine.js';
 import { Control } from '../engine/control.js';
 import { Logger } from '../log/logger.js';
 import { ExitCode } from './exit-codes.js';
+import { runDashboard } from './dashboard-mode.js';
+import { startAdminServer, type AdminServer } from '../admin/server.js';
+import { createAccessLog } from '../metrics/access-log.js';
 
 export interface StartFlags {
   config?: string;
@@ -49,10 +52,28 @@ export interface Running {
 }
 
 /** Starts an engine for `config` with reload wiring; used by `start` and `demo`. */
-export async function launch(config: VeloConfig, reloader: (() => Promise<VeloConfig>) | undefined, logger: Logger, opts: { watchFile?: boolean } = {}): Promise<Running> {
+export async function launch(
+  config: VeloConfig,
+  reloader: (() => Promise<VeloConfig>) | undefined,
+  logger: Logger,
+  opts: { watchFile?: boolean; /** Write the access log (headless); the dashboard shows requests itself. */ accessLog?: boolean } = {},
+): Promise<Running> {
   const engine = new Engine({ config, logger });
   const control = new Control(engine, reloader);
+  const accessLog = opts.accessLog === false ? undefined : createAccessLog(config.accessLog, logger);
+  if (accessLog !== undefined) engine.observers.push(accessLog.observe);
   await engine.start();
+  let admin: AdminServer | undefined;
+  if (config.admin.enabled) {
+    try {
+      admin = await startAdminServer(engine, control, config.admin);
+    } catch (err) {
+      await engine.stop();
+      await accessLog?.close();
+      throw new Error(`admin API on ${config.admin.host}:${config.admin.port}: ${(err as Error).message}`, { cause: err });
+    }
+    logger.info('admin listening', { address: admin.url });
+  }
   let watcher: FSWatcher | undefined;
   let debounce: NodeJS.Timeout | undefined;
   const reload = (actor: 'signal' | 'file-watch'): void => {
@@ -80,6 +101,8 @@ export async function launch(config: VeloConfig, reloader: (() => Promise<VeloCo
       clearTimeout(debounce);
       watcher?.close();
       await engine.stop();
+      await admin?.close();
+      await accessLog?.close();
     })();
     return stopping;
   };
@@ -115,16 +138,21 @@ async function runStart(flags: StartFlags): Promise<void> {
   const logger = new Logger(config.logLevel);
   const file = config.source;
   const reloader = file === undefined ? undefined : () => loadConfig({ file, flags: overrides });
+  const dashboard = !flags.headless && process.stdout.isTTY === true && process.stdin.isTTY === true;
   let running: Running;
   try {
-    running = await launch(config, reloader, logger, { watchFile: flags.watch });
+    running = await launch(config, reloader, logger, { watchFile: flags.watch, accessLog: !(dashboard && ['stdout', '-'].includes(config.accessLog.target)) });
   } catch (err) {
     process.stderr.write(`velo: cannot start: ${(err as Error).message}\n`);
     process.exitCode = ExitCode.Failure;
     return;
   }
-  const signal = await untilSignal();
-  logger.info('signal received, draining', { signal });
+  if (dashboard) {
+    await runDashboard(running, logger);
+  } else {
+    const signal = await untilSignal();
+    logger.info('signal received, draining', { signal });
+  }
   await running.shutdown();
   process.exitCode = ExitCode.Ok;
 }

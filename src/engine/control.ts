@@ -51,6 +51,9 @@ export class Control {
     checkWeight(weight);
     const id = normalizeBackendUrl(input.url);
     if (pool.upstreams.some((u) => u.id === id)) throw new VeloError('E_CONFLICT', `${id} is already in pool "${poolName}"`);
+    if (input.name !== undefined && pool.upstreams.some((u) => u.name === input.name)) {
+      throw new VeloError('E_CONFLICT', `a backend named "${input.name}" is already in pool "${poolName}"`);
+    }
     const upstream = pool.add({ url: input.url, weight, name: input.name });
     this.engine.watch(pool, upstream);
     this.event(actor, `added ${upstream.name} (weight ${weight})`, pool, upstream);

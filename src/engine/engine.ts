@@ -132,8 +132,9 @@ export class Engine implements ForwardEnv {
     server.on('request', this.onRequest);
     server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => this.websockets.handle(req, socket, head));
     server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
-      if (socket.writable && err.code !== 'ECONNRESET') socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
-      else socket.destroy();
+      if (!socket.writable || err.code === 'ECONNRESET') return socket.destroy();
+      const status = CLIENT_ERROR_STATUS[err.code ?? ''] ?? '400 Bad Request';
+      socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
     });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -293,7 +294,11 @@ export class Engine implements ForwardEnv {
   private onHealthTransition(u: Upstream, from: string, to: string, detail: string | undefined): void {
     const pool = this.pools.find((p) => p.upstreams.includes(u));
     if (to === 'healthy') {
-      if (from === 'unhealthy') u.startRamp(this.clock());
+      if (from === 'unhealthy') {
+        // It failed its checks and now passes them: it has recovered, so its breaker closes too.
+        u.breaker.reset();
+        u.startRamp(this.clock());
+      }
       u.unEject(this.clock());
     }
     const level = to === 'unhealthy' ? 'warn' : 'info';
@@ -313,6 +318,12 @@ export class Engine implements ForwardEnv {
     };
   }
 }
+
+/** Status lines for malformed or too slow client requests, by Node's error code. */
+const CLIENT_ERROR_STATUS: Record<string, string> = {
+  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
+  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
+};
 
 function trustMatcher(trust: boolean | string[]): IpMatcher | true | undefined {
   if (trust === true) return true;

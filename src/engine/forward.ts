@@ -42,7 +42,6 @@ export class ForwardRequest {
   private backend: Upstream | undefined;
   private upstreamMs = -1;
   private bytesOut = 0;
-  private retryCounted = false;
 
   constructor(
     private readonly env: ForwardEnv,
@@ -97,7 +96,7 @@ export class ForwardRequest {
     this.tried.add(upstream);
     this.attempts += 1;
     this.backend = upstream;
-    this.current = new Attempt(this, upstream, this.pool, this.env.clock);
+    this.current = new Attempt(this, upstream, this.pool, this.env.clock, this.retries > 0);
     const timeouts = this.pool.config.timeouts;
     const perTry = this.pool.config.retry.perTryTimeoutMs;
     upstream.dispatcher.dispatch(
@@ -202,21 +201,30 @@ export class ForwardRequest {
     const retry = this.pool.config.retry;
     if (this.clientGone || this.attempts > retry.attempts) return false;
     if (!mayRetry(failure, this.req.method!, retry)) return false;
-    if (this.body !== undefined && !this.body.replayable) return false;
-    return this.pool.retryBudget.allows(retry);
+    return this.body === undefined || this.body.replayable;
   }
 
   private retryLater(failure: AttemptFailure): void {
     this.lastFailure = failure;
     const delay = backoffMs(this.retries, this.pool.config.retry, this.env.random);
+    if (delay <= 0) return this.retryNow();
+    setTimeout(() => this.retryNow(), delay);
+  }
+
+  /**
+   * The budget is checked when the retry is sent and counts retry attempts in flight, as
+   * Envoy's does. A retry after a connect failure is exempt: that attempt reached no backend,
+   * so retrying it multiplies no backend's load (open breakers bound a hard outage instead).
+   */
+  private retryNow(): void {
+    if (this.finished) return;
+    if (this.clientGone) return this.finish('DC');
+    if (this.lastFailure !== 'connect' && !this.pool.retryBudget.allows(this.pool.config.retry)) {
+      return this.failWith(this.lastFailure ?? 'reset');
+    }
     this.retries += 1;
     this.env.totals.retries += 1;
-    if (!this.retryCounted) {
-      this.retryCounted = true;
-      this.pool.retryBudget.retriesInFlight += 1;
-    }
-    if (delay <= 0) return this.attempt();
-    setTimeout(() => this.attempt(), delay);
+    this.attempt();
   }
 
   private failWith(failure: AttemptFailure): void {
@@ -236,7 +244,6 @@ export class ForwardRequest {
     this.res.off('close', this.onClientClose);
     if (this.waiter !== undefined) this.pool.queue.release(this.waiter);
     this.pool.retryBudget.active -= 1;
-    if (this.retryCounted) this.pool.retryBudget.retriesInFlight -= 1;
     const totals = this.env.totals;
     totals.inFlight -= 1;
     totals.requests += 1;
@@ -279,9 +286,11 @@ class Attempt implements Dispatcher.DispatchHandler {
     private readonly upstream: Upstream,
     private readonly pool: Pool,
     private readonly clock: () => number,
+    private readonly isRetry: boolean,
   ) {
     this.startedAt = clock();
     upstream.inFlight += 1;
+    if (isRetry) pool.retryBudget.retriesInFlight += 1;
     this.isProbe = upstream.breaker.onDispatch();
   }
 
@@ -306,6 +315,7 @@ class Attempt implements Dispatcher.DispatchHandler {
     this.settled = true;
     const u = this.upstream;
     u.release();
+    if (this.isRetry) this.pool.retryBudget.retriesInFlight -= 1;
     if (outcome === 'neutral') {
       u.breaker.recordNeutral(this.isProbe);
       return;
@@ -314,6 +324,7 @@ class Attempt implements Dispatcher.DispatchHandler {
     u.recordAttempt(status, this.clock() - this.startedAt, failed);
     if (outcome === 'error' || (status >= 500 && u.breaker.countsHttp5xx)) u.breaker.recordFailure(this.isProbe);
     else u.breaker.recordSuccess(this.isProbe);
+    if (!failed) this.pool.retryBudget.deposit(this.pool.config.retry);
     this.pool.outliers.record(u, outcome === 'error' ? 0 : status, this.pool.upstreams);
   }
 

@@ -82,7 +82,8 @@ export function clientResponseHeaders(raw: readonly Buffer[]): string[] {
     const name = raw[i]!.toString('latin1');
     const lower = name.toLowerCase();
     if (lower === 'connection') {
-      extra = connectionTokens(raw[i + 1]!.toString('latin1'));
+      const tokens = connectionTokens(raw[i + 1]!.toString('latin1'));
+      if (tokens !== undefined) extra = extra === undefined ? tokens : new Set([...extra, ...tokens]);
       continue;
     }
     if (HOP_BY_HOP.has(lower)) continue;

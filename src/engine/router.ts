@@ -1,17 +1,17 @@
 /**
- * Chooses the pool for a request: a pool whose `match.host` equals the request's host (port
- * ignored, `*.example.com` wildcards allowed) beats a pool without a host; among those, the
+ * Chooses the pool for a request: an exact `match.host` beats a `*.example.com` wildcard, which
+ * beats a pool without a host (port ignored, as nginx orders server names); among those, the
  * longest matching `path_prefix` wins; ties go to the pool listed first. No match: undefined (404).
  */
 import type { Pool } from '../upstream/pool.js';
 
-/** Lower-cased host of a Host header without its port (IPv6 brackets kept). */
+/** Lower-cased host of a Host header without its port; IPv6 without brackets, as config stores it. */
 export function hostWithoutPort(host: string | undefined): string {
   if (host === undefined || host === '') return '';
   const h = host.toLowerCase();
   if (h.startsWith('[')) {
     const end = h.indexOf(']');
-    return end === -1 ? h : h.slice(0, end + 1);
+    return end === -1 ? h.slice(1) : h.slice(1, end);
   }
   const colon = h.indexOf(':');
   return colon === -1 ? h : h.slice(0, colon);
@@ -39,7 +39,8 @@ export class Router {
       const prefix = m.pathPrefix ?? '';
       if (!path.startsWith(prefix)) continue;
       // Host matches outrank any path match; then the longer prefix wins.
-      const score = (m.host !== undefined ? 1_000_000 : 0) + prefix.length;
+      const hostScore = m.host === undefined ? 0 : m.host.startsWith('*.') ? 1_000_000 : 2_000_000;
+      const score = hostScore + prefix.length;
       if (score > bestScore) {
         best = pool;
         bestScore = score;

@@ -13,8 +13,8 @@ export class Hysteresis {
   private failures = 0;
 
   constructor(
-    private readonly rise: number,
-    private readonly fall: number,
+    public rise: number,
+    public fall: number,
   ) {}
 
   /** Records one check; returns the new state when it changed, otherwise undefined. */

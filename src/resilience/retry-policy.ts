@@ -34,16 +34,33 @@ export function backoffMs(retryIndex: number, config: RetryConfig, random: () =>
   return Math.floor(random() * ceiling);
 }
 
+/** Most tokens a healthy pool can bank for bursts of retries. */
+export const MAX_BANKED_RETRIES = 100;
+
 /**
- * Envoy-style retry budget: retries in flight may be at most `budgetPercent` of active
- * requests, but `budgetMinRetries` are always allowed.
+ * The retry budget. A retry may go when retry attempts in flight are below `budgetPercent` of
+ * active requests (at least `budgetMinRetries`), as in Envoy. Beyond that it may spend a banked
+ * token: every successful response banks `budgetPercent`/100 of one (at most
+ * MAX_BANKED_RETRIES), as in Finagle. A healthy pool thus absorbs a burst of failures (a backend
+ * crashing with many requests on it), while a pool in outage earns no tokens and gets only its
+ * concurrent share: retries cannot multiply an outage.
  */
 export class RetryBudget {
   active = 0;
   retriesInFlight = 0;
+  banked = 0;
 
+  /** A backend answered successfully: bank a fraction of a retry. */
+  deposit(config: RetryConfig): void {
+    if (this.banked < MAX_BANKED_RETRIES) this.banked = Math.min(MAX_BANKED_RETRIES, this.banked + config.budgetPercent / 100);
+  }
+
+  /** True when one more retry may be sent now; spends a banked token when over the concurrent share. */
   allows(config: RetryConfig): boolean {
     const limit = Math.max(config.budgetMinRetries, Math.floor((this.active * config.budgetPercent) / 100));
-    return this.retriesInFlight < limit;
+    if (this.retriesInFlight < limit) return true;
+    if (this.banked < 1) return false;
+    this.banked -= 1;
+    return true;
   }
 }

@@ -117,6 +117,8 @@ export class Pool {
       u.breaker.updateConfig(config.circuitBreaker);
       u.slowStartMs = config.slowStartMs;
       u.maxConnections = config.maxConnections;
+      u.health.rise = config.healthCheck.rise;
+      u.health.fall = config.healthCheck.fall;
     }
   }
 }

@@ -1,0 +1,38 @@
+/** `GET /api/health`: every pool with its backends' state, and one overall verdict. */
+import { json, type AdminRoute } from '../route.js';
+import { lastCheckView } from '../views.js';
+
+/** `ok` every backend may take requests; `degraded` some may not; `down` a pool has none. */
+export type HealthVerdict = 'ok' | 'degraded' | 'down';
+
+/** Answers 200 whatever the verdict, so probing the admin API never restarts the balancer. */
+export const healthRoutes: AdminRoute[] = [
+  {
+    path: '/api/health',
+    methods: {
+      GET: (ctx) => {
+        const s = ctx.snapshot();
+        const pools = s.pools.map((p) => ({
+          name: p.name,
+          strategy: p.strategy,
+          healthy: p.healthyCount,
+          total: p.backends.length,
+          backends: p.backends.map((b) => ({
+            id: b.id,
+            name: b.name,
+            url: b.url,
+            state: b.state,
+            circuit: b.circuit,
+            weight: b.weight,
+            inFlight: b.inFlight,
+            lastCheck: lastCheckView(b),
+          })),
+        }));
+        let status: HealthVerdict = 'ok';
+        if (pools.some((p) => p.healthy === 0)) status = 'down';
+        else if (pools.some((p) => p.healthy < p.total)) status = 'degraded';
+        return json({ status, version: s.version, uptimeMs: Math.round(s.uptimeMs), shuttingDown: s.shuttingDown, pools });
+      },
+    },
+  },
+];

@@ -1,0 +1,63 @@
+/**
+ * The JSON shapes the admin API answers with, built from the engine snapshot so the API, the
+ * dashboard and the CLI show the same numbers.
+ */
+import type { BackendSnapshot, EngineSnapshot, PoolSnapshot } from '../metrics/snapshot.js';
+import { AdminHttpError } from './route.js';
+
+/** One backend as the API shows it. */
+export function backendView(b: BackendSnapshot) {
+  return {
+    id: b.id,
+    name: b.name,
+    url: b.url,
+    state: b.state,
+    health: b.health,
+    circuit: b.circuit,
+    draining: b.draining,
+    ejected: b.ejected,
+    weight: b.weight,
+    effectiveWeight: b.effectiveWeight,
+    inFlight: b.inFlight,
+    requests: b.requests,
+    failures: b.failures,
+    status: b.status,
+    rps: b.rps,
+    p50Ms: b.p50Ms,
+    p99Ms: b.p99Ms,
+    lastCheck: lastCheckView(b),
+  };
+}
+
+/** The last health probe with an ISO time, or null before the first one. */
+export function lastCheckView(b: BackendSnapshot) {
+  return b.lastCheck ? { ...b.lastCheck, at: new Date(b.lastCheck.at).toISOString() } : null;
+}
+
+/** One pool with its backends; `healthy` counts the backends that may take a request now. */
+export function poolView(p: PoolSnapshot) {
+  return {
+    name: p.name,
+    strategy: p.strategy,
+    match: p.match,
+    healthy: p.healthyCount,
+    total: p.backends.length,
+    queueDepth: p.queueDepth,
+    rps: p.rps,
+    backends: p.backends.map(backendView),
+  };
+}
+
+/** The pool named `name` in `snapshot`, or a 404. */
+export function findPool(snapshot: EngineSnapshot, name: string): PoolSnapshot {
+  const pool = snapshot.pools.find((p) => p.name === name);
+  if (pool === undefined) throw new AdminHttpError(404, `no pool named "${name}"`, { pools: snapshot.pools.map((p) => p.name) });
+  return pool;
+}
+
+/** The backend with id `id` in pool `pool` of `snapshot`, or a 404. */
+export function findBackend(snapshot: EngineSnapshot, pool: string, id: string): BackendSnapshot {
+  const backend = findPool(snapshot, pool).backends.find((b) => b.id === id);
+  if (backend === undefined) throw new AdminHttpError(404, `no backend "${id}" in pool "${pool}"`);
+  return backend;
+}

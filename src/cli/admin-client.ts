@@ -1,0 +1,142 @@
+/**
+ * How the CLI subcommands talk to a running velo: the admin address (`--admin`, `$VELO_ADMIN`,
+ * default http://127.0.0.1:9090), the token (`$VELO_ADMIN_TOKEN`), and one request helper that
+ * turns every failure into a one-line `CliError` with the right exit code.
+ */
+import type { Command } from 'commander';
+import { Agent, errors, request } from 'undici';
+import { ExitCode } from './exit-codes.js';
+
+/** The admin address used when neither `--admin` nor `$VELO_ADMIN` is given. */
+export const DEFAULT_ADMIN_URL = 'http://127.0.0.1:9090';
+
+const CONNECT_TIMEOUT_MS = 3000;
+const RESPONSE_TIMEOUT_MS = 10_000;
+
+/** A failure to report in one line, and the exit code that goes with it. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: ExitCode,
+    /** The admin API's error body, when there was one (reload issues are listed from it). */
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+/** Parses an admin address; `host:port` without a scheme means http. Throws a usage `CliError`. */
+export function parseAdminUrl(raw: string, source: string): URL {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw new CliError(`${source} must be an http URL like ${DEFAULT_ADMIN_URL}, got "${raw}"`, ExitCode.Usage);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new CliError(`${source} must be an http or https URL, got "${raw}"`, ExitCode.Usage);
+  }
+  return url;
+}
+
+/** Adds the `--admin URL` option every admin subcommand takes. */
+export function adminOption(command: Command): Command {
+  return command.option('--admin <url>', `admin API address (default: $VELO_ADMIN or ${DEFAULT_ADMIN_URL})`);
+}
+
+function connectFailure(err: unknown): string | undefined {
+  const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
+  if (code === 'ECONNREFUSED') return 'connection refused';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'host not found';
+  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') return 'connection closed';
+  if (err instanceof errors.ConnectTimeoutError) return `no connection within ${CONNECT_TIMEOUT_MS / 1000}s`;
+  if (err instanceof errors.HeadersTimeoutError || err instanceof errors.BodyTimeoutError) return `no answer within ${RESPONSE_TIMEOUT_MS / 1000}s`;
+  return code;
+}
+
+/** A client for one admin API; `close()` releases its connections. */
+export class AdminClient {
+  private readonly agent = new Agent({ connect: { timeout: CONNECT_TIMEOUT_MS }, headersTimeout: RESPONSE_TIMEOUT_MS, bodyTimeout: RESPONSE_TIMEOUT_MS });
+
+  constructor(
+    readonly base: URL,
+    private readonly token: string | undefined,
+  ) {}
+
+  /** The client for `--admin` or `$VELO_ADMIN`, with `$VELO_ADMIN_TOKEN`. */
+  static fromOptions(flags: { admin?: string }, env: NodeJS.ProcessEnv = process.env): AdminClient {
+    const fromEnv = env.VELO_ADMIN !== undefined && env.VELO_ADMIN.trim() !== '' ? env.VELO_ADMIN.trim() : undefined;
+    const base = flags.admin !== undefined ? parseAdminUrl(flags.admin, '--admin') : fromEnv !== undefined ? parseAdminUrl(fromEnv, '$VELO_ADMIN') : new URL(DEFAULT_ADMIN_URL);
+    const token = env.VELO_ADMIN_TOKEN !== undefined && env.VELO_ADMIN_TOKEN !== '' ? env.VELO_ADMIN_TOKEN : undefined;
+    return new AdminClient(base, token);
+  }
+
+  /** Sends one request and resolves to the JSON body of a 2xx answer; anything else throws a `CliError`. */
+  async call<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T> {
+    const url = new URL(path, this.base);
+    const where = `the velo admin API at ${this.base.origin}`;
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let status: number;
+    let text: string;
+    try {
+      const res = await request(url, { method: method as 'GET', headers, body: body === undefined ? undefined : JSON.stringify(body), dispatcher: this.agent });
+      status = res.statusCode;
+      text = await res.body.text();
+    } catch (err) {
+      const why = connectFailure(err) ?? (err instanceof Error ? err.message : String(err));
+      throw new CliError(`cannot reach ${where}: ${why} (is velo running? set --admin URL or $VELO_ADMIN)`, ExitCode.Unreachable);
+    }
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      throw new CliError(`${url.origin} answered ${status} without JSON: is it a velo admin API? (set --admin URL or $VELO_ADMIN)`, ExitCode.Unreachable);
+    }
+    const message = typeof parsed.error === 'string' ? parsed.error : `HTTP ${status}`;
+    if (status === 401) {
+      const hint = this.token === undefined ? 'set $VELO_ADMIN_TOKEN' : 'check $VELO_ADMIN_TOKEN';
+      throw new CliError(`${where} refused the request: ${message} (${hint})`, ExitCode.Unreachable);
+    }
+    if (status >= 400) throw new CliError(message, status === 400 ? ExitCode.Usage : ExitCode.Failure, parsed);
+    return parsed as T;
+  }
+
+  /** The pool named by `--pool`, else the only pool, else `default`. */
+  async poolName(flag: string | undefined): Promise<string> {
+    if (flag !== undefined) return flag;
+    const { pools } = await this.call<{ pools: Array<{ name: string }> }>('GET', '/api/pools');
+    return pools.length === 1 ? pools[0]!.name : 'default';
+  }
+
+  /** Releases the client's connections so the process can exit at once. */
+  async close(): Promise<void> {
+    await this.agent.close().catch(() => {});
+  }
+}
+
+/** Runs a subcommand's body; a `CliError` or any other failure becomes one stderr line and an exit code. */
+export async function runCli(body: () => Promise<ExitCode | void>): Promise<void> {
+  try {
+    const code = await body();
+    if (code !== undefined) process.exitCode = code;
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`velo: ${message}\n`);
+    if (err instanceof CliError && err.details !== undefined) {
+      for (const line of detailLines(err.details)) process.stderr.write(`  ${line}\n`);
+    }
+    process.exitCode = err instanceof CliError ? err.exitCode : ExitCode.Failure;
+  }
+}
+
+function detailLines(details: Record<string, unknown>): string[] {
+  const issues = details.issues;
+  if (!Array.isArray(issues)) return [];
+  return issues.map((i: { path?: string; line?: number | null; column?: number | null; message?: string; hint?: string | null }) => {
+    const where = i.line != null ? `${i.line}:${i.column ?? 1} ` : '';
+    return `${where}${i.path ?? ''}: ${i.message ?? ''}${i.hint ? ` (${i.hint})` : ''}`;
+  });
+}

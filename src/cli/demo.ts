@@ -1,0 +1,121 @@
+/**
+ * `velo demo`: the embedded default. Starts demo backends in-process (fast, medium, slow and
+ * flaky), the balancer in front of them, light synthetic traffic so something moves, and the
+ * dashboard (structured logs without a TTY or with --headless). Nothing to configure.
+ */
+import type { Command } from 'commander';
+import { startTestBackend, type TestBackend, type TestBackendOptions } from '../backend/test-backend.js';
+import { parseConfigText } from '../config/load.js';
+import { ConfigError } from '../errors.js';
+import { Logger } from '../log/logger.js';
+import { runDashboard } from './dashboard-mode.js';
+import { startTraffic } from './demo-traffic.js';
+import { ExitCode } from './exit-codes.js';
+import { flagOverrides, launch, untilSignal, type Running } from './start.js';
+
+interface DemoFlags {
+  backends: string;
+  traffic: string;
+  port: string;
+  adminPort: string;
+  headless?: boolean;
+}
+
+const PROFILES: ReadonlyArray<Pick<TestBackendOptions, 'latencyMs' | 'jitterMs' | 'failRate'>> = [
+  { latencyMs: 5, jitterMs: 5 },
+  { latencyMs: 20, jitterMs: 15 },
+  { latencyMs: 60, jitterMs: 40, failRate: 0.1 },
+];
+const MAX_BACKENDS = 50;
+
+/** The config of the demo balancer over `backends`: round robin, health checks every second. */
+export function demoConfigText(backends: readonly TestBackend[], port: number, adminPort: number): string {
+  return JSON.stringify({
+    listen: { host: '127.0.0.1', port },
+    admin: { host: '127.0.0.1', port: adminPort },
+    strategy: 'round-robin',
+    backends: backends.map((b) => ({ url: b.url, name: b.name })),
+    health_check: { interval: '1s', timeout: '500ms', rise: 1, fall: 2 },
+  });
+}
+
+/** The two lines above the dashboard that say what this is and what to try. */
+export function demoTitle(backends: number, rps: number, port: number): string[] {
+  const flaky = backends >= 3 ? ' (b3: slow, flaky)' : '';
+  return [
+    `velo demo: ${rps} req/s of test traffic over ${backends} local backends${flaky}`,
+    `try: ? keys · j, d drains b2 · s strategy · a add · curl localhost:${port}`,
+  ];
+}
+
+function parseCount(flag: string, raw: string, min: number, max: number): number {
+  const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!(n >= min && n <= max)) throw new ConfigError([{ path: flag, message: `must be a whole number from ${min} to ${max}, got "${raw}"` }]);
+  return n;
+}
+
+async function runDemo(flags: DemoFlags): Promise<void> {
+  let count: number, rps: number, port: number, adminPort: number;
+  try {
+    count = parseCount('--backends', flags.backends, 1, MAX_BACKENDS);
+    rps = parseCount('--traffic', flags.traffic, 0, 10_000);
+    const overrides = flagOverrides({ port: flags.port, adminPort: flags.adminPort });
+    port = overrides.port ?? 8080;
+    adminPort = overrides.adminPort ?? 9090;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`velo: ${err.message}\n`);
+    process.exitCode = ExitCode.Usage;
+    return;
+  }
+  const dashboard = !flags.headless && process.stdout.isTTY === true && process.stdin.isTTY === true;
+  const backends = await Promise.all(
+    Array.from({ length: count }, (_, i) => startTestBackend({ name: `b${i + 1}`, ...PROFILES[i % PROFILES.length] })),
+  );
+  const closeBackends = (): Promise<void> => Promise.all(backends.map((b) => b.close())).then(() => undefined);
+  const config = parseConfigText(demoConfigText(backends, port, adminPort), undefined, { flags: { port, adminPort } });
+  const logger = new Logger(config.logLevel);
+  let running: Running;
+  try {
+    running = await launch(config, undefined, logger, { watchFile: false, accessLog: !dashboard });
+  } catch (err) {
+    await closeBackends();
+    process.stderr.write(`velo: cannot start the demo: ${(err as Error).message} (pick other ports with --port N --admin-port N, or 0 for any free one)\n`);
+    process.exitCode = ExitCode.Failure;
+    return;
+  }
+  const bound = running.engine.address.port;
+  const traffic = startTraffic(`http://127.0.0.1:${bound}`, rps);
+  logger.info('demo running', { url: `http://127.0.0.1:${bound}`, backends: backends.map((b) => `${b.name}=${b.url}`), trafficRps: rps });
+  if (dashboard) {
+    await runDashboard(running, logger, { title: demoTitle(count, rps, bound) });
+  } else {
+    const signal = await untilSignal();
+    logger.info('signal received, draining', { signal });
+  }
+  await traffic.stop();
+  await running.shutdown();
+  await closeBackends();
+  process.exitCode = ExitCode.Ok;
+}
+
+/** Adds `velo demo`. */
+export function registerDemoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description('demo backends + balancer + dashboard with light test traffic; nothing to configure')
+    .option('--backends <n>', 'how many demo backends to start', '3')
+    .option('--traffic <rps>', 'synthetic requests per second (0 for none)', '20')
+    .option('-p, --port <n>', 'listen port (0 picks a free one)', '8080')
+    .option('--admin-port <n>', 'admin API port (0 picks a free one)', '9090')
+    .option('--headless', 'never render the dashboard; log structured lines')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  velo demo
+  velo demo --backends 5 --traffic 100
+  velo demo --port 0 --admin-port 0 --headless`,
+    )
+    .action(runDemo);
+}

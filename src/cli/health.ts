@@ -1,0 +1,88 @@
+/**
+ * `velo health [--admin URL] [--json]`: every pool and backend of a running velo with its
+ * state; exits 1 when a pool has no healthy backend.
+ */
+import type { Command } from 'commander';
+import { AdminClient, adminOption, runCli } from './admin-client.js';
+import { ExitCode } from './exit-codes.js';
+import { colour, colourEnabled, formatTable } from './format-table.js';
+
+interface HealthBackend {
+  name: string;
+  url: string;
+  state: string;
+  circuit: string;
+  weight: number;
+  inFlight: number;
+  lastCheck: { at: string; ok: boolean; durationMs: number; detail?: string } | null;
+}
+
+interface HealthReply {
+  status: string;
+  version: string;
+  uptimeMs: number;
+  pools: Array<{ name: string; strategy: string; healthy: number; total: number; backends: HealthBackend[] }>;
+}
+
+const STATE_COLOUR = { healthy: 'green', unhealthy: 'red', down: 'red', draining: 'yellow', unknown: 'dim' } as const;
+
+function ago(iso: string, now: number): string {
+  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  return s < 60 ? `${s}s ago` : s < 3600 ? `${Math.floor(s / 60)}m ago` : `${Math.floor(s / 3600)}h ago`;
+}
+
+function lastCheck(b: HealthBackend, now: number): string {
+  if (b.lastCheck === null) return '-';
+  const c = b.lastCheck;
+  const verdict = c.ok ? 'ok' : `failed${c.detail ? ` (${c.detail})` : ''}`;
+  return `${verdict} ${Math.round(c.durationMs * 10) / 10}ms, ${ago(c.at, now)}`;
+}
+
+/** The human-readable report: one block per pool, one row per backend. */
+export function formatHealth(h: HealthReply, useColour: boolean, now = Date.now()): string {
+  const lines = [`velo ${h.version}, up ${Math.round(h.uptimeMs / 1000)}s: ${h.status}`];
+  for (const p of h.pools) {
+    const summary = `${p.healthy}/${p.total} healthy`;
+    lines.push('', `pool ${p.name} (${p.strategy}): ${colour(summary, p.healthy === 0 ? 'red' : p.healthy < p.total ? 'yellow' : 'green', useColour)}`);
+    if (p.backends.length === 0) {
+      lines.push('  (no backends)');
+      continue;
+    }
+    const rows = [['BACKEND', 'URL', 'STATE', 'CIRCUIT', 'WEIGHT', 'IN-FLIGHT', 'LAST CHECK']];
+    for (const b of p.backends) {
+      const tint = STATE_COLOUR[b.state as keyof typeof STATE_COLOUR] ?? 'dim';
+      rows.push([b.name, b.url, colour(b.state, tint, useColour), b.circuit, String(b.weight), String(b.inFlight), lastCheck(b, now)]);
+    }
+    lines.push(...formatTable(rows, '  '));
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Adds `velo health`. */
+export function registerHealthCommand(program: Command): void {
+  adminOption(program.command('health'))
+    .description('show pools and backends of a running velo with their state (exit 1 when a pool has no healthy backend)')
+    .option('--json', 'print the admin API answer as JSON')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  velo health
+  velo health --json | jq '.pools[].healthy'
+  VELO_ADMIN=http://10.0.0.5:9090 VELO_ADMIN_TOKEN=secret velo health`,
+    )
+    .action((flags: { admin?: string; json?: boolean }) =>
+      runCli(async () => {
+        const client = AdminClient.fromOptions(flags);
+        try {
+          const health = await client.call<HealthReply>('GET', '/api/health');
+          process.stdout.write(flags.json ? JSON.stringify(health, null, 2) + '\n' : formatHealth(health, colourEnabled()));
+          const empty = health.pools.filter((p) => p.healthy === 0);
+          for (const p of empty) process.stderr.write(`velo: pool ${p.name} has no healthy backend\n`);
+          return empty.length > 0 ? ExitCode.Failure : ExitCode.Ok;
+        } finally {
+          await client.close();
+        }
+      }),
+    );
+}

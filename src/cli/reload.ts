@@ -1,0 +1,34 @@
+/** `velo reload`: makes a running velo re-read its config file; a bad file keeps the old config. */
+import type { Command } from 'commander';
+import { AdminClient, adminOption, runCli } from './admin-client.js';
+
+interface ReloadReply {
+  pools: number;
+  added: number;
+  removed: number;
+  kept: number;
+}
+
+/** Adds `velo reload`; a rejected file prints every problem and exits 2. */
+export function registerReloadCommand(program: Command): void {
+  adminOption(program.command('reload'))
+    .description('re-read the config file of a running velo (a bad file keeps the running config)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  velo reload
+  velo reload --admin http://127.0.0.1:9091`,
+    )
+    .action((flags: { admin?: string }) =>
+      runCli(async () => {
+        const client = AdminClient.fromOptions(flags);
+        try {
+          const r = await client.call<ReloadReply>('POST', '/api/reload');
+          process.stdout.write(`reloaded: ${r.pools} pool${r.pools === 1 ? '' : 's'}, +${r.added} -${r.removed} backends, ${r.kept} kept\n`);
+        } finally {
+          await client.close();
+        }
+      }),
+    );
+}

@@ -1,0 +1,96 @@
+/**
+ * `velo servers add|remove|drain|undrain URL`: hot backend changes through the admin API of a
+ * running velo. The pool is `--pool`, else the only pool, else `default`.
+ */
+import type { Command } from 'commander';
+import { AdminClient, adminOption, CliError, runCli } from './admin-client.js';
+import { ExitCode } from './exit-codes.js';
+
+interface ServerFlags {
+  admin?: string;
+  pool?: string;
+  weight?: string;
+}
+
+interface BackendReply {
+  backend: { id: string; name: string; weight: number; inFlight: number; state: string };
+}
+
+function parseWeight(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 1000) throw new CliError(`--weight must be an integer from 1 to 1000, got "${raw}"`, ExitCode.Usage);
+  return Number(raw);
+}
+
+function backendPath(pool: string, ref: string, action = ''): string {
+  return `/api/pools/${encodeURIComponent(pool)}/backends/${encodeURIComponent(ref)}${action}`;
+}
+
+type Action = (client: AdminClient, pool: string, url: string, flags: ServerFlags) => Promise<string>;
+
+const ACTIONS: Record<'add' | 'remove' | 'drain' | 'undrain', { summary: string; run: Action }> = {
+  add: {
+    summary: 'add a backend to a pool',
+    run: async (client, pool, url, flags) => {
+      const weight = parseWeight(flags.weight);
+      const r = await client.call<BackendReply>('POST', `/api/pools/${encodeURIComponent(pool)}/backends`, { url, weight });
+      return `added ${r.backend.id} to pool ${pool} (weight ${r.backend.weight})`;
+    },
+  },
+  remove: {
+    summary: 'drain a backend, then forget it',
+    run: async (client, pool, url) => {
+      const r = await client.call<{ removed: { id: string; inFlight: number } }>('DELETE', backendPath(pool, url));
+      return `removed ${r.removed.id} from pool ${pool} (${r.removed.inFlight} in flight finishing)`;
+    },
+  },
+  drain: {
+    summary: 'stop sending new requests to a backend; in-flight ones finish',
+    run: async (client, pool, url) => {
+      const r = await client.call<BackendReply>('POST', backendPath(pool, url, '/drain'));
+      return `draining ${r.backend.id} in pool ${pool} (${r.backend.inFlight} in flight)`;
+    },
+  },
+  undrain: {
+    summary: 'put a drained backend back into rotation',
+    run: async (client, pool, url) => {
+      const r = await client.call<BackendReply>('POST', backendPath(pool, url, '/undrain'));
+      return `${r.backend.id} in pool ${pool} takes requests again (state ${r.backend.state})`;
+    },
+  },
+};
+
+/** Adds `velo servers` and its four subcommands. */
+export function registerServersCommand(program: Command): void {
+  const servers = program
+    .command('servers')
+    .description('add, remove, drain or undrain backends of a running velo')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  velo servers add http://127.0.0.1:8083 --weight 2
+  velo servers drain http://127.0.0.1:8081 --pool api
+  velo servers undrain 127.0.0.1:8081
+  velo servers remove http://127.0.0.1:8081`,
+    );
+  for (const [name, action] of Object.entries(ACTIONS)) {
+    const sub = adminOption(servers.command(`${name} <url>`))
+      .description(`${action.summary} (URL, backend name or host:port)`)
+      .option('--pool <name>', 'pool to change (default: the only pool, else "default")');
+    if (name === 'add') sub.option('--weight <n>', 'weight from 1 to 1000 (default 1)');
+    sub
+      .addHelpText('after', `\nExample:\n  velo servers ${name} http://127.0.0.1:8083${name === 'add' ? ' --weight 2' : ''} --pool default`)
+      .action((url: string, flags: ServerFlags) =>
+        runCli(async () => {
+          const client = AdminClient.fromOptions(flags);
+          try {
+            const pool = await client.poolName(flags.pool);
+            process.stdout.write((await action.run(client, pool, url, flags)) + '\n');
+          } finally {
+            await client.close();
+          }
+        }),
+      );
+  }
+}
