@@ -1,6 +1,8 @@
 /**
  * An in-process velo with its admin API on 127.0.0.1:0, and a small JSON client for it.
  */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
 import { Agent, request } from 'undici';
 import { startAdminServer, type AdminServer } from '../../src/admin/server.js';
@@ -73,4 +75,26 @@ export function poolState(velo: Velo): string {
 /** Sequence number of the engine's latest event (every accepted change adds one). */
 export function lastEventSeq(velo: Velo): number {
   return velo.engine.events.recent(1)[0]?.seq ?? 0;
+}
+
+/** The built `velo` binary (`npm run build` first). */
+export const VELO_BIN = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs the built binary without blocking the event loop (the in-process velo keeps serving). */
+export function runVelo(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  const started = performance.now();
+  const clean = { ...process.env, VELO_ADMIN: '', VELO_ADMIN_TOKEN: '', VELO_URL: '', VELO_CONFIG: '', NO_COLOR: '1', ...env };
+  return new Promise((resolve) => {
+    execFile(process.execPath, [VELO_BIN, ...args], { env: clean, timeout: 30_000 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : null;
+      resolve({ code, stdout, stderr, ms: performance.now() - started });
+    });
+  });
 }

@@ -239,7 +239,7 @@ test('chaos: 50 clients for 10 s while backends are killed and restarted, zero f
   const ports = first.map((b) => b.port);
   const live = [...first];
   t.teardown(() => Promise.all(live.map((b) => b?.close())).then(() => undefined));
-  const velo = await startVelo(t, 'health_check: { interval: 100ms, timeout: 100ms, rise: 1, fall: 1 }\n', first.map((b) => b.url));
+  const velo = await startVelo(t, 'health_check: { interval: 200ms, timeout: 1s, rise: 1, fall: 2 }\n', first.map((b) => b.url));
   const agent = client(t, 64);
   const deadline = Date.now() + 10_000;
   let ok = 0;

@@ -1,0 +1,165 @@
+/**
+ * The built `velo health`, `servers`, `strategy` and `reload` commands against a real
+ * in-process engine and admin API: output, exit codes, and one clear line (never a stack
+ * trace) when the instance is unreachable, the token is wrong or an argument is bad.
+ */
+import test from 'ava';
+import http from 'node:http';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { loadConfig } from '../../src/config/load.js';
+import { startBackends } from '../integration/harness.js';
+import { NO_HEALTH, runVelo, startAdminVelo, type CliRun } from '../admin/admin-harness.js';
+
+function oneLine(t: import('ava').ExecutionContext, run: CliRun, pattern: RegExp): void {
+  const lines = run.stderr.trimEnd().split('\n');
+  t.is(lines.length, 1, run.stderr);
+  t.regex(lines[0]!, pattern);
+  t.notRegex(run.stderr, /\n\s+at /, 'no stack trace');
+}
+
+/** A port nothing listens on (bound, then closed). */
+async function closedPort(): Promise<number> {
+  const server = http.createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+test('velo health prints a table per pool and exits 0; --json prints the API answer', async (t) => {
+  const backends = await startBackends(t, 2);
+  const velo = await startAdminVelo(t, NO_HEALTH, backends.map((b) => b.url));
+  const run = await runVelo(['health', '--admin', velo.admin.url]);
+  t.is(run.code, 0, run.stderr);
+  t.regex(run.stdout, /pool default \(round-robin\): 2\/2 healthy/);
+  t.regex(run.stdout, /BACKEND\s+URL\s+STATE\s+CIRCUIT\s+WEIGHT\s+IN-FLIGHT\s+LAST CHECK/);
+  for (const b of backends) t.regex(run.stdout, new RegExp(`${b.url}\\s+healthy\\s+closed\\s+1\\s+0`));
+  const json = await runVelo(['health', '--json'], { VELO_ADMIN: velo.admin.url });
+  t.is(json.code, 0);
+  t.like(JSON.parse(json.stdout), { status: 'ok', pools: [{ name: 'default', healthy: 2, total: 2 }] });
+});
+
+test('velo health exits 1 when a pool has no healthy backend', async (t) => {
+  const backends = await startBackends(t, 2);
+  const velo = await startAdminVelo(t, NO_HEALTH, backends.map((b) => b.url));
+  for (const b of backends) velo.control.drain('default', b.url, 'dashboard');
+  const run = await runVelo(['health', '--admin', velo.admin.url]);
+  t.is(run.code, 1);
+  t.regex(run.stdout, /0\/2 healthy/);
+  t.regex(run.stdout, /draining/);
+  oneLine(t, run, /^velo: pool default has no healthy backend$/);
+  const json = await runVelo(['health', '--json', '--admin', velo.admin.url]);
+  t.is(json.code, 1);
+  t.is(JSON.parse(json.stdout).status, 'down');
+});
+
+test('velo servers add, drain, undrain and remove change the running pool', async (t) => {
+  const backends = await startBackends(t, 2);
+  const velo = await startAdminVelo(t, `${NO_HEALTH}pools:\n  - name: web\n    backends: [${backends[0]!.url}]\n`.replace(NO_HEALTH, ''));
+  const admin = ['--admin', velo.admin.url];
+  const ids = (): Array<[string, number, boolean]> => velo.engine.pools[0]!.upstreams.map((u) => [u.id, u.weight, u.draining]);
+  const url = backends[1]!.url;
+  const add = await runVelo(['servers', 'add', url, '--weight', '3', ...admin]);
+  t.is(add.code, 0, add.stderr);
+  t.is(add.stdout, `added ${url} to pool web (weight 3)\n`, 'the only pool is the default');
+  t.deepEqual(ids(), [[backends[0]!.url, 1, false], [url, 3, false]]);
+  const drain = await runVelo(['servers', 'drain', new URL(url).host, '--pool', 'web', ...admin]);
+  t.is(drain.code, 0, drain.stderr);
+  t.regex(drain.stdout, /^draining .* in pool web \(0 in flight\)\n$/);
+  t.true(ids()[1]![2]);
+  t.is((await runVelo(['servers', 'undrain', url, ...admin])).code, 0);
+  t.false(ids()[1]![2]);
+  const remove = await runVelo(['servers', 'remove', url, ...admin]);
+  t.is(remove.code, 0, remove.stderr);
+  t.regex(remove.stdout, /^removed .* from pool web/);
+  t.deepEqual(ids(), [[backends[0]!.url, 1, false]]);
+  const dup = await runVelo(['servers', 'add', backends[0]!.url, ...admin]);
+  t.is(dup.code, 1);
+  oneLine(t, dup, /^velo: .* is already in pool "web"$/);
+  const missing = await runVelo(['servers', 'drain', 'http://127.0.0.1:1', ...admin]);
+  t.is(missing.code, 1);
+  oneLine(t, missing, /^velo: no backend "http:\/\/127\.0\.0\.1:1" in pool "web"$/);
+  const noPool = await runVelo(['servers', 'remove', url, '--pool', 'api', ...admin]);
+  t.is(noPool.code, 1);
+  oneLine(t, noPool, /^velo: no pool named "api"$/);
+  t.deepEqual(ids(), [[backends[0]!.url, 1, false]], 'rejected commands changed nothing');
+});
+
+test('velo strategy switches the algorithm; an unknown one exits 2 listing the valid ones', async (t) => {
+  const backends = await startBackends(t, 1);
+  const velo = await startAdminVelo(t, NO_HEALTH, backends.map((b) => b.url));
+  const run = await runVelo(['strategy', 'lc', '--admin', velo.admin.url]);
+  t.is(run.code, 0, run.stderr);
+  t.is(run.stdout, 'pool default: strategy least-connections (was round-robin)\n');
+  t.is(velo.engine.pools[0]!.strategyName, 'least-connections');
+  const bad = await runVelo(['strategy', 'fastest', '--pool', 'default', '--admin', velo.admin.url]);
+  t.is(bad.code, 2);
+  oneLine(t, bad, /^velo: unknown strategy "fastest" \(valid: round-robin .*least-latency/);
+  t.is(velo.engine.pools[0]!.strategyName, 'least-connections');
+});
+
+test('velo reload re-reads the file; a broken file exits 2 with its problems and keeps the config', async (t) => {
+  const backends = await startBackends(t, 2);
+  const dir = await mkdtemp(join(tmpdir(), 'velo-cli-reload-'));
+  const file = join(dir, 'velo.config.yaml');
+  const velo = await startAdminVelo(t, NO_HEALTH, [backends[0]!.url]);
+  velo.control.reloader = () => loadConfig({ file, env: {}, flags: { port: 0, host: '127.0.0.1', adminPort: 0 } });
+  await writeFile(file, `${NO_HEALTH}backends: [${backends[0]!.url}, ${backends[1]!.url}]\n`);
+  const ok = await runVelo(['reload', '--admin', velo.admin.url]);
+  t.is(ok.code, 0, ok.stderr);
+  t.is(ok.stdout, 'reloaded: 1 pool, +1 -0 backends, 1 kept\n');
+  t.is(velo.engine.pools[0]!.upstreams.length, 2);
+  await writeFile(file, `${NO_HEALTH}backends: [nope]\n`);
+  const bad = await runVelo(['reload', '--admin', velo.admin.url]);
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /^velo: reload rejected; the running config is kept\n {2}2:\d+ backends\[0\]: /);
+  t.notRegex(bad.stderr, /\n\s+at /);
+  t.is(velo.engine.pools[0]!.upstreams.length, 2);
+});
+
+test('an unreachable admin API is one line and exit 3 for every subcommand', async (t) => {
+  const admin = `http://127.0.0.1:${await closedPort()}`;
+  for (const args of [['health'], ['servers', 'add', 'http://127.0.0.1:8083'], ['servers', 'remove', 'x'], ['strategy', 'rr'], ['reload']]) {
+    const run = await runVelo([...args, '--admin', admin]);
+    t.is(run.code, 3, args.join(' '));
+    oneLine(t, run, new RegExp(`^velo: cannot reach the velo admin API at ${admin}: connection refused \\(is velo running\\? set --admin URL or \\$VELO_ADMIN\\)$`));
+  }
+  const viaEnv = await runVelo(['health'], { VELO_ADMIN: admin.replace('http://', '') });
+  t.is(viaEnv.code, 3, 'VELO_ADMIN without a scheme means http');
+});
+
+test('a missing or wrong token is exit 3 with a clear line; the right one works', async (t) => {
+  const backends = await startBackends(t, 1);
+  const velo = await startAdminVelo(t, NO_HEALTH, backends.map((b) => b.url), { token: 'tok-123' });
+  const missing = await runVelo(['health', '--admin', velo.admin.url]);
+  t.is(missing.code, 3);
+  oneLine(t, missing, /^velo: .*refused the request: an admin token is required.*\(set \$VELO_ADMIN_TOKEN\)$/);
+  const wrong = await runVelo(['strategy', 'rr', '--admin', velo.admin.url], { VELO_ADMIN_TOKEN: 'tok-12' });
+  t.is(wrong.code, 3);
+  oneLine(t, wrong, /^velo: .*refused the request: the admin token is wrong \(check \$VELO_ADMIN_TOKEN\)$/);
+  t.is((await runVelo(['health', '--admin', velo.admin.url], { VELO_ADMIN_TOKEN: 'tok-123' })).code, 0);
+});
+
+test('bad arguments exit 2 with one line; --help shows examples', async (t) => {
+  for (const [args, pattern] of [
+    [['health', '--admin', 'ftp://127.0.0.1:9090'], /--admin must be an http or https URL/],
+    [['health', '--admin', 'http://[nope'], /--admin must be an http URL/],
+    [['servers', 'add', 'http://127.0.0.1:8083', '--weight', 'heavy'], /--weight must be an integer from 1 to 1000, got "heavy"/],
+    [['servers', 'add'], /missing required argument 'url'/],
+    [['strategy'], /missing required argument 'name'/],
+    [['health', '--bogus'], /unknown option '--bogus'/],
+  ] as const) {
+    const run = await runVelo([...args]);
+    t.is(run.code, 2, args.join(' '));
+    t.regex(run.stderr, pattern);
+    t.notRegex(run.stderr, /\n\s+at /);
+  }
+  for (const args of [['health'], ['servers'], ['servers', 'add'], ['strategy'], ['reload'], ['make-request']]) {
+    const help = await runVelo([...args, '--help']);
+    t.is(help.code, 0, args.join(' '));
+    t.regex(help.stdout, /Examples?:\n {2}velo /, args.join(' '));
+  }
+});
