@@ -33,6 +33,11 @@ export interface ForwardedInfo {
 /** Names listed in a Connection header value, lower-cased (they are hop-by-hop too). */
 function connectionTokens(value: string | undefined): Set<string> | undefined {
   if (value === undefined) return undefined;
+  // Nearly every request says just `keep-alive` or `close`; skip the split for those.
+  if (value.length <= 10) {
+    const v = value.toLowerCase();
+    if (v === 'keep-alive' || v === 'close') return undefined;
+  }
   let tokens: Set<string> | undefined;
   for (const raw of value.split(',')) {
     const t = raw.trim().toLowerCase();

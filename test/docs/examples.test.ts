@@ -1,0 +1,18 @@
+/** Every YAML example in the docs must be a valid velo config (with a backend added). */
+import test from 'ava';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseConfigText } from '../../src/config/load.js';
+
+for (const doc of ['docs/resilience.md']) {
+  const text = readFileSync(fileURLToPath(new URL(`../../${doc}`, import.meta.url)), 'utf8');
+  const blocks = [...text.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  test(`${doc} has YAML examples`, (t) => {
+    t.true(blocks.length >= 5);
+  });
+  blocks.forEach((block, i) => {
+    test(`${doc} example ${i + 1} is a valid config`, (t) => {
+      t.notThrows(() => parseConfigText(`${block}\nbackends: [http://127.0.0.1:8081]\n`, doc));
+    });
+  });
+}
