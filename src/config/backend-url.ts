@@ -10,7 +10,9 @@ export function backendUrlProblem(input: string): { message: string; hint: strin
   const hint = 'expected http://host:port or https://host:port, e.g. http://127.0.0.1:8081';
   if (s === '') return { message: 'backend URL is empty', hint };
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) {
-    return { message: `"${s}" has no scheme`, hint: `write it as http://${s}` };
+    // `localhost:8081` is a host and port; `htp:/x` is a mistyped scheme.
+    const bare = /^[^:/]+:\d+/.test(s) ? s : s.replace(/^[a-z][a-z0-9+.-]*:\/*/i, '');
+    return { message: `"${s}" does not start with http:// or https://`, hint: `e.g. http://${bare}` };
   }
   let url: URL;
   try {
@@ -25,8 +27,8 @@ export function backendUrlProblem(input: string): { message: string; hint: strin
   if (url.username !== '' || url.password !== '') {
     return { message: `"${s}" contains credentials`, hint: 'remove user:password@; velo forwards the client\'s own headers' };
   }
-  if (url.search !== '' || url.hash !== '' || s.endsWith('?') || s.endsWith('#')) {
-    return { message: `"${s}" has a query or fragment`, hint: 'a backend URL is scheme, host, port and an optional path prefix' };
+  if (url.search !== '' || url.hash !== '' || s.endsWith('?') || s.endsWith('#') || url.pathname.replace(/\/+$/, '') !== '') {
+    return { message: `"${s}" has a path, query or fragment`, hint: 'a backend URL is scheme, host and port; velo forwards the request path unchanged' };
   }
   return undefined;
 }
