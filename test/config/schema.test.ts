@@ -55,7 +55,7 @@ const BAD_VALUES: Array<[string, string, number, number, RegExp]> = [
   ['panic_threshold: 150', 'panic_threshold', 1, 18, /0 to 100/],
   ['slow_start: soon', 'slow_start', 1, 13, /duration/],
   ['backends: http://a', 'backends', 1, 11, /list of backend URLs/],
-  ['backends:\n  - localhost:8081', 'backends[0]', 2, 5, /does not start with http:\/\//],
+  ['backends:\n  - localhost:8081', 'backends[0]', 2, 5, /e\.g\. http:\/\/localhost:8081/],
   ['backends:\n  - url: http://a\n    weight: 1001', 'backends[0].weight', 3, 13, /1 to 1000/],
   ['backends:\n  - { url: http://a, weight: 2.5 }', 'backends[0].weight', 2, 30, /whole number from 1 to 1000/],
   ['backends: [ "https://" ]', 'backends[0]', 1, 13, /https:\/\/host:port/],
