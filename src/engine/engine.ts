@@ -297,6 +297,8 @@ export class Engine implements ForwardEnv {
       if (from === 'unhealthy') {
         // It failed its checks and now passes them: it has recovered, so its breaker closes too.
         u.breaker.reset();
+        // Forget the latency it had while failing, so least-latency neither starves nor floods it.
+        u.latency.reset();
         u.startRamp(this.clock());
       }
       u.unEject(this.clock());

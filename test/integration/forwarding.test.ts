@@ -355,3 +355,16 @@ test('no request can crash the process: garbage, absolute-form and aborted uploa
   await eventually(() => velo.engine.totals.inFlight === 0, 3000, 'aborted upload released');
   t.is((await get(client(t), velo.url)).status, 200, 'still serving');
 });
+
+test('listen.tls serves HTTPS and tells the backend X-Forwarded-Proto: https', async (t) => {
+  const [b] = await startBackends(t, 1);
+  const cert = new URL('../../fixtures/tls/cert.pem', import.meta.url).pathname;
+  const key = new URL('../../fixtures/tls/key.pem', import.meta.url).pathname;
+  const velo = await startVelo(t, `listen: { tls: { cert: ${cert}, key: ${key} } }\n${NO_HEALTH}`, [b!.url]);
+  const { Agent } = await import('undici');
+  const agent = new Agent({ connect: { ca: (await import('node:fs')).readFileSync(cert) } });
+  t.teardown(() => agent.close());
+  const reply = await get(agent, `https://localhost:${velo.engine.address.port}/echo`);
+  t.is(reply.status, 200);
+  t.is((JSON.parse(reply.body) as { headers: Record<string, string> }).headers['x-forwarded-proto'], 'https');
+});
