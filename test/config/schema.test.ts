@@ -146,7 +146,7 @@ const ALIASES: Array<[string, string]> = [
 for (const [alias, canonical] of ALIASES) {
   test(`strategy alias ${alias} normalises to ${canonical}`, (t) => {
     const config = parseConfigText(`strategy: ${alias}\nbackends: [http://a]`);
-    t.is(config.pools[0]!.strategy, canonical);
+    t.is(config.pools[0]!.strategy as string, canonical);
   });
 }
 

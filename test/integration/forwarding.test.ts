@@ -1,6 +1,7 @@
 import test from 'ava';
 import net from 'node:net';
 import http from 'node:http';
+import type { Readable } from 'node:stream';
 import { request } from 'undici';
 import { client, eventually, get, startBackends, startVelo, tally } from './harness.js';
 
@@ -75,7 +76,7 @@ test('forwarded headers: XFF appended, proto/host/real-ip set, hop-by-hop stripp
       'x-request-id': 'req-abc',
       'x-custom': 'kept',
   });
-  const echoed = JSON.parse(reply.body) as { headers: Record<string, string> };
+  const echoed = JSON.parse(reply.body) as { headers: Record<string, string | undefined> };
   t.is(echoed.headers['x-forwarded-for'], '203.0.113.7, 127.0.0.1');
   t.is(echoed.headers['x-real-ip'], '127.0.0.1', 'an untrusted client cannot set its own X-Real-IP');
   t.is(echoed.headers['x-forwarded-proto'], 'http');
@@ -142,7 +143,7 @@ test('request bodies are forwarded whole, streamed, of any size', async (t) => {
   async function* chunks(): AsyncGenerator<Buffer> {
     for (let i = 0; i < 5; i++) yield Buffer.from(`part${i};`);
   }
-  const chunked = await get(agent, `${velo.url}/echo`, { method: 'PUT', body: chunks() });
+  const chunked = await get(agent, `${velo.url}/echo`, { method: 'PUT', body: chunks() as unknown as Readable });
   t.is((JSON.parse(chunked.body) as { body: string }).body, 'part0;part1;part2;part3;part4;');
 });
 
@@ -212,7 +213,7 @@ test('404 JSON with a request id when no pool matches', async (t) => {
   t.is(miss.status, 404);
   const body = JSON.parse(miss.body) as { error: string; request_id: string };
   t.truthy(body.error);
-  t.is(body.request_id, miss.headers['x-request-id']);
+  t.is(body.request_id, miss.headers['x-request-id'] as string);
   const hit = await get(agent, velo.url, { headers: { host: 'API.example.com:8080' } });
   t.is(hit.status, 200);
 });
