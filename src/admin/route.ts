@@ -8,6 +8,7 @@ import type { Engine } from '../engine/engine.js';
 import type { EngineSnapshot } from '../metrics/snapshot.js';
 import type { VeloMetrics } from '../metrics/prometheus.js';
 
+/** The methods admin routes answer; HEAD is served by a route's GET handler. */
 export type AdminMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
 
 /** What every handler may use: the engine, the shared operations, metrics and a fresh snapshot. */
@@ -34,6 +35,7 @@ export interface AdminReply {
   headers?: Record<string, string>;
 }
 
+/** Answers one request, or throws to answer with an error. */
 export type AdminHandler = (ctx: AdminContext, req: AdminRequest) => AdminReply | Promise<AdminReply>;
 
 /** A path pattern and its handlers; `body: true` marks routes that read a JSON body. */

@@ -40,6 +40,14 @@ export function parseAdminUrl(raw: string, source: string): URL {
   return url;
 }
 
+/**
+ * Makes commander throw a subcommand's parse errors up to `main` (exit 2) instead of exiting 1
+ * itself: `main` sets `exitOverride` only after the subcommands exist, and they do not inherit it.
+ */
+export function throwOnUsageError(command: Command): Command {
+  return command.exitOverride();
+}
+
 /** Adds the `--admin URL` option every admin subcommand takes. */
 export function adminOption(command: Command): Command {
   return command.option('--admin <url>', `admin API address (default: $VELO_ADMIN or ${DEFAULT_ADMIN_URL})`);

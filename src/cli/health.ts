@@ -3,7 +3,7 @@
  * state; exits 1 when a pool has no healthy backend.
  */
 import type { Command } from 'commander';
-import { AdminClient, adminOption, runCli } from './admin-client.js';
+import { AdminClient, adminOption, CliError, runCli, throwOnUsageError } from './admin-client.js';
 import { ExitCode } from './exit-codes.js';
 import { colour, colourEnabled, formatTable } from './format-table.js';
 
@@ -60,7 +60,7 @@ export function formatHealth(h: HealthReply, useColour: boolean, now = Date.now(
 
 /** Adds `velo health`. */
 export function registerHealthCommand(program: Command): void {
-  adminOption(program.command('health'))
+  throwOnUsageError(adminOption(program.command('health')))
     .description('show pools and backends of a running velo with their state (exit 1 when a pool has no healthy backend)')
     .option('--json', 'print the admin API answer as JSON')
     .addHelpText(
@@ -76,6 +76,7 @@ Examples:
         const client = AdminClient.fromOptions(flags);
         try {
           const health = await client.call<HealthReply>('GET', '/api/health');
+          if (!Array.isArray(health.pools)) throw new CliError(`${client.base.origin} did not answer like a velo admin API (no pools in /api/health)`, ExitCode.Unreachable);
           process.stdout.write(flags.json ? JSON.stringify(health, null, 2) + '\n' : formatHealth(health, colourEnabled()));
           const empty = health.pools.filter((p) => p.healthy === 0);
           for (const p of empty) process.stderr.write(`velo: pool ${p.name} has no healthy backend\n`);

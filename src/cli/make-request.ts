@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { parseDuration } from '../config/parse-duration.js';
-import { CliError, runCli } from './admin-client.js';
+import { CliError, runCli, throwOnUsageError } from './admin-client.js';
 import { ExitCode } from './exit-codes.js';
 import { formatTable } from './format-table.js';
 import { runLoad, type LoadPlan, type LoadProgress, type LoadResult } from './load-generator.js';
@@ -126,8 +126,7 @@ export function formatReport(data: ReturnType<typeof reportData>): string {
 
 /** Adds `velo make-request`. */
 export function registerMakeRequestCommand(program: Command): void {
-  program
-    .command('make-request')
+  throwOnUsageError(program.command('make-request'))
     .description('send load through the balancer and report distribution, status codes, req/s and latency')
     .option('-c, --concurrency <n>', 'requests in flight at once', '10')
     .option('-n, --requests <n>', 'number of requests (default 100)')

@@ -1,6 +1,6 @@
 /** `velo reload`: makes a running velo re-read its config file; a bad file keeps the old config. */
 import type { Command } from 'commander';
-import { AdminClient, adminOption, runCli } from './admin-client.js';
+import { AdminClient, adminOption, runCli, throwOnUsageError } from './admin-client.js';
 
 interface ReloadReply {
   pools: number;
@@ -11,7 +11,7 @@ interface ReloadReply {
 
 /** Adds `velo reload`; a rejected file prints every problem and exits 2. */
 export function registerReloadCommand(program: Command): void {
-  adminOption(program.command('reload'))
+  throwOnUsageError(adminOption(program.command('reload')))
     .description('re-read the config file of a running velo (a bad file keeps the running config)')
     .addHelpText(
       'after',

@@ -3,7 +3,7 @@
  * running velo. The pool is `--pool`, else the only pool, else `default`.
  */
 import type { Command } from 'commander';
-import { AdminClient, adminOption, CliError, runCli } from './admin-client.js';
+import { AdminClient, adminOption, CliError, runCli, throwOnUsageError } from './admin-client.js';
 import { ExitCode } from './exit-codes.js';
 
 interface ServerFlags {
@@ -26,13 +26,12 @@ function backendPath(pool: string, ref: string, action = ''): string {
   return `/api/pools/${encodeURIComponent(pool)}/backends/${encodeURIComponent(ref)}${action}`;
 }
 
-type Action = (client: AdminClient, pool: string, url: string, flags: ServerFlags) => Promise<string>;
+type Action = (client: AdminClient, pool: string, url: string, weight: number | undefined) => Promise<string>;
 
 const ACTIONS: Record<'add' | 'remove' | 'drain' | 'undrain', { summary: string; run: Action }> = {
   add: {
     summary: 'add a backend to a pool',
-    run: async (client, pool, url, flags) => {
-      const weight = parseWeight(flags.weight);
+    run: async (client, pool, url, weight) => {
       const r = await client.call<BackendReply>('POST', `/api/pools/${encodeURIComponent(pool)}/backends`, { url, weight });
       return `added ${r.backend.id} to pool ${pool} (weight ${r.backend.weight})`;
     },
@@ -62,8 +61,7 @@ const ACTIONS: Record<'add' | 'remove' | 'drain' | 'undrain', { summary: string;
 
 /** Adds `velo servers` and its four subcommands. */
 export function registerServersCommand(program: Command): void {
-  const servers = program
-    .command('servers')
+  const servers = throwOnUsageError(program.command('servers'))
     .description('add, remove, drain or undrain backends of a running velo')
     .addHelpText(
       'after',
@@ -75,7 +73,7 @@ Examples:
   velo servers remove http://127.0.0.1:8081`,
     );
   for (const [name, action] of Object.entries(ACTIONS)) {
-    const sub = adminOption(servers.command(`${name} <url>`))
+    const sub = throwOnUsageError(adminOption(servers.command(`${name} <url>`)))
       .description(`${action.summary} (URL, backend name or host:port)`)
       .option('--pool <name>', 'pool to change (default: the only pool, else "default")');
     if (name === 'add') sub.option('--weight <n>', 'weight from 1 to 1000 (default 1)');
@@ -83,10 +81,11 @@ Examples:
       .addHelpText('after', `\nExample:\n  velo servers ${name} http://127.0.0.1:8083${name === 'add' ? ' --weight 2' : ''} --pool default`)
       .action((url: string, flags: ServerFlags) =>
         runCli(async () => {
+          const weight = parseWeight(flags.weight);
           const client = AdminClient.fromOptions(flags);
           try {
             const pool = await client.poolName(flags.pool);
-            process.stdout.write((await action.run(client, pool, url, flags)) + '\n');
+            process.stdout.write((await action.run(client, pool, url, weight)) + '\n');
           } finally {
             await client.close();
           }

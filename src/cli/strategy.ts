@@ -1,10 +1,10 @@
 /** `velo strategy NAME [--pool P]`: switches a running pool's balancing algorithm. */
 import type { Command } from 'commander';
-import { AdminClient, adminOption, runCli } from './admin-client.js';
+import { AdminClient, adminOption, runCli, throwOnUsageError } from './admin-client.js';
 
 /** Adds `velo strategy`. */
 export function registerStrategyCommand(program: Command): void {
-  adminOption(program.command('strategy <name>'))
+  throwOnUsageError(adminOption(program.command('strategy <name>')))
     .description('switch the balancing algorithm of a running pool')
     .option('--pool <name>', 'pool to change (default: the only pool, else "default")')
     .addHelpText(

@@ -23,6 +23,7 @@ export function methodLabel(method: string): string {
   return KNOWN_METHODS.has(method) ? method : 'other';
 }
 
+/** What `VeloMetrics` exports besides velo's own metrics. */
 export interface MetricsOptions {
   /** Also export Node.js process metrics (`velo_process_*`, `velo_nodejs_*`); default true. */
   processMetrics?: boolean;

@@ -3,6 +3,7 @@
  * exposition format (0.0.4): every line, every family, histogram invariants.
  */
 import test, { type ExecutionContext } from 'ava';
+import { readFile } from 'node:fs/promises';
 import { parseConfigText } from '../../src/config/load.js';
 import { client, eventually, FAST_HEALTH, get, startBackends } from '../integration/harness.js';
 import { NO_HEALTH, startAdminVelo, type AdminVelo } from '../admin/admin-harness.js';
@@ -206,4 +207,26 @@ test('health checks and reloads are counted by result; two engines keep separate
   const theirs = await scrape(t, other);
   t.deepEqual(theirs.get('velo_backend_up')!.samples.map((s) => s.labels.backend), [backends[1]!.url]);
   t.is(theirs.get('velo_health_checks_total')!.samples.length, 0);
+});
+
+test('the shipped Grafana dashboard and Prometheus config use only names and labels /metrics exposes', async (t) => {
+  const backends = await startBackends(t, 1);
+  const velo = await startAdminVelo(t, NO_HEALTH, backends.map((b) => b.url));
+  await get(client(t), `${velo.url}/`);
+  const families = await scrape(t, velo);
+  const exposed = new Set([...families].flatMap(([name, f]) => (f.type === 'histogram' ? ['_bucket', '_sum', '_count'].map((x) => name + x) : [name])));
+  const labels = new Set([...families.values()].flatMap((f) => f.samples.flatMap((s) => Object.keys(s.labels))));
+  const dashboard = JSON.parse(await readFile(new URL('../../examples/grafana-dashboard.json', import.meta.url), 'utf8'));
+  const exprs: string[] = dashboard.panels.flatMap((p: { targets: Array<{ expr: string }> }) => p.targets.map((x) => x.expr));
+  t.true(exprs.length >= 10);
+  const used = new Set(exprs.flatMap((e) => e.match(/velo_[a-z_]+/g) ?? []));
+  for (const name of used) t.true(exposed.has(name), `${name} is exposed`);
+  for (const name of ['velo_requests_total', 'velo_request_duration_seconds_bucket', 'velo_backend_up', 'velo_backend_active_connections', 'velo_circuit_state']) {
+    t.true(used.has(name), `the dashboard charts ${name}`);
+  }
+  const byLabels = exprs.flatMap((e) => [...e.matchAll(/by \(([^)]*)\)/g)].flatMap((m) => m[1]!.split(',').map((l) => l.trim())));
+  for (const label of byLabels) t.true(labels.has(label), `label ${label} exists`);
+  const scrapeConfig = await readFile(new URL('../../examples/prometheus.yml', import.meta.url), 'utf8');
+  t.regex(scrapeConfig, /metrics_path: \/metrics/);
+  t.regex(scrapeConfig, /targets: \['127\.0\.0\.1:9090'\]/);
 });
