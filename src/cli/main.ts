@@ -23,7 +23,10 @@ export function buildProgram(): Command {
     .name('velo')
     .description('HTTP and WebSocket load balancer with a live terminal dashboard')
     .version(VERSION, '-v, --version')
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    // Set before the subcommands exist: commander copies these settings into each at creation,
+    // so a usage error in any subcommand exits 2 rather than commander's own 1.
+    .exitOverride();
   registerStartCommand(program);
   registerBackendCommand(program);
   registerInitCommand(program);
@@ -39,7 +42,14 @@ export function buildProgram(): Command {
 
 async function main(): Promise<void> {
   const program = buildProgram();
-  program.exitOverride();
+  const first = process.argv[2];
+  const known = new Set(program.commands.flatMap((c) => [c.name(), ...c.aliases()]).concat('help'));
+  if (first !== undefined && !first.startsWith('-') && !known.has(first)) {
+    // `start` is the default command, so commander would blame it for "too many arguments".
+    process.stderr.write(`velo: unknown command '${first}' (run velo --help for the list)\n`);
+    process.exitCode = ExitCode.Usage;
+    return;
+  }
   try {
     await program.parseAsync(process.argv);
   } catch (err) {
