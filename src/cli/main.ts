@@ -2,22 +2,31 @@
 /**
  * The `velo` command line: one commander program, one file per subcommand. `velo` alone runs
  * `velo start`. Errors print one line and set a non-zero exit code; never a stack trace.
+ * Only the subcommand being run is loaded, so `velo make-request` does not pay for the
+ * engine or the dashboard at start-up.
  */
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
-import { registerStartCommand } from './start.js';
-import { registerBackendCommand } from './backend.js';
-import { registerInitCommand } from './init.js';
-import { registerValidateCommand } from './validate.js';
-import { registerDemoCommand } from './demo.js';
-import { registerHealthCommand } from './health.js';
-import { registerServersCommand } from './servers.js';
-import { registerStrategyCommand } from './strategy.js';
-import { registerReloadCommand } from './reload.js';
-import { registerMakeRequestCommand } from './make-request.js';
 import { ExitCode } from './exit-codes.js';
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/** Each subcommand's module, in help order; `start` is the default command. */
+const COMMANDS: ReadonlyArray<[string, () => Promise<Register>]> = [
+  ['start', async () => (await import('./start.js')).registerStartCommand],
+  ['demo', async () => (await import('./demo.js')).registerDemoCommand],
+  ['health', async () => (await import('./health.js')).registerHealthCommand],
+  ['servers', async () => (await import('./servers.js')).registerServersCommand],
+  ['strategy', async () => (await import('./strategy.js')).registerStrategyCommand],
+  ['reload', async () => (await import('./reload.js')).registerReloadCommand],
+  ['make-request', async () => (await import('./make-request.js')).registerMakeRequestCommand],
+  ['backend', async () => (await import('./backend.js')).registerBackendCommand],
+  ['init', async () => (await import('./init.js')).registerInitCommand],
+  ['validate', async () => (await import('./validate.js')).registerValidateCommand],
+];
+
+/** The program with the named subcommands registered (all of them when `only` is undefined). */
+export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command();
   program
     .name('velo')
@@ -27,30 +36,41 @@ export function buildProgram(): Command {
     // Set before the subcommands exist: commander copies these settings into each at creation,
     // so a usage error in any subcommand exits 2 rather than commander's own 1.
     .exitOverride();
-  registerStartCommand(program);
-  registerBackendCommand(program);
-  registerInitCommand(program);
-  registerValidateCommand(program);
-  registerDemoCommand(program);
-  registerHealthCommand(program);
-  registerServersCommand(program);
-  registerStrategyCommand(program);
-  registerReloadCommand(program);
-  registerMakeRequestCommand(program);
+  for (const [name, load] of COMMANDS) {
+    if (only === undefined || name === only) (await load())(program);
+  }
   return program;
 }
 
 async function main(): Promise<void> {
-  const program = buildProgram();
   const first = process.argv[2];
-  const known = new Set(program.commands.flatMap((c) => [c.name(), ...c.aliases()]).concat('help'));
-  if (first !== undefined && !first.startsWith('-') && !known.has(first)) {
+  const names = new Set(COMMANDS.map(([name]) => name));
+  if (first !== undefined && !first.startsWith('-') && first !== 'help' && !names.has(first)) {
     // `start` is the default command, so commander would blame it for "too many arguments".
     process.stderr.write(`velo: unknown command '${first}' (run velo --help for the list)\n`);
     process.exitCode = ExitCode.Usage;
     return;
   }
+  // `velo`, `velo --port 1` and `velo -c f` run the default command; help needs every command;
+  // --version needs none.
+  const only =
+    first !== undefined && names.has(first)
+      ? first
+      : first === '-v' || first === '--version'
+        ? 'none'
+        : first === undefined || (first.startsWith('-') && first !== '-h' && first !== '--help')
+          ? 'start'
+          : undefined;
+  const serving = only === 'start' || only === 'demo';
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      // A closed pipe (`velo --help | head`) ends a one-shot command quietly; a running
+      // balancer keeps serving (its access log disables itself).
+      if (err.code === 'EPIPE' && !serving) process.exit(process.exitCode ?? 0);
+    });
+  }
   try {
+    const program = await buildProgram(only);
     await program.parseAsync(process.argv);
   } catch (err) {
     if (err instanceof CommanderError) {
