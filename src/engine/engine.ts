@@ -251,7 +251,15 @@ export class Engine implements ForwardEnv {
       const pool = this.router.match(req.headers.host, url);
       if (pool === undefined) return this.answerLocally(req, res, 404, 'no pool matches this host and path', requestId, peerIp, 'NR');
       if (this.shuttingDown) res.setHeader('connection', 'close');
-      new ForwardRequest(this, req, res, pool, requestId, peerIp, this.clientIpOf(req, peerIp)).start();
+      const clientIp = this.clientIpOf(req, peerIp);
+      if (pool.config.rateLimit.enabled) {
+        const waitSeconds = pool.rateLimiter.take(clientIp);
+        if (waitSeconds > 0) {
+          this.totals.rateLimited += 1;
+          return this.answerLocally(req, res, 429, 'rate limited', requestId, clientIp, 'RL', { 'retry-after': String(waitSeconds) }, pool.name);
+        }
+      }
+      new ForwardRequest(this, req, res, pool, requestId, peerIp, clientIp).start();
     } catch (err) {
       this.logger.error('request handler failed', { err, requestId });
       sendError(res, 500, 'internal error', requestId);
@@ -266,8 +274,10 @@ export class Engine implements ForwardEnv {
     requestId: string,
     clientIp: string,
     termination: TerminationCause,
+    headers?: Record<string, string>,
+    pool?: string,
   ): void {
-    sendError(res, status, message, requestId);
+    sendError(res, status, message, requestId, headers);
     this.totals.requests += 1;
     if (status >= 500) this.totals.failed += 1;
     else this.totals.success += 1;
@@ -279,7 +289,7 @@ export class Engine implements ForwardEnv {
       path: req.url ?? '',
       host: req.headers.host,
       status,
-      pool: undefined,
+      pool,
       backend: undefined,
       attempts: 0,
       upstreamMs: -1,

@@ -9,6 +9,7 @@ import type { Pool } from '../upstream/pool.js';
 import type { Upstream } from '../upstream/upstream.js';
 import { backoffMs, mayRetry, type AttemptFailure } from '../resilience/retry-policy.js';
 import type { Waiter } from '../resilience/queue.js';
+import { readCookie, stickyBackend, stickyCookie, stickyValue as stickyValueOf } from '../balancing/sticky.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import { RequestBody, hasRequestBody } from './request-body.js';
 import { sendError } from './reply.js';
@@ -79,13 +80,17 @@ export class ForwardRequest {
   private attempt(): void {
     if (this.finished) return;
     if (this.clientGone) return this.finish('DC');
-    const upstream = this.pool.pick({
-      clientIp: this.clientIp,
-      url: this.req.url!,
-      now: this.env.clock(),
-      random: this.env.random,
-      exclude: this.tried,
-    });
+    const sticky = this.pool.config.sticky;
+    const pinned = sticky.enabled && this.attempts === 0 ? stickyBackend(this.pool.upstreams, this.stickyValue()) : undefined;
+    const upstream =
+      pinned ??
+      this.pool.pick({
+        clientIp: this.clientIp,
+        url: this.req.url!,
+        now: this.env.clock(),
+        random: this.env.random,
+        exclude: this.tried,
+      });
     if (upstream === undefined) {
       if (this.attempts > 0) return this.failWith(this.lastFailure ?? 'connect');
       if (!this.pool.isSaturated()) return this.unavailable('UH', 'no backend available');
@@ -147,8 +152,17 @@ export class ForwardRequest {
     this.status = status;
     this.upstreamMs = this.env.clock() - attempt.startedAt;
     this.resume = resume;
-    this.res.writeHead(status, statusText, clientResponseHeaders(raw));
+    const headers = clientResponseHeaders(raw);
+    const sticky = this.pool.config.sticky;
+    if (sticky.enabled && this.backend !== undefined && this.stickyValue() !== stickyValueOf(this.backend.id)) {
+      headers.push('set-cookie', stickyCookie(sticky.cookie, this.backend.id, sticky.ttlMs, this.env.proto === 'https'));
+    }
+    this.res.writeHead(status, statusText, headers);
     return true;
+  }
+
+  private stickyValue(): string | undefined {
+    return readCookie(this.req.headers.cookie, this.pool.config.sticky.cookie);
   }
 
   onResponseData(chunk: Buffer): boolean {

@@ -130,8 +130,21 @@ export class VeloMetrics {
         },
       });
     };
-    perBackend('velo_backend_up', '1 when the backend may take new requests (healthy, not draining, circuit not open), else 0.', (u) =>
-      u.isAvailable() ? 1 : 0,
+    perBackend('velo_backend_up', '1 when the backend is in service (healthy, not draining, not ejected, circuit not open), else 0.', (u) =>
+      u.isUp() ? 1 : 0,
+    );
+    new Counter({
+      name: 'velo_outlier_ejections_total',
+      help: 'Times outlier detection has ejected the backend.',
+      labelNames: ['pool', 'backend'],
+      registers,
+      collect() {
+        this.reset();
+        for (const p of engine.pools) for (const u of p.upstreams) this.inc({ pool: p.name, backend: u.id }, u.ejectionCount);
+      },
+    });
+    perBackend('velo_backend_slow_start_percent', 'Slow-start ramp of the backend in percent (100 when not ramping).', (u) =>
+      u.rampPercent(engine.clock()),
     );
     perBackend('velo_backend_active_connections', 'Requests in flight to the backend.', (u) => u.inFlight);
     perBackend('velo_circuit_state', 'Circuit breaker state: 0 closed, 1 half-open, 2 open.', (u) => CIRCUIT_STATE_VALUE[u.breaker.state]);

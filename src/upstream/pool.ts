@@ -9,6 +9,7 @@ import { normalizeBackendUrl } from '../config/schema.js';
 import { RetryBudget } from '../resilience/retry-policy.js';
 import { AdmissionQueue } from '../resilience/queue.js';
 import { OutlierDetector } from '../resilience/outlier-detector.js';
+import { RateLimiter } from '../resilience/rate-limit.js';
 import { Upstream, type UpstreamDeps } from './upstream.js';
 
 export interface PoolDeps extends UpstreamDeps {
@@ -25,6 +26,7 @@ export class Pool {
   readonly retryBudget = new RetryBudget();
   readonly queue: AdmissionQueue;
   readonly outliers: OutlierDetector;
+  readonly rateLimiter: RateLimiter;
 
   constructor(
     config: PoolConfig,
@@ -35,6 +37,7 @@ export class Pool {
     this.strategy = createStrategy(config.strategy);
     this.queue = new AdmissionQueue(config.queue);
     this.outliers = new OutlierDetector(config.outlier, deps.clock, (u, ms) => deps.onEject?.(this, u, ms));
+    this.rateLimiter = new RateLimiter(config.rateLimit, deps.clock);
     for (const b of config.backends) this.add(b);
   }
 
@@ -113,6 +116,7 @@ export class Pool {
     this.setStrategy(config.strategy);
     this.queue.config = config.queue;
     this.outliers.config = config.outlier;
+    this.rateLimiter.config = config.rateLimit;
     for (const u of this.upstreams) {
       u.breaker.updateConfig(config.circuitBreaker);
       u.slowStartMs = config.slowStartMs;

@@ -268,3 +268,46 @@ test('chaos: 50 clients for 10 s while backends are killed and restarted, zero f
   t.deepEqual(kinds, {}, `${failures.length} failed of ${ok + failures.length}`);
   t.true(ok > 1000, `served ${ok}`);
 });
+
+test('rate_limit: a client past its burst gets 429 with Retry-After and never reaches a backend', async (t) => {
+  const [b] = await startBackends(t, 1);
+  const velo = await startVelo(t, `${NO_HEALTH}rate_limit: { rps: 1, burst: 3 }\n`, [b!.url]);
+  const records: RequestRecord[] = [];
+  velo.engine.observers.push((r) => records.push(r));
+  const agent = client(t);
+  const statuses: number[] = [];
+  let limited;
+  for (let i = 0; i < 5; i++) {
+    const r = await get(agent, velo.url);
+    statuses.push(r.status);
+    if (r.status === 429) limited = r;
+  }
+  t.deepEqual(statuses, [200, 200, 200, 429, 429]);
+  t.is(limited!.headers['retry-after'], '1');
+  t.is(JSON.parse(limited!.body).error, 'rate limited');
+  t.is(velo.engine.totals.rateLimited, 2);
+  t.deepEqual(records.map((r) => r.termination), ['-', '-', '-', 'RL', 'RL']);
+  t.is(b!.requests, 3, 'limited requests never reach a backend');
+});
+
+test('sticky: the first response pins the client to its backend by cookie, until that backend is unavailable', async (t) => {
+  const backends = await startBackends(t, 3);
+  const velo = await startVelo(t, `${NO_HEALTH}sticky: { cookie: route }\n`, backends.map((b) => b.url));
+  const agent = client(t);
+  const first = await get(agent, velo.url);
+  const setCookie = String(first.headers['set-cookie']);
+  t.regex(setCookie, /^route=[0-9a-f]{8}; Path=\/; Max-Age=3600; HttpOnly; SameSite=Lax$/);
+  const cookie = setCookie.split(';')[0]!;
+  const names = new Set<string>();
+  for (let i = 0; i < 9; i++) {
+    const r = await get(agent, velo.url, { headers: { cookie: `other=1; ${cookie}` } });
+    names.add(r.body.trim());
+    t.is(r.headers['set-cookie'], undefined, 'no new cookie while the pin holds');
+  }
+  t.deepEqual([...names], [first.body.trim()]);
+  const pinned = velo.engine.pools[0]!.upstreams.find((u) => u.name === `127.0.0.1:${backends[Number(first.body.trim().slice(1))]!.port}`)!;
+  velo.control.drain('default', pinned.id);
+  const moved = await get(agent, velo.url, { headers: { cookie } });
+  t.not(moved.body.trim(), first.body.trim(), 'a draining backend releases its sticky clients');
+  t.regex(String(moved.headers['set-cookie']), /^route=/, 'and they get a new pin');
+});
