@@ -369,3 +369,17 @@ test('listen.tls serves HTTPS and tells the backend X-Forwarded-Proto: https', a
   t.is(reply.status, 200);
   t.is((JSON.parse(reply.body) as { headers: Record<string, string> }).headers['x-forwarded-proto'], 'https');
 });
+
+test('ip_filter: a denied peer gets 403 JSON and never reaches a backend', async (t) => {
+  const [b] = await startBackends(t, 1);
+  const agent = client(t);
+  const denied = await startVelo(t, `ip_filter: { deny: [127.0.0.0/8] }\n${NO_HEALTH}`, [b!.url]);
+  const reply = await get(agent, denied.url);
+  t.is(reply.status, 403);
+  t.is((JSON.parse(reply.body) as { error: string }).error, 'forbidden');
+  t.is(b!.requests, 0);
+  const allowed = await startVelo(t, `ip_filter: { allow: [10.0.0.0/8, 127.0.0.1] }\n${NO_HEALTH}`, [b!.url]);
+  t.is((await get(agent, allowed.url)).status, 200);
+  const notListed = await startVelo(t, `ip_filter: { allow: [10.0.0.0/8] }\n${NO_HEALTH}`, [b!.url]);
+  t.is((await get(agent, notListed.url)).status, 403);
+});
