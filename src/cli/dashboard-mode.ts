@@ -8,6 +8,7 @@ import type { Logger } from '../log/logger.js';
 import { LogRing } from './log-ring.js';
 import { untilSignal, type Running } from './start.js';
 
+/** How the dashboard is shown. */
 export interface DashboardOptions {
   /** Lines shown above the header. */
   title?: readonly string[];
@@ -30,6 +31,8 @@ export async function runDashboard(running: Running, logger: Logger, options: Da
   };
   logger.sink = ring.sink;
   try {
+    // React's development build costs the proxy's thread about half as much again per frame.
+    process.env.NODE_ENV ??= 'production';
     const { mountDashboard } = await import('../../components/mount.js');
     const dashboard = mountDashboard({ store: engineStore(engine), control, logs: ring, title: options.title });
     const onSignal = (): void => dashboard.unmount();

@@ -11,6 +11,7 @@ export interface Traffic {
   stop(): Promise<void>;
 }
 
+/** Knobs of the synthetic traffic. */
 export interface TrafficOptions {
   /** Requests in flight at most; default 32. */
   concurrency?: number;

@@ -44,7 +44,7 @@ export function demoTitle(backends: number, rps: number, port: number): string[]
   const flaky = backends >= 3 ? ' (b3: slow, flaky)' : '';
   return [
     `velo demo: ${rps} req/s of test traffic over ${backends} local backends${flaky}`,
-    `try: ? keys · j, d drains b2 · s strategy · a add · curl localhost:${port}`,
+    `try: ? keys · j d = drain b2 · s = strategy · a = add · curl localhost:${port}`,
   ];
 }
 

@@ -1,0 +1,85 @@
+/** One backend as one line: every cell padded to its column, state written as a word and coloured. */
+import { Text } from 'ink';
+import { memo } from 'react';
+import type { BackendSnapshot } from '../src/metrics/snapshot.js';
+import type { Column, ColumnId } from './columns.js';
+import { fit, formatCount, formatMs } from './format-units.js';
+import { movingAverage, sparkline } from './sparkline.js';
+
+/** Rates are shown over this many sampler ticks (one second at 250 ms), which reads steadier than one tick. */
+export const SMOOTH_TICKS = 4;
+
+function average(values: readonly number[]): number {
+  return values.reduce((sum, v) => sum + (Number.isFinite(v) ? v : 0), 0) / Math.max(1, values.length);
+}
+
+/** Colours of the backend states; the word is always written too. */
+export const STATE_COLORS: Record<BackendSnapshot['state'], string> = {
+  healthy: 'green',
+  unhealthy: 'red',
+  draining: 'yellow',
+  down: 'magenta',
+  unknown: 'gray',
+};
+
+const CIRCUIT_COLORS: Record<BackendSnapshot['circuit'], string> = { closed: 'gray', 'half-open': 'yellow', open: 'red' };
+
+function cellText(id: ColumnId, b: BackendSnapshot, width: number, trendMax: number): string {
+  switch (id) {
+    case 'name':
+      return b.name;
+    case 'state':
+      return b.state;
+    case 'circuit':
+      return b.circuit;
+    case 'inFlight':
+      return String(b.inFlight);
+    case 'trend':
+      return sparkline(movingAverage(b.rpsHistory, SMOOTH_TICKS), width, trendMax);
+    case 'rps':
+      return formatCount(b.rpsHistory.length > 0 ? average(b.rpsHistory.slice(-SMOOTH_TICKS)) : b.rps);
+    case 'p50':
+      return formatMs(b.p50Ms);
+    case 'p99':
+      return formatMs(b.p99Ms);
+    case 'requests':
+      return formatCount(b.requests, 0);
+    case 'errors':
+      return formatCount(b.failures, 0);
+    case 'weight':
+      return b.rampPercent < 100 ? `${b.weight}~${b.rampPercent}%` : String(b.weight);
+    case 'url':
+      return b.url;
+  }
+}
+
+function cellColor(id: ColumnId, b: BackendSnapshot): string | undefined {
+  if (id === 'state') return STATE_COLORS[b.state];
+  if (id === 'circuit') return CIRCUIT_COLORS[b.circuit];
+  if (id === 'trend') return 'cyan';
+  if (id === 'errors' && b.failures > 0) return 'red';
+  return undefined;
+}
+
+/** One backend, the columns to draw, whether it is selected, and the shared sparkline scale. */
+export interface BackendRowProps {
+  backend: BackendSnapshot;
+  columns: readonly Column[];
+  selected: boolean;
+  /** The pool's highest recent (smoothed) req/s, so every row's sparkline shares one scale. */
+  trendMax: number;
+}
+
+/** Renders a backend row; re-renders only when its snapshot, columns, selection or scale change. */
+export const BackendRow = memo(function BackendRow({ backend, columns, selected, trendMax }: BackendRowProps) {
+  return (
+    <Text wrap="truncate-end" inverse={selected} bold={selected}>
+      {selected ? '› ' : '  '}
+      {columns.map((c, i) => (
+        <Text key={c.id} color={cellColor(c.id, backend)}>
+          {(i === 0 ? '' : ' ') + fit(cellText(c.id, backend, c.width, trendMax), c.width, c.align)}
+        </Text>
+      ))}
+    </Text>
+  );
+});

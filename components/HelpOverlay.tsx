@@ -1,0 +1,59 @@
+/** Every key of the keymap table with what it does, and the strategies behind keys 1-8. */
+import { Box, Text } from 'ink';
+import { STRATEGY_NAMES } from '../src/balancing/registry.js';
+import { bindingsIn, type KeyBinding, type KeyScope } from './keymap.js';
+
+const KEY_WIDTH = 12;
+
+const SCOPE_TITLES: ReadonlyArray<readonly [KeyScope, string]> = [
+  ['add', 'adding a backend'],
+  ['confirm', 'removing a backend'],
+  ['help', 'in this help'],
+];
+
+type Line = { key: string; text: string; bold?: boolean; dim?: boolean };
+
+function inline(bindings: readonly KeyBinding[]): string {
+  return bindings.map((b) => `${b.display} ${b.label}`).join(' · ');
+}
+
+/** The overlay's text, one entry per line, before any cut to the available height. */
+export function helpLines(width: number): Line[] {
+  const lines: Line[] = [{ key: 'title', text: 'keys (press ? or Esc to close)', bold: true }];
+  for (const b of [...bindingsIn('main'), ...bindingsIn('any')]) {
+    lines.push({ key: b.action + b.display, text: `  ${b.display.padEnd(KEY_WIDTH)}${b.label}` });
+  }
+  for (const [scope, title] of SCOPE_TITLES) lines.push({ key: scope, text: `  ${title}: ${inline(bindingsIn(scope))}` });
+  let current = '  strategies:';
+  STRATEGY_NAMES.forEach((name, i) => {
+    const item = ` ${i + 1} ${name}`;
+    if (current.length + item.length > width && current.trim() !== '') {
+      lines.push({ key: `s${i}`, text: current, dim: true });
+      current = '   ';
+    }
+    current += item;
+  });
+  lines.push({ key: 'strategies', text: current, dim: true });
+  return lines;
+}
+
+/** The space the overlay may take. */
+export interface HelpOverlayProps {
+  height: number;
+  width: number;
+}
+
+/** Draws the help in at most `height` lines; the last line says so when some had to be left out. */
+export function HelpOverlay({ height, width }: HelpOverlayProps) {
+  const all = helpLines(width);
+  const lines = all.length <= height ? all : [...all.slice(0, Math.max(0, height - 1)), { key: 'more', text: '  … make the terminal taller to see every key', dim: true }];
+  return (
+    <Box flexDirection="column">
+      {lines.slice(0, Math.max(0, height)).map((l) => (
+        <Text key={l.key} wrap="truncate-end" bold={l.bold} dimColor={l.dim}>
+          {l.text}
+        </Text>
+      ))}
+    </Box>
+  );
+}

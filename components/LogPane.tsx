@@ -1,0 +1,40 @@
+/** The live access log and velo's own log lines, toggled with `l`; capture runs only while it is shown. */
+import { Box, Text } from 'ink';
+import { useEffect } from 'react';
+import { formatClock } from './format-units.js';
+import { useStore } from './hooks/use-snapshot.js';
+import type { LogEntry, LogStore } from './store.js';
+
+const LEVEL_COLORS: Record<LogEntry['level'], string | undefined> = { debug: 'gray', info: undefined, warn: 'yellow', error: 'red' };
+
+/** The log source and the lines the pane may take. */
+export interface LogPaneProps {
+  store: LogStore;
+  /** Lines including the title; nothing is drawn below 2. */
+  height: number;
+}
+
+/** Draws a title and the newest `height - 1` entries; turns access-log capture on while mounted. */
+export function LogPane({ store, height }: LogPaneProps) {
+  const entries = useStore(store);
+  useEffect(() => {
+    store.setLive(true);
+    return () => store.setLive(false);
+  }, [store]);
+  if (height < 2) return null;
+  const shown = entries.slice(-(height - 1));
+  return (
+    <Box flexDirection="column">
+      <Text wrap="truncate-end" bold>
+        access log <Text dimColor>(l hides it)</Text>
+      </Text>
+      {shown.length === 0 ? <Text dimColor>  waiting for requests…</Text> : null}
+      {shown.map((e, i) => (
+        <Text key={`${e.at}-${i}`} wrap="truncate-end" color={LEVEL_COLORS[e.level]}>
+          <Text dimColor>{formatClock(e.at)} </Text>
+          {e.text}
+        </Text>
+      ))}
+    </Box>
+  );
+}

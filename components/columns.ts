@@ -1,0 +1,82 @@
+/**
+ * The backend table's columns and which ones fit: on a narrow terminal the least important
+ * columns are dropped, whole, instead of letting a row wrap.
+ */
+
+export type ColumnId = 'name' | 'state' | 'circuit' | 'inFlight' | 'trend' | 'rps' | 'p50' | 'p99' | 'requests' | 'errors' | 'weight' | 'url';
+
+/** A column of the backend table as drawn: its title, width and alignment. */
+export interface Column {
+  id: ColumnId;
+  title: string;
+  width: number;
+  align: 'left' | 'right';
+}
+
+interface ColumnSpec extends Column {
+  /** Columns with the highest number are dropped first; 0 is never dropped. */
+  dropOrder: number;
+}
+
+const SPECS: readonly ColumnSpec[] = [
+  { id: 'name', title: 'backend', width: 8, align: 'left', dropOrder: 0 },
+  { id: 'state', title: 'state', width: 9, align: 'left', dropOrder: 0 },
+  { id: 'circuit', title: 'circuit', width: 9, align: 'left', dropOrder: 8 },
+  { id: 'inFlight', title: 'inflight', width: 8, align: 'right', dropOrder: 5 },
+  { id: 'trend', title: 'req/s trend', width: 11, align: 'left', dropOrder: 6 },
+  { id: 'rps', title: 'req/s', width: 6, align: 'right', dropOrder: 1 },
+  { id: 'p50', title: 'p50ms', width: 6, align: 'right', dropOrder: 9 },
+  { id: 'p99', title: 'p99ms', width: 6, align: 'right', dropOrder: 4 },
+  { id: 'requests', title: 'requests', width: 8, align: 'right', dropOrder: 7 },
+  { id: 'errors', title: 'errors', width: 6, align: 'right', dropOrder: 3 },
+  { id: 'weight', title: 'weight', width: 6, align: 'right', dropOrder: 2 },
+  { id: 'url', title: 'url', width: 0, align: 'left', dropOrder: 10 },
+];
+
+/** Characters before the first column: the selection marker and a space. */
+export const ROW_PREFIX = 2;
+const GAP = 1;
+/** Name characters kept before any column is dropped; more only when there is room to spare. */
+const NAME_FIRST = 16;
+const NAME_MAX = 24;
+const TREND_MAX = 30;
+const URL_MAX = 40;
+
+function totalWidth(columns: readonly Column[]): number {
+  return ROW_PREFIX + columns.reduce((sum, c) => sum + c.width, 0) + GAP * Math.max(0, columns.length - 1);
+}
+
+/**
+ * The columns to show in `width` characters, each with its width: names get up to their
+ * longest length, the trend sparkline grows on wide terminals, and the URL column appears only
+ * when `longestUrl` > 0 and there is room for it. The row never exceeds `width`.
+ */
+export function fitColumns(width: number, longestName: number, longestUrl = 0): Column[] {
+  let columns: Column[] = SPECS.filter((s) => s.id !== 'url' || longestUrl > 0).map((s) => ({
+    id: s.id,
+    title: s.title,
+    align: s.align,
+    width: s.id === 'url' ? Math.min(URL_MAX, Math.max(longestUrl, s.title.length)) : s.id === 'name' ? Math.min(NAME_FIRST, Math.max(longestName, s.width)) : s.width,
+  }));
+  const order = new Map(SPECS.map((s) => [s.id, s.dropOrder]));
+  while (totalWidth(columns) > width) {
+    const victim = columns.reduce((worst, c) => ((order.get(c.id) ?? 0) > (order.get(worst.id) ?? 0) ? c : worst));
+    if ((order.get(victim.id) ?? 0) === 0) break;
+    columns = columns.filter((c) => c !== victim);
+  }
+  let spare = width - totalWidth(columns);
+  const grow = (id: ColumnId, upTo: number): void => {
+    const column = columns.find((c) => c.id === id);
+    if (column === undefined || spare <= 0) return;
+    const extra = Math.min(spare, Math.max(0, upTo - column.width));
+    column.width += extra;
+    spare -= extra;
+  };
+  grow('name', Math.min(NAME_MAX, Math.max(longestName, 8)));
+  grow('trend', TREND_MAX);
+  if (spare < 0) {
+    const name = columns.find((c) => c.id === 'name')!;
+    name.width = Math.max(1, name.width + spare);
+  }
+  return columns;
+}

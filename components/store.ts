@@ -1,0 +1,46 @@
+/**
+ * What the dashboard reads and calls: a store of engine snapshots, a store of recent log
+ * lines, and the control operations. Both stores live outside React and are read with
+ * `useSyncExternalStore`; they publish on the sampler's fixed tick, never per request.
+ */
+import type { Control } from '../src/engine/control.js';
+import type { EngineSnapshot } from '../src/metrics/snapshot.js';
+
+/** A source of frozen engine snapshots that notifies its subscribers on each new one. */
+export interface SnapshotStore {
+  subscribe(listener: () => void): () => void;
+  getSnapshot(): EngineSnapshot;
+}
+
+/** One line of the live log pane: an access-log record or a log line velo would have printed. */
+export interface LogEntry {
+  /** Wall-clock ms. */
+  at: number;
+  kind: 'access' | 'log';
+  level: 'debug' | 'info' | 'warn' | 'error';
+  text: string;
+}
+
+/** Recent log entries (oldest first); `setLive(true)` starts capturing the access log, which costs the proxy a little. */
+export interface LogStore {
+  subscribe(listener: () => void): () => void;
+  getSnapshot(): readonly LogEntry[];
+  setLive(live: boolean): void;
+}
+
+/** The control operations the dashboard's keys call; each throws a `VeloError` with a message fit to show inline. */
+export type DashboardControl = Pick<Control, 'addBackend' | 'removeBackend' | 'drain' | 'undrain' | 'setWeight' | 'setStrategy'>;
+
+/** The part of the engine a snapshot store needs: its current snapshot and the sampler's tick. */
+export interface SnapshotSource {
+  readonly snapshot: EngineSnapshot;
+  readonly sampler: { subscribe(listener: (snapshot: EngineSnapshot) => void): () => void };
+}
+
+/** Adapts an engine to a `SnapshotStore` that changes exactly when the sampler publishes. */
+export function engineStore(source: SnapshotSource): SnapshotStore {
+  return {
+    subscribe: (listener) => source.sampler.subscribe(() => listener()),
+    getSnapshot: () => source.snapshot,
+  };
+}

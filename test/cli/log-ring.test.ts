@@ -1,0 +1,80 @@
+/** The dashboard's log source: bounded, published per tick, access log captured only while live. */
+import test from 'ava';
+import type { RequestObserver, RequestRecord } from '../../src/engine/request-record.js';
+import { LogRing } from '../../src/cli/log-ring.js';
+
+function record(i: number, overrides: Partial<RequestRecord> = {}): RequestRecord {
+  return {
+    id: `r${i}`,
+    at: 1_700_000_000_000 + i,
+    clientIp: '10.1.2.3',
+    method: 'GET',
+    path: `/items/${i}`,
+    host: 'example.test',
+    status: 200,
+    pool: 'default',
+    backend: 'http://127.0.0.1:9001',
+    attempts: 1,
+    upstreamMs: 3,
+    totalMs: 3.25,
+    bytesIn: 0,
+    bytesOut: 10,
+    termination: '-',
+    ...overrides,
+  };
+}
+
+test('the access-log observer is attached only while live, once', (t) => {
+  const observers: RequestObserver[] = [];
+  const ring = new LogRing(observers);
+  t.is(observers.length, 0);
+  ring.setLive(true);
+  ring.setLive(true);
+  t.is(observers.length, 1);
+  ring.setLive(false);
+  t.is(observers.length, 0);
+});
+
+test('records become lines with the backend name at publish, not before; subscribers hear once per publish with news', (t) => {
+  const observers: RequestObserver[] = [];
+  const ring = new LogRing(observers, (id) => (id === 'http://127.0.0.1:9001' ? 'b1' : undefined));
+  let heard = 0;
+  ring.subscribe(() => heard++);
+  ring.setLive(true);
+  observers[0]!(record(1));
+  observers[0]!(record(2, { status: 502, backend: 'http://127.0.0.1:9002', termination: 'UF' }));
+  t.deepEqual(ring.getSnapshot(), [], 'nothing until the tick');
+  ring.publish();
+  ring.publish();
+  t.is(heard, 1);
+  t.deepEqual(
+    ring.getSnapshot().map((e) => [e.level, e.text]),
+    [
+      ['info', 'GET /items/1 200 b1 3.3ms 10.1.2.3'],
+      ['error', 'GET /items/2 502 127.0.0.1:9002 3.3ms UF 10.1.2.3'],
+    ],
+  );
+});
+
+test('keeps the newest entries up to its capacity, oldest first', (t) => {
+  const observers: RequestObserver[] = [];
+  const ring = new LogRing(observers, undefined, 5);
+  ring.setLive(true);
+  for (let i = 0; i < 12; i++) observers[0]!(record(i));
+  ring.publish();
+  t.deepEqual(ring.getSnapshot().map((e) => e.text.split(' ')[1]), ['/items/7', '/items/8', '/items/9', '/items/10', '/items/11']);
+});
+
+test('log lines from the logger sink are shown as message and fields', (t) => {
+  const ring = new LogRing([]);
+  ring.sink(JSON.stringify({ time: '2026-01-02T03:04:05.000Z', level: 'warn', msg: 'health transition', backend: 'b2', to: 'unhealthy' }), 'warn');
+  ring.sink('not json', 'error');
+  ring.publish();
+  t.deepEqual(
+    ring.getSnapshot().map((e) => [e.kind, e.level, e.text, e.at]),
+    [
+      ['log', 'warn', 'health transition backend=b2 to=unhealthy', Date.parse('2026-01-02T03:04:05.000Z')],
+      ['log', 'error', 'not json', ring.getSnapshot()[1]!.at],
+    ],
+  );
+});
