@@ -27,6 +27,11 @@ const CONNECT_ERRORS = new Set([
 /** Why velo itself aborts an attempt; never counted against the backend. */
 class AttemptCancelled extends Error {}
 
+/** The backend's response cannot be relayed as HTTP; counted as the backend's failure. */
+class InvalidUpstreamResponse extends Error {
+  readonly code = 'E_INVALID_UPSTREAM_RESPONSE';
+}
+
 export class ForwardRequest {
   private readonly startedAt: number;
   private readonly tried = new Set<Upstream>();
@@ -157,7 +162,13 @@ export class ForwardRequest {
     if (sticky.enabled && this.backend !== undefined && this.stickyValue() !== stickyValueOf(this.backend.id)) {
       headers.push('set-cookie', stickyCookie(sticky.cookie, this.backend.id, sticky.ttlMs, this.env.proto === 'https'));
     }
-    this.res.writeHead(status, statusText, headers);
+    try {
+      this.res.writeHead(status, statusText, headers);
+    } catch (err) {
+      // A header Node will not write (bad characters, bad status text): the backend's fault.
+      attempt.cancel(new InvalidUpstreamResponse((err as Error).message));
+      return false;
+    }
     return true;
   }
 
@@ -188,6 +199,12 @@ export class ForwardRequest {
     if (err instanceof AttemptCancelled && this.clientGone) {
       attempt.settle(0, 'neutral');
       return this.finish('DC');
+    }
+    if (err instanceof InvalidUpstreamResponse) {
+      attempt.settle(0, 'error');
+      this.status = 502;
+      sendError(this.res, 502, 'invalid response from upstream', this.requestId);
+      return this.finish('UC');
     }
     if (attempt.statusRetry !== undefined) {
       attempt.settle(attempt.statusRetry, 'ok');

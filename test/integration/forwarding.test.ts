@@ -383,3 +383,16 @@ test('ip_filter: a denied peer gets 403 JSON and never reaches a backend', async
   const notListed = await startVelo(t, `ip_filter: { allow: [10.0.0.0/8] }\n${NO_HEALTH}`, [b!.url]);
   t.is((await get(agent, notListed.url)).status, 403);
 });
+
+test('a backend response Node cannot relay becomes a 502, and velo keeps serving', async (t) => {
+  const broken = net.createServer((socket) => {
+    socket.once('data', () => socket.end('HTTP/1.1 200 OK\r\nX-Bad: a\u0001b\r\nContent-Length: 2\r\n\r\nok'));
+  });
+  await new Promise<void>((r) => broken.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => broken.close(() => r())));
+  const velo = await startVelo(t, `${NO_HEALTH}retry: { attempts: 0 }\n`, [`http://127.0.0.1:${(broken.address() as net.AddressInfo).port}`]);
+  const reply = await rawRequest(velo.engine.address.port, 'GET', '/', {});
+  t.is(reply.status, 502);
+  await eventually(() => velo.engine.totals.inFlight === 0, 2000, 'released');
+  t.is(velo.engine.pools[0]!.upstreams[0]!.inFlight, 0);
+});
