@@ -62,7 +62,8 @@ export const KEYMAP: readonly KeyBinding[] = Object.freeze([
   { scope: 'add', keys: ['escape'], display: 'Esc', label: 'cancel adding', hint: { keys: 'esc', label: 'cancel' }, action: 'cancel' },
   { scope: 'confirm', keys: ['y'], display: 'y', label: 'remove the backend', hint: { keys: 'y', label: 'remove' }, action: 'confirm' },
   { scope: 'confirm', keys: ['n', 'escape'], display: 'n / Esc', label: 'keep the backend', hint: { keys: 'n', label: 'keep' }, action: 'cancel' },
-  { scope: 'help', keys: ['?', 'escape', 'q'], display: '? / Esc / q', label: 'close this help', hint: { keys: 'esc', label: 'close help' }, action: 'toggle-help' },
+  { scope: 'help', keys: ['?', 'escape'], display: '? / Esc', label: 'close this help', hint: { keys: 'esc', label: 'close help' }, action: 'toggle-help' },
+  { scope: 'help', keys: ['q'], display: 'q', label: 'quit', hint: { keys: 'q', label: 'quit' }, action: 'quit' },
 ] satisfies KeyBinding[]);
 
 /** The binding that `keyName` triggers in `scope` (bindings of scope `any` apply everywhere), or undefined. */

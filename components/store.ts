@@ -3,7 +3,7 @@
  * lines, and the control operations. Both stores live outside React and are read with
  * `useSyncExternalStore`; they publish on the sampler's fixed tick, never per request.
  */
-import type { Control } from '../src/engine/control.js';
+import type { Actor } from '../src/engine/control.js';
 import type { EngineSnapshot } from '../src/metrics/snapshot.js';
 
 /** A source of frozen engine snapshots that notifies its subscribers on each new one. */
@@ -28,8 +28,23 @@ export interface LogStore {
   setLive(live: boolean): void;
 }
 
-/** The control operations the dashboard's keys call; each throws a `VeloError` with a message fit to show inline. */
-export type DashboardControl = Pick<Control, 'addBackend' | 'removeBackend' | 'drain' | 'undrain' | 'setWeight' | 'setStrategy'>;
+type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * The control operations the dashboard's keys call (`Control` itself, or a proxy to it from
+ * the worker thread); each fails with an error whose message is fit to show inline.
+ */
+export interface DashboardControl {
+  addBackend(pool: string, input: { url: string; weight?: number }, actor: Actor): MaybePromise<{ name: string; weight: number }>;
+  removeBackend(pool: string, ref: string, actor: Actor): MaybePromise<unknown>;
+  drain(pool: string, ref: string, actor: Actor): MaybePromise<unknown>;
+  undrain(pool: string, ref: string, actor: Actor): MaybePromise<unknown>;
+  setWeight(pool: string, ref: string, weight: number, actor: Actor): MaybePromise<{ weight: number }>;
+  setStrategy(pool: string, name: string, actor: Actor): MaybePromise<string>;
+}
+
+/** The name of a control operation, as sent between threads. */
+export type ControlMethod = keyof DashboardControl;
 
 /** The part of the engine a snapshot store needs: its current snapshot and the sampler's tick. */
 export interface SnapshotSource {

@@ -45,6 +45,18 @@ function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** Runs `run`, then `done` with its result (at once, or when its promise settles) or `failed` with its error. */
+function settle<T>(run: () => T | Promise<T>, done: (value: T) => void, failed: (err: unknown) => void): void {
+  let result: T | Promise<T>;
+  try {
+    result = run();
+  } catch (err) {
+    return failed(err);
+  }
+  if (result instanceof Promise) result.then(done, failed);
+  else done(result);
+}
+
 /** What `state` shows of `snapshot`: indexes clamped to the pools and backends that exist now. */
 export function viewOf(snapshot: EngineSnapshot, state: UiState): DashboardView {
   const pools = snapshot.pools;
@@ -64,36 +76,30 @@ export function useDashboard(getSnapshot: () => EngineSnapshot, control: Dashboa
     rerender();
   };
   const note = (text: string, level: Notice['level'] = 'info'): void => set({ notice: { text, level } });
-  const attempt = (change: () => string): void => {
-    try {
-      note(change());
-    } catch (err) {
-      note(messageOf(err), 'error');
-    }
-  };
+  const attempt = <T,>(run: () => T | Promise<T>, success: (value: T) => string): void =>
+    settle(run, (value) => note(success(value)), (err) => note(messageOf(err), 'error'));
   const current = (): DashboardView => viewOf(getSnapshot(), state.current);
-  const withBackend = (act: (pool: PoolSnapshot, backend: BackendSnapshot) => string): void => {
+  const withBackend = (act: (pool: PoolSnapshot, backend: BackendSnapshot) => void): void => {
     const { pool, backend } = current();
     if (pool === undefined || backend === undefined) return note('no backend selected: press a to add one', 'error');
-    attempt(() => act(pool, backend));
+    act(pool, backend);
   };
   const pickStrategy = (index: number): void => {
     const { pool } = current();
     const name = STRATEGY_NAMES[index];
     if (pool === undefined || name === undefined) return;
-    attempt(() => `strategy of pool ${pool.name}: ${control.setStrategy(pool.name, name, ACTOR)}`);
+    attempt(() => control.setStrategy(pool.name, name, ACTOR), (chosen) => `strategy of pool ${pool.name}: ${chosen}`);
   };
   const submitAdd = (text: string): void => {
     const { pool } = current();
     const input = parseAddInput(text);
     if (!input.ok) return set({ mode: { kind: 'add', text, error: input.error } });
     if (pool === undefined) return set({ mode: { kind: 'add', text, error: 'there is no pool to add to' } });
-    try {
-      const added = control.addBackend(pool.name, { url: input.url, weight: input.weight }, ACTOR);
-      set({ mode: { kind: 'main' }, selected: pool.backends.length, notice: { text: `added ${added.name} to pool ${pool.name}`, level: 'info' } });
-    } catch (err) {
-      set({ mode: { kind: 'add', text, error: messageOf(err) } });
-    }
+    settle(
+      () => control.addBackend(pool.name, { url: input.url, weight: input.weight }, ACTOR),
+      (added) => set({ mode: { kind: 'main' }, selected: pool.backends.length, notice: { text: `added ${added.name} to pool ${pool.name}`, level: 'info' } }),
+      (err) => set({ mode: { kind: 'add', text, error: messageOf(err) } }),
+    );
   };
   const move = (by: number): void => {
     const { pool, selected } = current();
@@ -111,11 +117,11 @@ export function useDashboard(getSnapshot: () => EngineSnapshot, control: Dashboa
     'toggle-drain': () =>
       withBackend((p, b) =>
         b.draining
-          ? (control.undrain(p.name, b.id, ACTOR), `undrained ${b.name}: it takes new requests again`)
-          : (control.drain(p.name, b.id, ACTOR), `draining ${b.name}: no new requests, in-flight ones finish`),
+          ? attempt(() => control.undrain(p.name, b.id, ACTOR), () => `undrained ${b.name}: it takes new requests again`)
+          : attempt(() => control.drain(p.name, b.id, ACTOR), () => `draining ${b.name}: no new requests, in-flight ones finish`),
       ),
-    'weight-up': () => withBackend((p, b) => `weight of ${b.name}: ${control.setWeight(p.name, b.id, b.weight + 1, ACTOR).weight}`),
-    'weight-down': () => withBackend((p, b) => `weight of ${b.name}: ${control.setWeight(p.name, b.id, b.weight - 1, ACTOR).weight}`),
+    'weight-up': () => withBackend((p, b) => attempt(() => control.setWeight(p.name, b.id, b.weight + 1, ACTOR), (u) => `weight of ${b.name}: ${u.weight}`)),
+    'weight-down': () => withBackend((p, b) => attempt(() => control.setWeight(p.name, b.id, b.weight - 1, ACTOR), (u) => `weight of ${b.name}: ${u.weight}`)),
     'add-backend': () => (current().pool === undefined ? note('there is no pool to add to', 'error') : set({ mode: { kind: 'add', text: '' } })),
     'remove-backend': () => {
       const { pool, backend } = current();
@@ -143,7 +149,7 @@ export function useDashboard(getSnapshot: () => EngineSnapshot, control: Dashboa
       const { mode } = state.current;
       if (mode.kind !== 'confirm') return;
       set({ mode: { kind: 'main' } });
-      attempt(() => (control.removeBackend(mode.pool, mode.backend.id, ACTOR), `removed ${mode.backend.name}`));
+      attempt(() => control.removeBackend(mode.pool, mode.backend.id, ACTOR), () => `removed ${mode.backend.name}`);
     },
     cancel: () => {
       const { mode } = state.current;

@@ -75,6 +75,7 @@ async function runDemo(flags: DemoFlags): Promise<void> {
   const closeBackends = (): Promise<void> => Promise.all(backends.map((b) => b.close())).then(() => undefined);
   const config = parseConfigText(demoConfigText(backends, port, adminPort), undefined, { flags: { port, adminPort } });
   const logger = new Logger(config.logLevel);
+  const signalled = dashboard ? undefined : untilSignal();
   let running: Running;
   try {
     running = await launch(config, undefined, logger, { watchFile: false, accessLog: !dashboard });
@@ -87,10 +88,10 @@ async function runDemo(flags: DemoFlags): Promise<void> {
   const bound = running.engine.address.port;
   const traffic = startTraffic(`http://127.0.0.1:${bound}`, rps);
   logger.info('demo running', { url: `http://127.0.0.1:${bound}`, backends: backends.map((b) => `${b.name}=${b.url}`), trafficRps: rps });
-  if (dashboard) {
+  if (signalled === undefined) {
     await runDashboard(running, logger, { title: demoTitle(count, rps, bound) });
   } else {
-    const signal = await untilSignal();
+    const signal = await signalled;
     logger.info('signal received, draining', { signal });
   }
   await traffic.stop();

@@ -139,6 +139,8 @@ async function runStart(flags: StartFlags): Promise<void> {
   const file = config.source;
   const reloader = file === undefined ? undefined : () => loadConfig({ file, flags: overrides });
   const dashboard = !flags.headless && process.stdout.isTTY === true && process.stdin.isTTY === true;
+  // Listening for signals before the "listening" line means a SIGTERM right after it still drains.
+  const signalled = dashboard ? undefined : untilSignal();
   let running: Running;
   try {
     running = await launch(config, reloader, logger, { watchFile: flags.watch, accessLog: !(dashboard && ['stdout', '-'].includes(config.accessLog.target)) });
@@ -147,10 +149,10 @@ async function runStart(flags: StartFlags): Promise<void> {
     process.exitCode = ExitCode.Failure;
     return;
   }
-  if (dashboard) {
+  if (signalled === undefined) {
     await runDashboard(running, logger);
   } else {
-    const signal = await untilSignal();
+    const signal = await signalled;
     logger.info('signal received, draining', { signal });
   }
   await running.shutdown();
