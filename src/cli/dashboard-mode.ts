@@ -112,3 +112,12 @@ export async function runDashboard(running: Running, logger: Logger, options: Da
     logger.info('signal received, draining', { signal });
   }
 }
+
+/**
+ * True when the dashboard should render: a terminal on both stdin and stdout, no --headless,
+ * and no `CI` variable (Ink draws nothing when `CI` is set, which would leave a blank screen).
+ */
+export function wantsDashboard(headless: boolean | undefined, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (headless === true || (env.CI ?? '') !== '') return false;
+  return process.stdout.isTTY === true && process.stdin.isTTY === true;
+}

@@ -8,7 +8,7 @@ import { startTestBackend, type TestBackend, type TestBackendOptions } from '../
 import { parseConfigText } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import { Logger } from '../log/logger.js';
-import { runDashboard } from './dashboard-mode.js';
+import { runDashboard, wantsDashboard } from './dashboard-mode.js';
 import { startTraffic } from './demo-traffic.js';
 import { ExitCode } from './exit-codes.js';
 import { flagOverrides, launch, untilSignal, type Running } from './start.js';
@@ -68,7 +68,7 @@ async function runDemo(flags: DemoFlags): Promise<void> {
     process.exitCode = ExitCode.Usage;
     return;
   }
-  const dashboard = !flags.headless && process.stdout.isTTY === true && process.stdin.isTTY === true;
+  const dashboard = wantsDashboard(flags.headless);
   const backends = await Promise.all(
     Array.from({ length: count }, (_, i) => startTestBackend({ name: `b${i + 1}`, ...PROFILES[i % PROFILES.length] })),
   );

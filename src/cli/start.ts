@@ -12,7 +12,7 @@ import { Engine } from '../engine/engine.js';
 import { Control } from '../engine/control.js';
 import { Logger } from '../log/logger.js';
 import { ExitCode } from './exit-codes.js';
-import { runDashboard } from './dashboard-mode.js';
+import { runDashboard, wantsDashboard } from './dashboard-mode.js';
 import { startAdminServer, type AdminServer } from '../admin/server.js';
 import { createAccessLog } from '../metrics/access-log.js';
 
@@ -138,7 +138,7 @@ async function runStart(flags: StartFlags): Promise<void> {
   const logger = new Logger(config.logLevel);
   const file = config.source;
   const reloader = file === undefined ? undefined : () => loadConfig({ file, flags: overrides });
-  const dashboard = !flags.headless && process.stdout.isTTY === true && process.stdin.isTTY === true;
+  const dashboard = wantsDashboard(flags.headless);
   // Listening for signals before the "listening" line means a SIGTERM right after it still drains.
   const signalled = dashboard ? undefined : untilSignal();
   let running: Running;

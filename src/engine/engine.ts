@@ -147,6 +147,8 @@ export class Engine implements ForwardEnv {
     server.on('error', (err) => this.logger.error('server error', { err }));
     for (const pool of this.pools) for (const u of pool.upstreams) this.watch(pool, u);
     if (this.sampleEveryMs > 0) this.sampler.start(this.sampleEveryMs);
+    // Publish the bound port at once rather than one tick later.
+    this.sampler.tick();
     this.events.add({ kind: 'lifecycle', level: 'info', message: `listening on ${this.proto}://${listen.host}:${this.address.port}` });
     this.logger.info('listening', { address: `${this.proto}://${listen.host}:${this.address.port}`, pools: this.pools.length });
   }
