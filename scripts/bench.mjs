@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// `npm run bench` (after `npm run build`): wrk against a bare origin, velo and nginx over the same
+// `npm run bench` (after `npm run build`): wrk against a bare origin, two minimal forwarders
+// (undici, http-proxy-3), velo and nginx over the same
 // three origins, in interleaved rounds; prints medians and rewrites docs/performance.md above
 // the `<!-- bench:end -->` marker. Usage: node scripts/bench.mjs [--rounds 3] [--duration 5s]
-// [--connections 64] [--only bare,velo,nginx,dashboard] [--dashboard]
+// [--connections 64] [--only bare,undici,hp3,velo,nginx,dashboard] [--dashboard]
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -16,7 +17,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'dist/src/cli/main.js');
 const DOC = path.join(ROOT, 'docs/performance.md');
 const MARKER = '<!-- bench:end -->';
-const LABELS = { bare: 'bare origin', undici: 'undici forwarder', velo: 'velo', nginx: 'nginx', dashboard: 'velo+dashboard' };
+const LABELS = { bare: 'bare origin', undici: 'undici forwarder', hp3: 'http-proxy-3 forwarder', velo: 'velo', nginx: 'nginx', dashboard: 'velo+dashboard' };
 const READY_TIMEOUT_MS = 20_000;
 const log = (msg) => process.stderr.write(`bench: ${msg}\n`);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -35,7 +36,7 @@ function parseOptions() {
   const rounds = Number(values.rounds), connections = Number(values.connections);
   const m = /^(\d+)(s|m)?$/.exec(values.duration);
   const seconds = m ? Number(m[1]) * (m[2] === 'm' ? 60 : 1) : 0;
-  const rows = [...new Set([...(values.only?.split(',').map((s) => s.trim()) ?? ['bare', 'undici', 'velo', 'nginx']), ...(values.dashboard ? ['dashboard'] : [])])];
+  const rows = [...new Set([...(values.only?.split(',').map((s) => s.trim()) ?? ['bare', 'undici', 'hp3', 'velo', 'nginx']), ...(values.dashboard ? ['dashboard'] : [])])];
   if (!Number.isInteger(rounds) || rounds < 1) usage(`--rounds must be a positive integer, got '${values.rounds}'`);
   if (!Number.isInteger(connections) || connections < 1) usage(`--connections must be a positive integer, got '${values.connections}'`);
   if (seconds < 1) usage(`--duration must be whole seconds like 5s or 1m, got '${values.duration}'`);
@@ -251,11 +252,15 @@ async function startTargets(rows, origins, nginx) {
   const targets = {};
   const need = (row) => rows.includes(row);
   if ((need('velo') || need('dashboard')) && !fs.existsSync(CLI)) fail(`${CLI} is missing: run \`npm run build\` first`);
-  const [veloPort, dashPort, nginxPort, undiciPort] = await reservePorts(4);
+  const [veloPort, dashPort, nginxPort, undiciPort, hp3Port] = await reservePorts(5);
   if (need('bare')) targets.bare = { url: `${origins[0]}/` };
   if (need('undici')) {
     const proc = startProc('undici forwarder', process.execPath, [path.join(ROOT, 'scripts/undici-forwarder.mjs'), String(undiciPort), ...origins]);
     targets.undici = { url: `http://127.0.0.1:${undiciPort}/`, proc };
+  }
+  if (need('hp3')) {
+    const proc = startProc('http-proxy-3 forwarder', process.execPath, [path.join(ROOT, 'scripts/http-proxy-3-forwarder.mjs'), String(hp3Port), ...origins]);
+    targets.hp3 = { url: `http://127.0.0.1:${hp3Port}/`, proc };
   }
   if (need('velo')) {
     const proc = startProc('velo', process.execPath, veloArgs(veloPort, origins, true), { env: veloEnv() });
@@ -282,7 +287,7 @@ function summarize(results) {
   const rows = Object.entries(results).map(([row, runs]) => ({ row, rps: median(runs.map((r) => r.rps)), p99: median(runs.map((r) => r.p99Ms)), runs, errors: runs.reduce((a, r) => a + r.errors, 0) }));
   const by = Object.fromEntries(rows.map((r) => [r.row, r]));
   const ratio = (a, b) => (by[a] && by[b] ? `${(by[a].rps / by[b].rps).toFixed(2)}x req/s, ${(by[a].p99 / by[b].p99).toFixed(2)}x p99` : 'n/a (not measured)');
-  const ratios = [['velo / undici forwarder (the bar: >= 1.00x req/s, <= 1.00x p99)', ratio('velo', 'undici')], ['velo / bare origin', ratio('velo', 'bare')], ['velo / nginx', ratio('velo', 'nginx')]];
+  const ratios = [['velo / undici forwarder (the bar: >= 1.00x req/s, <= 1.00x p99)', ratio('velo', 'undici')], ['velo / http-proxy-3 forwarder', ratio('velo', 'hp3')], ['velo / bare origin', ratio('velo', 'bare')], ['velo / nginx', ratio('velo', 'nginx')]];
   if (by.dashboard) ratios.push(['velo+dashboard / velo', ratio('dashboard', 'velo')]);
   const table = ['| target | req/s (median) | p99 ms (median) | req/s per round | errors |', '| --- | ---: | ---: | --- | ---: |',
     ...rows.map((r) => `| ${LABELS[r.row]} | ${fmt(r.rps)} | ${fmt(r.p99, 2)} | ${r.runs.map((x) => fmt(x.rps)).join(' · ')} | ${r.errors} |`)];
@@ -297,6 +302,7 @@ function writeDoc({ table, ratios }, { opts, loadgen, originKind, nginxVersion }
     `${loadgen} with one thread, ${opts.connections} connections, ${opts.seconds}s per run, \`GET /\`; ${opts.rounds} interleaved round(s) after a 1s warm-up of each target; medians reported.`,
     `Origins: ${originKind}.`,
     has('undici') ? 'undici forwarder: `scripts/undici-forwarder.mjs`, node:http in front of one keep-alive undici Pool per origin, round robin, nothing else (no health checks, no header rewriting, no retries).' : '',
+    has('hp3') ? 'http-proxy-3 forwarder: `scripts/http-proxy-3-forwarder.mjs`, the same round robin on http-proxy-3 1.23 `web()` with a keep-alive `http.Agent`.' : '',
     has('velo') || has('dashboard') ? 'velo: `velo start --headless --strategy round-robin --no-access-log` over the three origins, health checks on, `VELO_LOG_LEVEL=warn`, no config file.' : '',
     has('dashboard') ? 'velo+dashboard: the same without `--headless`, rendering into a detached 200x50 tmux session.' : '',
     has('nginx') ? `nginx${nginxVersion ? ` ${nginxVersion}` : ''} as the balancer: 1 worker, round robin, \`upstream { keepalive 64; }\`, \`proxy_http_version 1.1\`, \`Connection ""\`, X-Forwarded-For/X-Real-IP/X-Forwarded-Proto set as velo sets them.` : '',

@@ -3,7 +3,8 @@
  * latency histogram are fed by `RequestRecord`s, probe results and reload events as they
  * happen; backend gauges and engine-wide counters are read from the engine at scrape time.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
+import { RequestCounter, RequestHistogram } from './request-series.js';
 import type { Engine } from '../engine/engine.js';
 import type { RequestRecord } from '../engine/request-record.js';
 import type { ProbeResult } from '../health/active-check.js';
@@ -32,8 +33,8 @@ export interface MetricsOptions {
 /** The engine's metrics and the hooks that feed them; `close()` detaches every hook. */
 export class VeloMetrics {
   readonly registry = new Registry();
-  private readonly requests: Counter<'pool' | 'backend' | 'method' | 'code'>;
-  private readonly duration: Histogram<'pool' | 'backend'>;
+  private readonly requests: RequestCounter;
+  private readonly duration: RequestHistogram;
   private readonly healthChecks: Counter<'pool' | 'backend' | 'result'>;
   private readonly reloads: Counter<'result'>;
   private readonly detach: Array<() => void> = [];
@@ -43,19 +44,20 @@ export class VeloMetrics {
     options: MetricsOptions = {},
   ) {
     const registers = [this.registry];
-    this.requests = new Counter({
-      name: 'velo_requests_total',
-      help: 'Requests answered, by pool, backend of the last attempt, method and status sent to the client.',
-      labelNames: ['pool', 'backend', 'method', 'code'],
-      registers,
-    });
-    this.duration = new Histogram({
-      name: 'velo_request_duration_seconds',
-      help: 'Time from request arrival to the end of the response, by pool and backend.',
-      labelNames: ['pool', 'backend'],
-      buckets: DURATION_BUCKETS_SECONDS,
-      registers,
-    });
+    this.requests = new RequestCounter(
+      'velo_requests_total',
+      'Requests answered, by pool, backend of the last attempt, method and status sent to the client.',
+      ['pool', 'backend', 'method', 'code'],
+    );
+    this.duration = new RequestHistogram(
+      'velo_request_duration_seconds',
+      'Time from request arrival to the end of the response, by pool and backend.',
+      ['pool', 'backend'],
+      DURATION_BUCKETS_SECONDS,
+    );
+    // Registry.registerMetric only needs name, help, type and get(); see request-series.ts.
+    this.registry.registerMetric(this.requests as unknown as Metric);
+    this.registry.registerMetric(this.duration as unknown as Metric);
     this.healthChecks = new Counter({
       name: 'velo_health_checks_total',
       help: 'Active health probes, by result (success or failure).',
@@ -79,8 +81,8 @@ export class VeloMetrics {
   readonly observe = (record: RequestRecord): void => {
     const pool = record.pool ?? NONE_LABEL;
     const backend = record.backend ?? NONE_LABEL;
-    this.requests.inc({ pool, backend, method: methodLabel(record.method), code: String(record.status) });
-    this.duration.observe({ pool, backend }, Math.max(0, record.totalMs) / 1000);
+    this.requests.inc([pool, backend, methodLabel(record.method), String(record.status)]);
+    this.duration.observe([pool, backend], Math.max(0, record.totalMs) / 1000);
   };
 
   /** The exposition text of every metric, for `GET /metrics`. */
