@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { engineStore, type ControlMethod } from '../../components/store.js';
 import type { FromWorker, ToWorker, WorkerStart } from '../../components/worker-protocol.js';
 import type { Control } from '../engine/control.js';
-import type { Logger } from '../log/logger.js';
+import { stderrSink, type Logger } from '../log/logger.js';
 import { LogRing } from './log-ring.js';
 import { untilSignal, type Running } from './start.js';
 
@@ -120,4 +120,38 @@ export async function runDashboard(running: Running, logger: Logger, options: Da
 export function wantsDashboard(headless: boolean | undefined, env: NodeJS.ProcessEnv = process.env): boolean {
   if (headless === true || (env.CI ?? '') !== '') return false;
   return process.stdout.isTTY === true && process.stdin.isTTY === true;
+}
+
+/**
+ * Keeps structured log lines off the terminal while the dashboard owns it, and prints one human
+ * line when it closes instead of the JSON lines the alternate screen would otherwise reveal.
+ * Call before `launch`; `release(running)` after `runDashboard` returns; `flush()` if start fails.
+ */
+export function quietTerminal(logger: Logger): { flush: () => void; release: (running: Running) => () => void } {
+  const held: string[] = [];
+  logger.sink = (line) => {
+    if (held.length < 200) held.push(line);
+  };
+  return {
+    flush: () => {
+      logger.sink = stderrSink;
+      for (const line of held) process.stderr.write(line + '\n');
+    },
+    release: (running) => {
+      // Shutdown progress is routine here; only problems reach the terminal.
+      logger.sink = stderrSink;
+      if (logger.enabled('info')) logger.level = 'warn';
+      return () => {
+        const { totals, startedAt } = running.engine;
+        const seconds = Math.round((Date.now() - startedAt) / 1000);
+        process.stderr.write(`velo: stopped after ${formatUptime(seconds)}; ${totals.requests} requests, ${totals.failed} failed\n`);
+      };
+    },
+  };
+}
+
+function formatUptime(seconds: number): string {
+  if (seconds < 60) return `${seconds}s`;
+  const m = Math.floor(seconds / 60);
+  return m < 60 ? `${m}m${String(seconds % 60).padStart(2, '0')}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }

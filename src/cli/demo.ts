@@ -8,7 +8,7 @@ import { startTestBackend, type TestBackend, type TestBackendOptions } from '../
 import { parseConfigText } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import { Logger } from '../log/logger.js';
-import { runDashboard, wantsDashboard } from './dashboard-mode.js';
+import { quietTerminal, runDashboard, wantsDashboard } from './dashboard-mode.js';
 import { startTraffic } from './demo-traffic.js';
 import { ExitCode } from './exit-codes.js';
 import { flagOverrides, launch, untilSignal, type Running } from './start.js';
@@ -76,10 +76,12 @@ async function runDemo(flags: DemoFlags): Promise<void> {
   const config = parseConfigText(demoConfigText(backends, port, adminPort), undefined, { flags: { port, adminPort } });
   const logger = new Logger(config.logLevel);
   const signalled = dashboard ? undefined : untilSignal();
+  const terminal = dashboard ? quietTerminal(logger) : undefined;
   let running: Running;
   try {
     running = await launch(config, undefined, logger, { watchFile: false, accessLog: !dashboard });
   } catch (err) {
+    terminal?.flush();
     await closeBackends();
     process.stderr.write(`velo: cannot start the demo: ${(err as Error).message} (pick other ports with --port N --admin-port N, or 0 for any free one)\n`);
     process.exitCode = ExitCode.Failure;
@@ -88,15 +90,18 @@ async function runDemo(flags: DemoFlags): Promise<void> {
   const bound = running.engine.address.port;
   const traffic = startTraffic(`http://127.0.0.1:${bound}`, rps);
   logger.info('demo running', { url: `http://127.0.0.1:${bound}`, backends: backends.map((b) => `${b.name}=${b.url}`), trafficRps: rps });
-  if (signalled === undefined) {
+  let farewell: (() => void) | undefined;
+  if (terminal !== undefined) {
     await runDashboard(running, logger, { title: demoTitle(count, rps, bound) });
+    farewell = terminal.release(running);
   } else {
-    const signal = await signalled;
+    const signal = await signalled!;
     logger.info('signal received, draining', { signal });
   }
   await traffic.stop();
   await running.shutdown();
   await closeBackends();
+  farewell?.();
   process.exitCode = ExitCode.Ok;
 }
 

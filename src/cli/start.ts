@@ -4,6 +4,7 @@
  * config file reload it; a bad file keeps the running config.
  */
 import { watch, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig, type FlagOverrides } from '../config/load.js';
 import type { VeloConfig } from '../config/types.js';
@@ -12,7 +13,7 @@ import { Engine } from '../engine/engine.js';
 import { Control } from '../engine/control.js';
 import { Logger } from '../log/logger.js';
 import { ExitCode } from './exit-codes.js';
-import { runDashboard, wantsDashboard } from './dashboard-mode.js';
+import { quietTerminal, runDashboard, wantsDashboard } from './dashboard-mode.js';
 import { startAdminServer, type AdminServer } from '../admin/server.js';
 import { createAccessLog } from '../metrics/access-log.js';
 
@@ -62,18 +63,6 @@ export async function launch(
   const control = new Control(engine, reloader);
   const accessLog = opts.accessLog === false ? undefined : createAccessLog(config.accessLog, logger);
   if (accessLog !== undefined) engine.observers.push(accessLog.observe);
-  await engine.start();
-  let admin: AdminServer | undefined;
-  if (config.admin.enabled) {
-    try {
-      admin = await startAdminServer(engine, control, config.admin);
-    } catch (err) {
-      await engine.stop();
-      await accessLog?.close();
-      throw new Error(`admin API on ${config.admin.host}:${config.admin.port}: ${(err as Error).message}`, { cause: err });
-    }
-    logger.info('admin listening', { address: admin.url });
-  }
   let watcher: FSWatcher | undefined;
   let debounce: NodeJS.Timeout | undefined;
   const reload = (actor: 'signal' | 'file-watch'): void => {
@@ -83,7 +72,11 @@ export async function launch(
   };
   if (config.source !== undefined && opts.watchFile !== false) {
     try {
-      watcher = watch(config.source, () => {
+      // Watch the directory, not the file: editors save by writing a temp file and renaming it
+      // over the old one, after which a watch on the file itself never fires again.
+      const name = basename(config.source);
+      watcher = watch(dirname(config.source), (_event, changed) => {
+        if (changed !== null && changed !== name) return;
         clearTimeout(debounce);
         debounce = setTimeout(() => reload('file-watch'), 200);
       });
@@ -94,12 +87,35 @@ export async function launch(
   }
   const onHup = (): void => reload('signal');
   process.on('SIGHUP', onHup);
+  const stopWatching = (): void => {
+    process.off('SIGHUP', onHup);
+    clearTimeout(debounce);
+    watcher?.close();
+  };
+  // Watchers and the SIGHUP handler exist before the "listening" line, so a reload requested
+  // right after start is never lost (and SIGHUP never falls back to its default: exit).
+  try {
+    await engine.start();
+  } catch (err) {
+    stopWatching();
+    throw err;
+  }
+  let admin: AdminServer | undefined;
+  if (config.admin.enabled) {
+    try {
+      admin = await startAdminServer(engine, control, config.admin);
+    } catch (err) {
+      stopWatching();
+      await engine.stop();
+      await accessLog?.close();
+      throw new Error(`admin API on ${config.admin.host}:${config.admin.port}: ${(err as Error).message}`, { cause: err });
+    }
+    logger.info('admin listening', { address: admin.url });
+  }
   let stopping: Promise<void> | undefined;
   const shutdown = (): Promise<void> => {
     stopping ??= (async () => {
-      process.off('SIGHUP', onHup);
-      clearTimeout(debounce);
-      watcher?.close();
+      stopWatching();
       await engine.stop();
       await admin?.close();
       await accessLog?.close();
@@ -141,21 +157,26 @@ async function runStart(flags: StartFlags): Promise<void> {
   const dashboard = wantsDashboard(flags.headless);
   // Listening for signals before the "listening" line means a SIGTERM right after it still drains.
   const signalled = dashboard ? undefined : untilSignal();
+  const terminal = dashboard ? quietTerminal(logger) : undefined;
   let running: Running;
   try {
     running = await launch(config, reloader, logger, { watchFile: flags.watch, accessLog: !(dashboard && ['stdout', '-'].includes(config.accessLog.target)) });
   } catch (err) {
+    terminal?.flush();
     process.stderr.write(`velo: cannot start: ${(err as Error).message}\n`);
     process.exitCode = ExitCode.Failure;
     return;
   }
-  if (signalled === undefined) {
+  let farewell: (() => void) | undefined;
+  if (terminal !== undefined) {
     await runDashboard(running, logger);
+    farewell = terminal.release(running);
   } else {
-    const signal = await signalled;
+    const signal = await signalled!;
     logger.info('signal received, draining', { signal });
   }
   await running.shutdown();
+  farewell?.();
   process.exitCode = ExitCode.Ok;
 }
 

@@ -149,6 +149,7 @@ export class Control {
       }
       existing.updateConfig(pc);
       this.reconcileBackends(existing, pc, result);
+      if (engine.server !== undefined) engine.syncHealthChecks(existing);
       next.push(existing);
     }
     for (const pool of engine.pools) {

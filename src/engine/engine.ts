@@ -190,6 +190,19 @@ export class Engine implements ForwardEnv {
     if (this.server !== undefined) this.health.watch(u, () => pool.config.healthCheck);
   }
 
+  /** Starts or stops a pool's health checks after its config changed (enabled on or off). */
+  syncHealthChecks(pool: Pool): void {
+    for (const u of pool.upstreams) {
+      if (pool.config.healthCheck.enabled) {
+        this.health.watch(u, () => pool.config.healthCheck);
+      } else {
+        this.health.unwatch(u);
+        // Without checks there is no evidence against it: it serves (passive failures still count).
+        if (u.health.state !== 'healthy') u.health.set('healthy');
+      }
+    }
+  }
+
   /** Stops health checks and closes a backend's connections once its in-flight requests end. */
   retire(u: Upstream): void {
     this.health.unwatch(u);
@@ -223,12 +236,22 @@ export class Engine implements ForwardEnv {
     this.trusted = trustMatcher(config.trustProxy);
   }
 
+  /** False when `ip_filter` denies this peer. */
+  ipAllowed(peerIp: string): boolean {
+    return !this.ipFilter.active || this.ipFilter.allows(peerIp);
+  }
+
   /** The client IP velo believes: the peer, or X-Forwarded-For when the peer is trusted. */
   clientIpOf(req: http.IncomingMessage, peerIp: string): string {
     const xff = req.headers['x-forwarded-for'];
     if (this.trusted === undefined || typeof xff !== 'string') return peerIp;
     const trusted = this.trusted;
     return clientIpFromForwardedFor(xff, peerIp, trusted === true ? () => true : (ip) => trusted.matches(ip));
+  }
+
+  /** True when `trust_proxy` covers this peer (its X-Forwarded-* headers are believed). */
+  isTrustedPeer(peerIp: string): boolean {
+    return this.trusted === true || (this.trusted !== undefined && this.trusted.matches(peerIp));
   }
 
   nextRequestId(req: http.IncomingMessage): string {
@@ -245,7 +268,7 @@ export class Engine implements ForwardEnv {
     try {
       requestId = this.nextRequestId(req);
       const peerIp = normalizeIp(req.socket.remoteAddress);
-      if (this.ipFilter.active && !this.ipFilter.allows(peerIp)) {
+      if (!this.ipAllowed(peerIp)) {
         return this.answerLocally(req, res, 403, 'forbidden', requestId, peerIp, 'DN');
       }
       const url = req.url ?? '';

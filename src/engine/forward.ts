@@ -24,6 +24,9 @@ const CONNECT_ERRORS = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
 
+/** undici errors raised while building a request, before any connection: the request's fault. */
+const UNSENDABLE_REQUEST = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED']);
+
 /** Why velo itself aborts an attempt; never counted against the backend. */
 class AttemptCancelled extends Error {}
 
@@ -65,6 +68,7 @@ export class ForwardRequest {
       clientIp,
       proto: env.proto,
       requestId,
+      trusted: env.isTrustedPeer(peerIp),
     });
     pool.retryBudget.active += 1;
     env.totals.inFlight += 1;
@@ -181,10 +185,19 @@ export class ForwardRequest {
     if (this.res.write(chunk)) return true;
     if (!this.drainListening) {
       this.drainListening = true;
-      this.res.on('drain', () => this.resume?.());
+      this.res.on('drain', () => {
+        clearTimeout(this.stalled);
+        this.stalled = undefined;
+        this.resume?.();
+      });
     }
+    // undici's body timer is paused while we are, so a client that stops reading would hold the
+    // backend slot forever: give it `timeouts.idle` to take the data, then drop it.
+    this.stalled ??= setTimeout(() => this.res.destroy(), this.pool.config.timeouts.idleMs);
     return false;
   }
+
+  private stalled: NodeJS.Timeout | undefined;
 
   onResponseEnd(attempt: Attempt): void {
     attempt.settle(this.status, 'ok');
@@ -210,6 +223,14 @@ export class ForwardRequest {
       attempt.settle(attempt.statusRetry, 'ok');
       return this.retryLater('status');
     }
+    if (!attempt.connected && err.code !== undefined && UNSENDABLE_REQUEST.has(err.code)) {
+      // undici refused to build the request (e.g. two Host headers): the client's fault, and
+      // no backend must be blamed for it.
+      attempt.settle(0, 'neutral');
+      this.status = 400;
+      sendError(this.res, 400, `request cannot be forwarded: ${err.message}`, this.requestId);
+      return this.finish('DPE');
+    }
     if (this.res.headersSent) {
       // The backend broke mid-response: end the client's response rather than leave it hanging.
       attempt.settle(this.status, 'error');
@@ -228,11 +249,17 @@ export class ForwardRequest {
     this.failWith(failure);
   }
 
+  /**
+   * True when a retry is allowed and can actually be sent: policy, replayable body, an
+   * available backend not yet tried, and room in the budget (checked, not spent, here).
+   */
   private canRetry(failure: AttemptFailure): boolean {
     const retry = this.pool.config.retry;
     if (this.clientGone || this.attempts > retry.attempts) return false;
     if (!mayRetry(failure, this.req.method!, retry)) return false;
-    return this.body === undefined || this.body.replayable;
+    if (this.body !== undefined && !this.body.replayable) return false;
+    if (!this.pool.upstreams.some((u) => !this.tried.has(u) && u.isAvailable())) return false;
+    return failure === 'connect' || this.pool.retryBudget.hasRoom(retry);
   }
 
   private retryLater(failure: AttemptFailure): void {
@@ -272,6 +299,7 @@ export class ForwardRequest {
   private finish(termination: TerminationCause): void {
     if (this.finished) return;
     this.finished = true;
+    clearTimeout(this.stalled);
     this.res.off('close', this.onClientClose);
     if (this.waiter !== undefined) this.pool.queue.release(this.waiter);
     this.pool.retryBudget.active -= 1;

@@ -28,6 +28,8 @@ export interface ForwardedInfo {
   clientIp: string;
   proto: 'http' | 'https';
   requestId: string;
+  /** The peer is a trusted proxy: its X-Forwarded-Proto/Host describe the original request. */
+  trusted?: boolean;
 }
 
 /** Names listed in a Connection header value, lower-cased (they are hop-by-hop too). */
@@ -53,6 +55,8 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], connection
   const extra = connectionTokens(connection);
   let xff: string | undefined;
   let host: string | undefined;
+  let forwardedProto: string | undefined;
+  let forwardedHost: string | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
     const lower = name.toLowerCase();
@@ -60,6 +64,8 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], connection
     if (HOP_BY_HOP.has(lower) || (extra !== undefined && extra.has(lower))) continue;
     if (SET_BY_PROXY.has(lower)) {
       if (lower === 'x-forwarded-for') xff = xff === undefined ? value : `${xff}, ${value}`;
+      else if (lower === 'x-forwarded-proto') forwardedProto ??= value;
+      else if (lower === 'x-forwarded-host') forwardedHost ??= value;
       continue;
     }
     if (lower === 'host') host = value;
@@ -69,13 +75,14 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], connection
     'x-forwarded-for',
     xff === undefined ? info.peerIp : `${xff}, ${info.peerIp}`,
     'x-forwarded-proto',
-    info.proto,
+    (info.trusted === true ? forwardedProto : undefined) ?? info.proto,
     'x-real-ip',
     info.clientIp,
     'x-request-id',
     info.requestId,
   );
-  if (host !== undefined) out.push('x-forwarded-host', host);
+  const originalHost = (info.trusted === true ? forwardedHost : undefined) ?? host;
+  if (originalHost !== undefined) out.push('x-forwarded-host', originalHost);
   return out;
 }
 

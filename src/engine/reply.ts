@@ -2,20 +2,26 @@
  * velo's own responses (404, 502, 503, 504, ...): a short JSON body `{error, request_id}`,
  * never cached. A response already started cannot change status, so it is cut instead.
  */
-import type { ServerResponse } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 
+/** Never throws: a response that cannot be written is cut. */
 export function sendError(res: ServerResponse, status: number, message: string, requestId: string, headers?: Record<string, string>): void {
   if (res.headersSent || res.destroyed) {
     res.destroy();
     return;
   }
   const body = JSON.stringify({ error: message, request_id: requestId });
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(body),
-    'cache-control': 'no-store',
-    'x-request-id': requestId,
-    ...headers,
-  });
-  res.end(body);
+  try {
+    // An explicit reason phrase: a failed writeHead may have left a backend's bad one behind.
+    res.writeHead(status, STATUS_CODES[status] ?? 'Error', {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      'cache-control': 'no-store',
+      'x-request-id': requestId,
+      ...headers,
+    });
+    res.end(body);
+  } catch {
+    res.destroy();
+  }
 }

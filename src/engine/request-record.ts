@@ -8,9 +8,10 @@ import type { Pool } from '../upstream/pool.js';
  * How a request ended, in the spirit of Envoy's response flags: `-` normal, UF upstream connect
  * failure, UT upstream timeout, UC upstream connection terminated, UH no healthy upstream,
  * UO upstream overflow (queue full), DC downstream (client) disconnected, RL rate limited,
- * NR no route, DN denied by ip_filter.
+ * NR no route, DN denied by ip_filter, DPE downstream protocol error (a request that cannot
+ * be forwarded as sent).
  */
-export type TerminationCause = '-' | 'UF' | 'UT' | 'UC' | 'UH' | 'UO' | 'DC' | 'RL' | 'NR' | 'DN';
+export type TerminationCause = '-' | 'UF' | 'UT' | 'UC' | 'UH' | 'UO' | 'DC' | 'RL' | 'NR' | 'DN' | 'DPE';
 
 export interface RequestRecord {
   id: string;
@@ -54,4 +55,5 @@ export interface ForwardEnv {
   totals: EngineTotals;
   observers: RequestObserver[];
   retryAfterSeconds: (pool: Pool) => number;
+  isTrustedPeer: (peerIp: string) => boolean;
 }

@@ -10,15 +10,16 @@ import { createProxyServer } from 'http-proxy-3';
 import type { Engine } from './engine.js';
 import { normalizeIp } from '../resilience/ip-filter.js';
 
-function rejectUpgrade(socket: Socket, status: number, reason: string): void {
+function rejectUpgrade(socket: Socket, status: number, reason: string, headers = ''): void {
   if (socket.writable) {
     const body = JSON.stringify({ error: reason });
-    socket.end(
-      `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    socket.write(
+      `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${headers}connection: close\r\n\r\n${body}`,
     );
-  } else {
-    socket.destroy();
   }
+  // destroySoon, not end: the server allows half-open sockets, and a client that never closes
+  // its side would otherwise keep this one (and a graceful shutdown) waiting.
+  socket.destroySoon();
 }
 
 export class WebSocketTunnel {
@@ -41,11 +42,24 @@ export class WebSocketTunnel {
       socket.on('error', () => socket.destroy());
       const engine = this.engine;
       if (engine.shuttingDown) return rejectUpgrade(socket, 503, 'Service Unavailable');
+      if (String(req.headers.upgrade).toLowerCase() !== 'websocket') {
+        // http-proxy-3 tunnels WebSocket only; anything else (h2c) would get an empty reply.
+        return rejectUpgrade(socket, 400, 'Bad Request');
+      }
+      const peerIp = normalizeIp(socket.remoteAddress);
+      if (!engine.ipAllowed(peerIp)) return rejectUpgrade(socket, 403, 'Forbidden');
       const pool = engine.router.match(req.headers.host, req.url ?? '/');
       if (pool === undefined) return rejectUpgrade(socket, 404, 'Not Found');
-      const peerIp = normalizeIp(socket.remoteAddress);
+      const clientIp = engine.clientIpOf(req, peerIp);
+      if (pool.config.rateLimit.enabled) {
+        const wait = pool.rateLimiter.take(clientIp);
+        if (wait > 0) {
+          engine.totals.rateLimited += 1;
+          return rejectUpgrade(socket, 429, 'Too Many Requests', `retry-after: ${wait}\r\n`);
+        }
+      }
       const upstream = pool.pick({
-        clientIp: engine.clientIpOf(req, peerIp),
+        clientIp,
         url: req.url ?? '/',
         now: engine.clock(),
         random: engine.random,

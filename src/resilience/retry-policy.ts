@@ -55,6 +55,12 @@ export class RetryBudget {
     if (this.banked < MAX_BANKED_RETRIES) this.banked = Math.min(MAX_BANKED_RETRIES, this.banked + config.budgetPercent / 100);
   }
 
+  /** True when `allows` would say yes, without spending anything. */
+  hasRoom(config: RetryConfig): boolean {
+    const limit = Math.max(config.budgetMinRetries, Math.floor((this.active * config.budgetPercent) / 100));
+    return this.retriesInFlight < limit || this.banked >= 1;
+  }
+
   /** True when one more retry may be sent now; spends a banked token when over the concurrent share. */
   allows(config: RetryConfig): boolean {
     const limit = Math.max(config.budgetMinRetries, Math.floor((this.active * config.budgetPercent) / 100));

@@ -133,10 +133,10 @@ export class Upstream implements Balanceable {
     this.startRamp(now);
   }
 
-  /** Releases one in-flight slot; wakes a queued request when the pool limits connections. */
+  /** Releases one in-flight slot and wakes a queued request, if any. */
   release(): void {
     this.inFlight -= 1;
-    if (this.maxConnections > 0) this.onSlotFree();
+    this.onSlotFree();
   }
 
   effectiveWeight(now: number): number {

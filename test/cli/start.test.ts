@@ -93,3 +93,24 @@ test('SIGHUP reloads the file; a broken edit keeps the running config', async (t
   proc.child.kill('SIGTERM');
   t.is(await proc.exited, 0);
 });
+
+test('file watching survives atomic saves (write a temp file, rename it over the config)', async (t) => {
+  const backends = await startBackends(t, 3);
+  const dir = await mkdtemp(join(tmpdir(), 'velo-watch-'));
+  const file = join(dir, 'velo.config.yaml');
+  const config = (url: string): string => `listen: { host: 127.0.0.1, port: 0 }\nadmin: { port: 0 }\nhealth_check: { enabled: false }\nbackends: [${url}]\n`;
+  await writeFile(file, config(backends[0]!.url));
+  const proc = run(t, ['start', '-c', file]);
+  const port = await listeningPort(proc);
+  const agent = client(t);
+  const { rename } = await import('node:fs/promises');
+  for (const [i, b] of [[1, backends[1]!], [2, backends[2]!]] as const) {
+    const temp = join(dir, `.velo.config.yaml.${i}.tmp`);
+    await writeFile(temp, config(b.url));
+    await rename(temp, file);
+    await eventually(async () => (await get(agent, `http://127.0.0.1:${port}/`)).body.trim() === `b${i}`, 5000, `reload ${i}`);
+  }
+  t.is(proc.lines().filter((l) => l.msg === 'config reloaded').length >= 2, true);
+  proc.child.kill('SIGTERM');
+  t.is(await proc.exited, 0);
+});
