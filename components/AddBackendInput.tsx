@@ -4,11 +4,28 @@ import { Box, Text } from 'ink';
 /** Error lines shown at most, so the frame's height stays predictable. */
 export const MAX_ERROR_LINES = 3;
 
-/** `text` cut into lines of `width` characters, at most `MAX_ERROR_LINES` of them. */
+/** `text` wrapped at word boundaries into lines of at most `width` characters, at most `MAX_ERROR_LINES` of them. */
 export function errorLines(text: string, width: number): string[] {
+  const max = Math.max(1, width);
   const lines: string[] = [];
-  for (let at = 0; at < text.length && lines.length < MAX_ERROR_LINES; at += Math.max(1, width)) lines.push(text.slice(at, at + Math.max(1, width)));
-  return lines;
+  let line = '';
+  for (let word of text.split(' ')) {
+    // Lines break between words; only a word wider than the whole line is cut.
+    while (word.length > max) {
+      if (line !== '') lines.push(line);
+      line = '';
+      lines.push(word.slice(0, max));
+      word = word.slice(max);
+    }
+    if (line === '') line = word;
+    else if (line.length + 1 + word.length <= max) line += ` ${word}`;
+    else {
+      lines.push(line);
+      line = word;
+    }
+  }
+  if (line !== '') lines.push(line);
+  return lines.slice(0, MAX_ERROR_LINES);
 }
 
 /** What was typed, the error to show if any, and the width to wrap it in. */

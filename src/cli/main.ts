@@ -33,6 +33,18 @@ export async function buildProgram(only?: string): Promise<Command> {
     .description('HTTP and WebSocket load balancer with a live terminal dashboard')
     .version(VERSION, '-v, --version')
     .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      `
+velo alone runs \`velo start\`: the dashboard on a terminal, structured logs otherwise.
+
+Examples:
+  velo demo                                   three demo backends, the balancer on :8080, the dashboard
+  velo start -b http://127.0.0.1:8081 -b http://127.0.0.1:8082
+  velo init && velo validate                  write a commented velo.config.yaml, then check it
+  velo health                                 pools and backends of a running velo
+  velo make-request -c 100 -n 1000            load it and see the distribution`,
+    )
     // Set before the subcommands exist: commander copies these settings into each at creation,
     // so a usage error in any subcommand exits 2 rather than commander's own 1.
     .exitOverride();

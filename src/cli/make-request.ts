@@ -138,6 +138,9 @@ export function registerMakeRequestCommand(program: Command): void {
     .addHelpText(
       'after',
       `
+Exits 1 when any request failed (a 5xx or a connection error), so scripts can rely on it;
+against \`velo demo\`, whose b3 fails on purpose, some failures are expected.
+
 Examples:
   velo make-request -c 100 -n 1000
   velo make-request -c 20 -d 10s --url http://127.0.0.1:8080/api

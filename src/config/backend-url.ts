@@ -10,10 +10,12 @@ export function backendUrlProblem(input: string): { message: string; hint: strin
   const hint = 'expected http://host:port or https://host:port, e.g. http://127.0.0.1:8081';
   if (s === '') return { message: 'backend URL is empty', hint };
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) {
-    // `localhost:8081` is a host and port; `htp:/x` is a mistyped scheme.
-    const bare = /^[^:/]+:\d+/.test(s) ? s : s.replace(/^[a-z][a-z0-9+.-]*:\/*/i, '');
+    // `localhost:8081` is a host and port; `htp:/x` and `htp//x` are mistyped schemes.
+    const bare = /^[^:/]+:\d+/.test(s) ? s : s.includes('//') ? s.slice(s.indexOf('//') + 2) : s.replace(/^[a-z][a-z0-9+.-]*:\/*/i, '');
     return { message: `"${s}" does not start with http:// or https://`, hint: `e.g. http://${bare}` };
   }
+  const port = /^[a-z]+:\/\/[^/:]+:(\d+)/i.exec(s)?.[1];
+  if (port !== undefined && Number(port) > 65535) return { message: `"${s}" has port ${port}, above 65535`, hint };
   let url: URL;
   try {
     url = new URL(s);

@@ -94,7 +94,10 @@ export class Control {
     checkWeight(weight);
     if (upstream.weight !== weight) {
       upstream.weight = weight;
-      this.event(actor, `weight of ${upstream.name} set to ${weight}`, this.pool(poolName), upstream);
+      const pool = this.pool(poolName);
+      // Plain round robin is the one strategy that ignores weights (the contract keeps it exact).
+      const note = pool.strategyName === 'round-robin' ? '; round-robin ignores weights, weighted-round-robin uses them' : '';
+      this.event(actor, `weight of ${upstream.name} set to ${weight}${note}`, pool, upstream);
     }
     return upstream;
   }
@@ -112,7 +115,11 @@ export class Control {
 
   /** Re-reads the config; a bad file keeps the running config and throws the `ConfigError`. */
   async reload(actor: Actor = 'api'): Promise<ReloadResult> {
-    if (this.reloader === undefined) throw new VeloError('E_BAD_REQUEST', 'this instance was started without a config source to reload');
+    if (this.reloader === undefined) {
+      const message = 'nothing to reload: this instance was started without a config file';
+      this.engine.events.add({ kind: 'reload', level: 'warn', message: `reload requested by ${actor}: ${message}` });
+      throw new VeloError('E_BAD_REQUEST', message);
+    }
     let config: VeloConfig;
     try {
       config = await this.reloader();

@@ -79,6 +79,6 @@ test('POST /api/reload without a config source to re-read is a 400', async (t) =
   const before = poolState(velo);
   const r = await velo.api('POST', '/api/reload');
   t.is(r.status, 400);
-  t.regex(r.json.error, /without a config source/);
+  t.regex(r.json.error, /started without a config file/);
   t.is(poolState(velo), before);
 });

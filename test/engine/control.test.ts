@@ -211,7 +211,7 @@ test('setWeight changes the weight once and records one event', (t) => {
   const u = s.control.setWeight('web', 'two', 7);
   t.is(u.weight, 7);
   s.control.setWeight('web', 'two', 7);
-  t.deepEqual(s.events().map((e) => e.message), ['weight of two set to 7 [api]']);
+  t.deepEqual(s.events().map((e) => e.message), ['weight of two set to 7; round-robin ignores weights, weighted-round-robin uses them [api]']);
 });
 
 for (const weight of [0, 1.5, 1001]) {
@@ -359,12 +359,14 @@ test('a reloader that throws a ConfigError leaves the pools unchanged and record
   t.is(JSON.stringify(JSON.parse(s.state()).pools), JSON.stringify(JSON.parse(before).pools));
 });
 
-test('reload without a config source is E_BAD_REQUEST', async (t) => {
+test('reload without a config source is E_BAD_REQUEST, and says so in the event pane', async (t) => {
   const s = setup(t);
-  const err = await t.throwsAsync(s.control.reload());
+  const err = await t.throwsAsync(s.control.reload('dashboard'));
   t.true(err instanceof VeloError);
   t.is((err as VeloError).code, 'E_BAD_REQUEST');
-  t.deepEqual(s.events(), []);
+  t.deepEqual(s.events().map((e) => [e.kind, e.level, e.message]), [
+    ['reload', 'warn', 'reload requested by dashboard: nothing to reload: this instance was started without a config file'],
+  ]);
 });
 
 test('reload applies a changed health_check.fall to backends that are kept', async (t) => {
