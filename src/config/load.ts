@@ -188,6 +188,8 @@ function checkMerged(config: VeloConfig, validated: ValidatedConfig): ConfigIssu
     if (pool.backends.length > 0) continue;
     const prefix = validated.poolPaths[i] ?? `pools[${i}]`;
     const path = prefix === '' ? 'backends' : `${prefix}.backends`;
+    // Entries that were listed but invalid are reported already; "no backends" would be noise.
+    if (validated.issues.some((issue) => issue.path.startsWith(`${path}[`))) continue;
     const label = pool.name !== '' ? `pool "${pool.name}"` : prefix;
     issues.push(issueAt(path, `${label} has no backends`, NO_BACKENDS_HINT));
   }

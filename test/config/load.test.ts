@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { loadConfig, type LoadOptions } from '../../src/config/load.js';
+import { loadConfig, parseConfigText, type LoadOptions } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
 
 const FILE = `
@@ -162,4 +162,12 @@ test('the admin API cannot share the listen port', async (t) => {
   const err = await loadError({ cwd, env: {}, flags: { adminPort: 8000 } });
   t.is(err.issues[0]!.path, 'admin.port');
   await t.notThrowsAsync(loadConfig({ cwd, env: {}, flags: { port: 0, adminPort: 0 } }));
+});
+
+test('invalid backend entries are reported once, without an extra "no backends" issue', (t) => {
+  const err = t.throws(() => parseConfigText('backends: [htp//127.0.0.1:8082, "http://127.0.0.1:99999"]\n', 'b.yaml'));
+  t.deepEqual(
+    (err as ConfigError).issues.map((i) => i.path),
+    ['backends[0]', 'backends[1]'],
+  );
 });
