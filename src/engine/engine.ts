@@ -207,6 +207,8 @@ export class Engine implements ForwardEnv {
   retire(u: Upstream): void {
     this.health.unwatch(u);
     void u.close();
+    // Requests finish on their own; WebSocket tunnels may never, so they get shutdown_timeout.
+    setTimeout(() => this.websockets.closeFor(u), this.config.shutdownTimeoutMs).unref();
   }
 
   createPool(config: VeloConfig['pools'][number]): Pool {

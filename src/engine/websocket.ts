@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import { createProxyServer } from 'http-proxy-3';
 import type { Engine } from './engine.js';
 import { normalizeIp } from '../resilience/ip-filter.js';
+import type { Upstream } from '../upstream/upstream.js';
 
 function rejectUpgrade(socket: Socket, status: number, reason: string, headers = ''): void {
   if (socket.writable) {
@@ -24,7 +25,8 @@ function rejectUpgrade(socket: Socket, status: number, reason: string, headers =
 
 export class WebSocketTunnel {
   private readonly proxy = createProxyServer({ xfwd: true, ws: true });
-  private readonly open = new Set<Socket>();
+  /** Open tunnels and the backend each one goes to. */
+  private readonly open = new Map<Socket, Upstream>();
 
   constructor(private readonly engine: Engine) {
     // Without an error listener http-proxy-3 throws and takes the process down.
@@ -66,7 +68,7 @@ export class WebSocketTunnel {
       });
       if (upstream === undefined) return rejectUpgrade(socket, 503, 'Service Unavailable');
       upstream.inFlight += 1;
-      this.open.add(socket);
+      this.open.set(socket, upstream);
       let released = false;
       const release = (): void => {
         if (released) return;
@@ -88,6 +90,11 @@ export class WebSocketTunnel {
   }
 
   closeAll(): void {
-    for (const s of this.open) s.destroy();
+    for (const s of this.open.keys()) s.destroy();
+  }
+
+  /** Closes the tunnels to one backend (it was removed and its grace period is over). */
+  closeFor(upstream: Upstream): void {
+    for (const [s, u] of this.open) if (u === upstream) s.destroy();
   }
 }

@@ -154,3 +154,20 @@ test('turning health checks on and off by reload starts and stops them', async (
   t.is(velo.engine.health.watching, 0);
   t.is(u1.health.state, 'healthy', 'without checks nothing holds it out of rotation');
 });
+
+test('a WebSocket tunnel to a removed backend is closed once shutdown_timeout has passed', async (t) => {
+  const [b] = await startBackends(t, 1);
+  const velo = await startVelo(t, `${NO_HEALTH}shutdown_timeout: 300ms\n`, [b!.url]);
+  const socket = net.connect(velo.engine.address.port, '127.0.0.1');
+  t.teardown(() => socket.destroy());
+  socket.write('GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+  let reply = '';
+  socket.on('data', (d) => (reply += d));
+  await eventually(() => reply.startsWith('HTTP/1.1 101'), 3000, 'tunnel open');
+  const closed = new Promise((resolve) => socket.once('close', resolve));
+  const started = Date.now();
+  velo.control.removeBackend('default', b!.url);
+  await closed;
+  const elapsed = Date.now() - started;
+  t.true(elapsed >= 250 && elapsed < 2000, `closed after ${elapsed}ms`);
+});
