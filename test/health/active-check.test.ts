@@ -405,21 +405,16 @@ test('networkProbe tcp: a listening port is ok', async (t) => {
 });
 
 test('networkProbe tcp: a closed port is not ok (connection refused)', async (t) => {
-  // A port we held and released: nothing listens there any more.
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = portOf(server);
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  // A low port nothing listens on (a freed port-0 port could go to a parallel test's server).
+  const port = 1;
   const result = await networkProbe(makeUpstream(t, `http://127.0.0.1:${port}`), checkConfig({ type: 'tcp', timeoutMs: 2000 }));
   t.false(result.ok);
   t.regex(result.detail ?? '', /ECONNREFUSED/);
 });
 
 test('networkProbe http: a closed port is not ok with detail ECONNREFUSED', async (t) => {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = portOf(server);
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  // A low port nothing listens on (a freed port-0 port could go to a parallel test's server).
+  const port = 1;
   const result = await networkProbe(makeUpstream(t, `http://127.0.0.1:${port}`), checkConfig({ timeoutMs: 2000 }));
   t.false(result.ok);
   t.is(result.detail, 'ECONNREFUSED');

@@ -76,3 +76,11 @@ export function tally(names: string[]): Record<string, number> {
 }
 
 export const FAST_HEALTH = 'health_check: { interval: 100ms, timeout: 200ms, rise: 1, fall: 1 }\n';
+
+/**
+ * A backend URL that refuses connections: a low port nothing listens on. Never a port taken
+ * from a closed port-0 server: a test running in parallel may be given that port meanwhile.
+ */
+export function refusingUrl(n = 1): string {
+  return `http://127.0.0.1:${n}`;
+}

@@ -2,7 +2,7 @@
 import test from 'ava';
 import net from 'node:net';
 import http from 'node:http';
-import { client, eventually, get, startBackends, startVelo } from './harness.js';
+import { client, eventually, get, refusingUrl, startBackends, startVelo } from './harness.js';
 
 const NO_HEALTH = 'health_check: { enabled: false }\n';
 
@@ -75,10 +75,7 @@ test('retry.on_status with no other backend to try relays the backend status ins
 });
 
 test('no retry is counted, and no backoff waited, when no untried backend is left', async (t) => {
-  const [b] = await startBackends(t, 1);
-  const url = b!.url;
-  await b!.close();
-  const velo = await startVelo(t, `${NO_HEALTH}circuit_breaker: { enabled: false }\nretry: { backoff_base: 1s, backoff_cap: 1s }\n`, [url]);
+  const velo = await startVelo(t, `${NO_HEALTH}circuit_breaker: { enabled: false }\nretry: { backoff_base: 1s, backoff_cap: 1s }\n`, [refusingUrl()]);
   const started = Date.now();
   for (let i = 0; i < 5; i++) t.is((await get(client(t), velo.url)).status, 502);
   t.is(velo.engine.totals.retries, 0);

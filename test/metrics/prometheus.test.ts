@@ -5,7 +5,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { readFile } from 'node:fs/promises';
 import { parseConfigText } from '../../src/config/load.js';
-import { client, eventually, FAST_HEALTH, get, startBackends } from '../integration/harness.js';
+import { client, eventually, FAST_HEALTH, get, startBackends, refusingUrl } from '../integration/harness.js';
 import { NO_HEALTH, startAdminVelo, type AdminVelo } from '../admin/admin-harness.js';
 
 interface Sample {
@@ -137,9 +137,8 @@ test('every line of /metrics is valid exposition text with all velo_* families a
 });
 
 test('a failed attempt is counted with its real status (502), never 200, and retries are counted', async (t) => {
-  const backends = await startBackends(t, 2);
-  const dead = backends[1]!.url;
-  await backends[1]!.close();
+  const backends = await startBackends(t, 1);
+  const dead = refusingUrl();
   const single = await startAdminVelo(t, `${NO_HEALTH}retry: { attempts: 0 }\n`, [dead]);
   const agent = client(t);
   t.is((await get(agent, `${single.url}/`)).status, 502);
