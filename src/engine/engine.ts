@@ -215,9 +215,9 @@ export class Engine implements ForwardEnv {
     return new Pool(config, {
       clock: this.clock,
       onEject: (pool, u, ms) => {
-        const message = `${u.name} ejected for ${Math.round(ms / 1000)}s (outlier detection, ejection #${u.ejectionCount})`;
+        const message = `${u.name} ejected for ${Math.round(ms / 1000)}s (outlier detection, ejection #${u.ejectionsTotal})`;
         this.events.add({ kind: 'outlier', level: 'warn', message, pool: pool.name, backend: u.id });
-        this.logger.warn('backend ejected', { pool: pool.name, backend: u.id, durationMs: ms, ejections: u.ejectionCount });
+        this.logger.warn('backend ejected', { pool: pool.name, backend: u.id, durationMs: ms, ejections: u.ejectionsTotal, multiplier: u.ejectionCount });
       },
     });
   }

@@ -142,7 +142,7 @@ export class VeloMetrics {
       registers,
       collect() {
         this.reset();
-        for (const p of engine.pools) for (const u of p.upstreams) this.inc({ pool: p.name, backend: u.id }, u.ejectionCount);
+        for (const p of engine.pools) for (const u of p.upstreams) this.inc({ pool: p.name, backend: u.id }, u.ejectionsTotal);
       },
     });
     perBackend('velo_backend_slow_start_percent', 'Slow-start ramp of the backend in percent (100 when not ramping).', (u) =>

@@ -60,7 +60,10 @@ export class Upstream implements Balanceable {
   lastCheck: LastCheck | undefined;
   /** Ejected by outlier detection until this monotonic time (0 = not ejected). */
   ejectedUntil = 0;
+  /** Outlier-ejection multiplier: grows with each ejection, decays while the backend serves well. */
   ejectionCount = 0;
+  /** Ejections ever (for the monotonic `velo_outlier_ejections_total`). */
+  ejectionsTotal = 0;
   /** Monotonic ms when the slow-start ramp began (0 = no ramp). */
   rampStartedAt = 0;
   slowStartMs = 0;
