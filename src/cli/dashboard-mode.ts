@@ -7,6 +7,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { engineStore, type ControlMethod } from '../../components/store.js';
+import { formatUptime } from '../../components/format-units.js';
 import type { FromWorker, ToWorker, WorkerStart } from '../../components/worker-protocol.js';
 import type { Control } from '../engine/control.js';
 import { stderrSink, type Logger } from '../log/logger.js';
@@ -143,15 +144,8 @@ export function quietTerminal(logger: Logger): { flush: () => void; release: (ru
       if (logger.enabled('info')) logger.level = 'warn';
       return () => {
         const { totals, startedAt } = running.engine;
-        const seconds = Math.round((Date.now() - startedAt) / 1000);
-        process.stderr.write(`velo: stopped after ${formatUptime(seconds)}; ${totals.requests} requests, ${totals.failed} failed\n`);
+        process.stderr.write(`velo: stopped after ${formatUptime(Date.now() - startedAt)}; ${totals.requests} requests, ${totals.failed} failed\n`);
       };
     },
   };
-}
-
-function formatUptime(seconds: number): string {
-  if (seconds < 60) return `${seconds}s`;
-  const m = Math.floor(seconds / 60);
-  return m < 60 ? `${m}m${String(seconds % 60).padStart(2, '0')}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }

@@ -17,7 +17,7 @@ import { ForwardRequest } from './forward.js';
 import { sendError } from './reply.js';
 import { clientIpFromForwardedFor } from './headers.js';
 import { WebSocketTunnel } from './websocket.js';
-import type { EngineTotals, ForwardEnv, RequestObserver, TerminationCause } from './request-record.js';
+import { countFinished, type EngineTotals, type ForwardEnv, type RequestObserver, type TerminationCause } from './request-record.js';
 import { HealthChecker, networkProbe, realTimers, type Probe, type ProbeResult, type Timers } from '../health/active-check.js';
 import { EventLog } from '../metrics/event-log.js';
 import { Sampler } from '../metrics/sampler.js';
@@ -58,7 +58,8 @@ export class Engine implements ForwardEnv {
   readonly startedAt: number;
   server: http.Server | undefined;
   shuttingDown = false;
-  private ipFilter: IpFilter;
+  // Both set by applyNetworkPolicy, from the constructor and on every reload.
+  private ipFilter!: IpFilter;
   private trusted: IpMatcher | true | undefined;
   private readonly websockets: WebSocketTunnel;
   private readonly requestIdPrefix = randomBytes(4).toString('hex');
@@ -75,8 +76,7 @@ export class Engine implements ForwardEnv {
     this.startedAt = this.wallClock();
     this.proto = options.config.listen.tls ? 'https' : 'http';
     this.sampleEveryMs = options.sampleEveryMs ?? 250;
-    this.ipFilter = new IpFilter(options.config.ipFilter);
-    this.trusted = trustMatcher(options.config.trustProxy);
+    this.applyNetworkPolicy(options.config);
     this.health = new HealthChecker({
       clock: this.clock,
       wallClock: this.wallClock,
@@ -239,22 +239,21 @@ export class Engine implements ForwardEnv {
   }
 
   /** False when `ip_filter` denies this peer. */
-  ipAllowed(peerIp: string): boolean {
+  private ipAllowed(peerIp: string): boolean {
     return !this.ipFilter.active || this.ipFilter.allows(peerIp);
   }
 
   /** The client IP velo believes: the peer, or X-Forwarded-For when the peer is trusted. */
-  clientIpOf(req: http.IncomingMessage, peerIp: string): string {
+  private clientIpOf(req: http.IncomingMessage, peerIp: string): string {
     const xff = req.headers['x-forwarded-for'];
     if (this.trusted === undefined || typeof xff !== 'string') return peerIp;
-    const trusted = this.trusted;
-    return clientIpFromForwardedFor(xff, peerIp, trusted === true ? () => true : (ip) => trusted.matches(ip));
+    return clientIpFromForwardedFor(xff, peerIp, this.isTrustedPeer);
   }
 
   /** True when `trust_proxy` covers this peer (its X-Forwarded-* headers are believed). */
-  isTrustedPeer(peerIp: string): boolean {
+  readonly isTrustedPeer = (peerIp: string): boolean => {
     return this.trusted === true || (this.trusted !== undefined && this.trusted.matches(peerIp));
-  }
+  };
 
   nextRequestId(req: http.IncomingMessage): string {
     const incoming = req.headers['x-request-id'];
@@ -265,49 +264,47 @@ export class Engine implements ForwardEnv {
     return `${this.requestIdPrefix}-${this.requestSeq.toString(36)}`;
   }
 
+  /**
+   * The checks every request and every upgrade pass before a backend is picked, in order:
+   * ip_filter, a path as the request target, a pool for the host and path, the pool's rate limit.
+   */
+  admit(req: http.IncomingMessage, peerIp: string): Admission {
+    if (!this.ipAllowed(peerIp)) return { ok: false, status: 403, message: 'forbidden', termination: 'DN', clientIp: peerIp };
+    const url = req.url ?? '';
+    if (!url.startsWith('/')) return { ok: false, status: 400, message: 'request target must be a path', termination: 'NR', clientIp: peerIp };
+    const pool = this.router.match(req.headers.host, url);
+    if (pool === undefined) return { ok: false, status: 404, message: 'no pool matches this host and path', termination: 'NR', clientIp: peerIp };
+    const clientIp = this.clientIpOf(req, peerIp);
+    if (pool.config.rateLimit.enabled) {
+      const waitSeconds = pool.rateLimiter.take(clientIp);
+      if (waitSeconds > 0) {
+        this.totals.rateLimited += 1;
+        const headers = { 'retry-after': String(waitSeconds) };
+        return { ok: false, status: 429, message: 'rate limited', termination: 'RL', clientIp, pool: pool.name, headers };
+      }
+    }
+    return { ok: true, pool, clientIp };
+  }
+
   private readonly onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     let requestId = '-';
     try {
       requestId = this.nextRequestId(req);
       const peerIp = normalizeIp(req.socket.remoteAddress);
-      if (!this.ipAllowed(peerIp)) {
-        return this.answerLocally(req, res, 403, 'forbidden', requestId, peerIp, 'DN');
-      }
-      const url = req.url ?? '';
-      if (!url.startsWith('/')) return this.answerLocally(req, res, 400, 'request target must be a path', requestId, peerIp, 'NR');
-      const pool = this.router.match(req.headers.host, url);
-      if (pool === undefined) return this.answerLocally(req, res, 404, 'no pool matches this host and path', requestId, peerIp, 'NR');
+      const admission = this.admit(req, peerIp);
+      if (!admission.ok) return this.answerLocally(req, res, requestId, admission);
       if (this.shuttingDown) res.setHeader('connection', 'close');
-      const clientIp = this.clientIpOf(req, peerIp);
-      if (pool.config.rateLimit.enabled) {
-        const waitSeconds = pool.rateLimiter.take(clientIp);
-        if (waitSeconds > 0) {
-          this.totals.rateLimited += 1;
-          return this.answerLocally(req, res, 429, 'rate limited', requestId, clientIp, 'RL', { 'retry-after': String(waitSeconds) }, pool.name);
-        }
-      }
-      new ForwardRequest(this, req, res, pool, requestId, peerIp, clientIp).start();
+      new ForwardRequest(this, req, res, admission.pool, requestId, peerIp, admission.clientIp).start();
     } catch (err) {
       this.logger.error('request handler failed', { err, requestId });
       sendError(res, 500, 'internal error', requestId);
     }
   };
 
-  private answerLocally(
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    status: number,
-    message: string,
-    requestId: string,
-    clientIp: string,
-    termination: TerminationCause,
-    headers?: Record<string, string>,
-    pool?: string,
-  ): void {
+  private answerLocally(req: http.IncomingMessage, res: http.ServerResponse, requestId: string, rejection: Rejection): void {
+    const { status, message, termination, clientIp, headers, pool } = rejection;
     sendError(res, status, message, requestId, headers);
-    this.totals.requests += 1;
-    if (status >= 500) this.totals.failed += 1;
-    else this.totals.success += 1;
+    countFinished(this.totals, status, termination);
     const record = {
       id: requestId,
       at: this.wallClock(),
@@ -363,6 +360,20 @@ const CLIENT_ERROR_STATUS: Record<string, string> = {
   ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
   HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
 };
+
+/** A request velo answers itself instead of forwarding. */
+export interface Rejection {
+  ok: false;
+  status: number;
+  message: string;
+  termination: TerminationCause;
+  clientIp: string;
+  pool?: string;
+  headers?: Record<string, string>;
+}
+
+/** The outcome of `Engine.admit`: the pool and trusted client IP, or why not. */
+export type Admission = { ok: true; pool: Pool; clientIp: string } | Rejection;
 
 function trustMatcher(trust: boolean | string[]): IpMatcher | true | undefined {
   if (trust === true) return true;

@@ -13,7 +13,7 @@ import { readCookie, stickyBackend, stickyCookie, stickyValue as stickyValueOf }
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import { RequestBody, hasRequestBody } from './request-body.js';
 import { sendError } from './reply.js';
-import type { ForwardEnv, TerminationCause } from './request-record.js';
+import { countFinished, type ForwardEnv, type TerminationCause } from './request-record.js';
 
 const CONNECT_ERRORS = new Set([
   'ECONNREFUSED',
@@ -305,9 +305,7 @@ export class ForwardRequest {
     this.pool.retryBudget.active -= 1;
     const totals = this.env.totals;
     totals.inFlight -= 1;
-    totals.requests += 1;
-    if (termination === '-' && this.status < 500) totals.success += 1;
-    else totals.failed += 1;
+    countFinished(totals, this.status, termination);
     if (this.env.observers.length === 0) return;
     const record = {
       id: this.requestId,

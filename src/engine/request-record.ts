@@ -46,6 +46,17 @@ export interface EngineTotals {
   inFlight: number;
 }
 
+/**
+ * Counts one finished request in the totals, the same way wherever it ended: failed when the
+ * client got a 5xx or a response that was cut or abandoned (UC, DC); otherwise a success, a
+ * 4xx velo itself answered (400, 403, 404, 429) included.
+ */
+export function countFinished(totals: EngineTotals, status: number, termination: TerminationCause): void {
+  totals.requests += 1;
+  if (status >= 500 || termination === 'UC' || termination === 'DC') totals.failed += 1;
+  else totals.success += 1;
+}
+
 export interface ForwardEnv {
   /** Monotonic ms. */
   clock: () => number;

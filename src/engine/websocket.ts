@@ -4,18 +4,19 @@
  * either side closes; sockets are tracked here because http-proxy-3's own `close` event is
  * unreliable on abrupt disconnects.
  */
-import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { createProxyServer } from 'http-proxy-3';
 import type { Engine } from './engine.js';
 import { normalizeIp } from '../resilience/ip-filter.js';
 import type { Upstream } from '../upstream/upstream.js';
 
-function rejectUpgrade(socket: Socket, status: number, reason: string, headers = ''): void {
+function rejectUpgrade(socket: Socket, status: number, message: string, headers: Record<string, string> = {}): void {
   if (socket.writable) {
-    const body = JSON.stringify({ error: reason });
+    const body = JSON.stringify({ error: message });
+    const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
     socket.write(
-      `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${headers}connection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${body}`,
     );
   }
   // destroySoon, not end: the server allows half-open sockets, and a client that never closes
@@ -43,30 +44,21 @@ export class WebSocketTunnel {
     try {
       socket.on('error', () => socket.destroy());
       const engine = this.engine;
-      if (engine.shuttingDown) return rejectUpgrade(socket, 503, 'Service Unavailable');
+      if (engine.shuttingDown) return rejectUpgrade(socket, 503, 'shutting down');
       if (String(req.headers.upgrade).toLowerCase() !== 'websocket') {
         // http-proxy-3 tunnels WebSocket only; anything else (h2c) would get an empty reply.
-        return rejectUpgrade(socket, 400, 'Bad Request');
+        return rejectUpgrade(socket, 400, 'only WebSocket upgrades are tunnelled');
       }
-      const peerIp = normalizeIp(socket.remoteAddress);
-      if (!engine.ipAllowed(peerIp)) return rejectUpgrade(socket, 403, 'Forbidden');
-      const pool = engine.router.match(req.headers.host, req.url ?? '/');
-      if (pool === undefined) return rejectUpgrade(socket, 404, 'Not Found');
-      const clientIp = engine.clientIpOf(req, peerIp);
-      if (pool.config.rateLimit.enabled) {
-        const wait = pool.rateLimiter.take(clientIp);
-        if (wait > 0) {
-          engine.totals.rateLimited += 1;
-          return rejectUpgrade(socket, 429, 'Too Many Requests', `retry-after: ${wait}\r\n`);
-        }
-      }
+      const admission = engine.admit(req, normalizeIp(socket.remoteAddress));
+      if (!admission.ok) return rejectUpgrade(socket, admission.status, admission.message, admission.headers);
+      const { pool, clientIp } = admission;
       const upstream = pool.pick({
         clientIp,
         url: req.url ?? '/',
         now: engine.clock(),
         random: engine.random,
       });
-      if (upstream === undefined) return rejectUpgrade(socket, 503, 'Service Unavailable');
+      if (upstream === undefined) return rejectUpgrade(socket, 503, 'no backend available');
       upstream.inFlight += 1;
       this.open.set(socket, upstream);
       let released = false;

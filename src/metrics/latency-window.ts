@@ -18,9 +18,10 @@ export class LatencyWindow {
 
   constructor(private readonly clock: () => number) {}
 
-  record(ms: number): void {
+  /** Records one response time; `at` lets a caller that already read the clock pass it in. */
+  record(ms: number, at = this.clock()): void {
     this.values[this.next] = ms;
-    this.times[this.next] = this.clock();
+    this.times[this.next] = at;
     this.next = (this.next + 1) % CAPACITY;
     if (this.size < CAPACITY) this.size += 1;
   }

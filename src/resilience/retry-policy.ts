@@ -57,16 +57,19 @@ export class RetryBudget {
 
   /** True when `allows` would say yes, without spending anything. */
   hasRoom(config: RetryConfig): boolean {
-    const limit = Math.max(config.budgetMinRetries, Math.floor((this.active * config.budgetPercent) / 100));
-    return this.retriesInFlight < limit || this.banked >= 1;
+    return this.withinShare(config) || this.banked >= 1;
   }
 
   /** True when one more retry may be sent now; spends a banked token when over the concurrent share. */
   allows(config: RetryConfig): boolean {
-    const limit = Math.max(config.budgetMinRetries, Math.floor((this.active * config.budgetPercent) / 100));
-    if (this.retriesInFlight < limit) return true;
+    if (this.withinShare(config)) return true;
     if (this.banked < 1) return false;
     this.banked -= 1;
     return true;
+  }
+
+  /** Retry attempts in flight are below `budgetPercent` of active requests (at least `budgetMinRetries`). */
+  private withinShare(config: RetryConfig): boolean {
+    return this.retriesInFlight < Math.max(config.budgetMinRetries, Math.floor((this.active * config.budgetPercent) / 100));
   }
 }

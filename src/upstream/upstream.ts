@@ -178,8 +178,9 @@ export class Upstream implements Balanceable {
     else if (status >= 300) c.status3xx += 1;
     else if (status >= 200) c.status2xx += 1;
     if (status > 0) {
-      this.window.record(durationMs);
-      this.latency.observe(durationMs, this.clock());
+      const now = this.clock();
+      this.window.record(durationMs, now);
+      this.latency.observe(durationMs, now);
     }
   }
 
