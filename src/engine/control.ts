@@ -64,9 +64,7 @@ export class Control {
   removeBackend(poolName: string, ref: string, actor: Actor = 'api'): Upstream {
     const pool = this.pool(poolName);
     const upstream = this.backend(poolName, ref);
-    upstream.draining = true;
-    pool.detach(upstream);
-    this.engine.retire(upstream);
+    this.forget(pool, upstream);
     this.event(actor, `removed ${upstream.name}`, pool, upstream);
     return upstream;
   }
@@ -162,8 +160,7 @@ export class Control {
     for (const pool of engine.pools) {
       if (next.includes(pool)) continue;
       for (const u of pool.upstreams) {
-        pool.detach(u);
-        engine.retire(u);
+        this.forget(pool, u);
         result.removed += 1;
       }
     }
@@ -179,9 +176,7 @@ export class Control {
     for (const u of [...pool.upstreams]) {
       const b = wanted.get(u.id);
       if (b === undefined) {
-        u.draining = true;
-        pool.detach(u);
-        this.engine.retire(u);
+        this.forget(pool, u);
         result.removed += 1;
       } else {
         u.weight = b.weight;
@@ -193,6 +188,13 @@ export class Control {
       this.engine.watch(pool, pool.add(b));
       result.added += 1;
     }
+  }
+
+  /** Drain, then forget: out of rotation at once, connections closed once in-flight requests end. */
+  private forget(pool: Pool, upstream: Upstream): void {
+    upstream.draining = true;
+    pool.detach(upstream);
+    this.engine.retire(upstream);
   }
 
   private event(actor: Actor, message: string, pool: Pool, upstream?: Upstream): void {
