@@ -34,6 +34,8 @@ function cellText(id: ColumnId, b: BackendSnapshot, width: number, trendMax: num
       return b.circuit;
     case 'inFlight':
       return String(b.inFlight);
+    case 'tunnels':
+      return String(b.tunnels);
     case 'trend':
       return sparkline(movingAverage(b.rpsHistory, SMOOTH_TICKS), width, trendMax);
     case 'rps':

@@ -3,7 +3,7 @@
  * columns are dropped, whole, instead of letting a row wrap.
  */
 
-export type ColumnId = 'name' | 'state' | 'circuit' | 'inFlight' | 'trend' | 'rps' | 'p50' | 'p99' | 'requests' | 'errors' | 'weight' | 'url';
+export type ColumnId = 'name' | 'state' | 'circuit' | 'inFlight' | 'tunnels' | 'trend' | 'rps' | 'p50' | 'p99' | 'requests' | 'errors' | 'weight' | 'url';
 
 /** A column of the backend table as drawn: its title, width and alignment. */
 export interface Column {
@@ -23,6 +23,8 @@ const SPECS: readonly ColumnSpec[] = [
   { id: 'state', title: 'state', width: 9, align: 'left', dropOrder: 0 },
   { id: 'circuit', title: 'circuit', width: 9, align: 'left', dropOrder: 8 },
   { id: 'inFlight', title: 'inflight', width: 8, align: 'right', dropOrder: 5 },
+  // Open WebSocket tunnels (also counted in inflight).
+  { id: 'tunnels', title: 'ws', width: 3, align: 'right', dropOrder: 8.5 },
   { id: 'trend', title: 'req/s trend', width: 11, align: 'left', dropOrder: 6 },
   { id: 'rps', title: 'req/s', width: 6, align: 'right', dropOrder: 1 },
   { id: 'p50', title: 'p50ms', width: 6, align: 'right', dropOrder: 9 },

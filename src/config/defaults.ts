@@ -76,7 +76,7 @@ export const POOL_DEFAULTS = deepFreeze({
     budgetMinRetries: 3,
     perTryTimeoutMs: 0,
   },
-  timeouts: { connectMs: 5_000, responseMs: 30_000, idleMs: 60_000 },
+  timeouts: { connectMs: 5_000, responseMs: 30_000, idleMs: 60_000, tunnelIdleMs: 3_600_000 },
   /** 0: no per-backend in-flight limit. */
   maxConnections: 0,
   /** 0: no queue; with max_connections reached a request gets 503 at once. */

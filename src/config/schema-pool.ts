@@ -266,7 +266,7 @@ export function readPool(r: MapReader, defaultName: string | undefined): PoolCon
   }
   const rate = r.toggle('rate_limit', d.rateLimit.enabled, ['rps', 'burst']);
   const queue = r.map('queue', ['size', 'timeout']);
-  const timeouts = r.map('timeouts', ['connect', 'response', 'idle']);
+  const timeouts = r.map('timeouts', ['connect', 'response', 'idle', 'tunnel']);
   return {
     name: readPoolName(r, defaultName),
     match: readMatch(r),
@@ -279,6 +279,7 @@ export function readPool(r: MapReader, defaultName: string | undefined): PoolCon
       connectMs: timeouts.duration('connect', d.timeouts.connectMs, 1),
       responseMs: timeouts.duration('response', d.timeouts.responseMs, 1),
       idleMs: timeouts.duration('idle', d.timeouts.idleMs, 1),
+      tunnelIdleMs: timeouts.duration('tunnel', d.timeouts.tunnelIdleMs, 0),
     },
     maxConnections: r.int('max_connections', d.maxConnections, { min: 0 }),
     queue: { size: queue.int('size', d.queue.size, { min: 0 }), timeoutMs: queue.duration('timeout', d.queue.timeoutMs, 1) },

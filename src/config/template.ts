@@ -64,11 +64,13 @@ retry:
   budget_min: 3           # ...but this many are always allowed
   per_try_timeout: 0s     # 0: only timeouts.response applies
 
-# Upstream timeouts: connect, time to response headers (504 after it), keep-alive idle.
+# Upstream timeouts: connect, time to response headers (504 after it), keep-alive idle,
+# and a WebSocket tunnel with no traffic either way (0s: never closed for idleness).
 timeouts:
   connect: 5s
   response: 30s
   idle: 60s
+  tunnel: 1h
 
 # In-flight requests per backend; 0 means unlimited.
 max_connections: 0

@@ -73,6 +73,8 @@ export interface TimeoutsConfig {
   responseMs: number;
   /** Idle keep-alive connections to a backend are closed after this. */
   idleMs: number;
+  /** An upgraded connection (WebSocket tunnel) with no byte either way for this long is closed; 0 = never. */
+  tunnelIdleMs: number;
 }
 
 export interface QueueConfig {

@@ -4,7 +4,7 @@
  * snapshot; the request path is in `forward.ts`. No request and no background loop can
  * crash it: every handler catches.
  */
-import http from 'node:http';
+import http, { ServerResponse } from 'node:http';
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo, Socket } from 'node:net';
@@ -13,10 +13,11 @@ import type { VeloConfig } from '../config/types.js';
 import { Pool } from '../upstream/pool.js';
 import type { Upstream } from '../upstream/upstream.js';
 import { Router } from './router.js';
-import { ForwardRequest } from './forward.js';
+import { ForwardRequest, type RequestTarget, type UpgradeClient } from './forward.js';
 import { sendError } from './reply.js';
 import { clientIpFromForwardedFor } from './headers.js';
-import { WebSocketTunnel } from './websocket.js';
+import type { Tunnel } from './tunnel.js';
+import { upgradeBody } from './request-body.js';
 import { countFinished, type EngineTotals, type ForwardEnv, type RequestObserver, type TerminationCause } from './request-record.js';
 import { HealthChecker, networkProbe, realTimers, type Probe, type ProbeResult, type Timers } from '../health/active-check.js';
 import { EventLog } from '../metrics/event-log.js';
@@ -61,7 +62,8 @@ export class Engine implements ForwardEnv {
   // Both set by applyNetworkPolicy, from the constructor and on every reload.
   private ipFilter!: IpFilter;
   private trusted: IpMatcher | true | undefined;
-  private readonly websockets: WebSocketTunnel;
+  /** Open WebSocket tunnels and their backends. */
+  readonly tunnels = new Map<Tunnel, Upstream>();
   private readonly requestIdPrefix = randomBytes(4).toString('hex');
   private requestSeq = 0;
   private readonly sampleEveryMs: number;
@@ -89,7 +91,6 @@ export class Engine implements ForwardEnv {
       },
       onTransition: (u, from, to, result) => this.onHealthTransition(u, from, to, result.detail),
     });
-    this.websockets = new WebSocketTunnel(this);
     this.sampler = new Sampler(
       {
         version: VERSION,
@@ -130,7 +131,7 @@ export class Engine implements ForwardEnv {
     server.requestTimeout = this.config.clientRequestTimeoutMs;
     server.keepAliveTimeout = 65_000;
     server.on('request', this.onRequest);
-    server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => this.websockets.handle(req, socket, head));
+    server.on('upgrade', this.onUpgrade);
     server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
       if (!socket.writable || err.code === 'ECONNRESET') return socket.destroy();
       const status = CLIENT_ERROR_STATUS[err.code ?? ''] ?? '400 Bad Request';
@@ -165,13 +166,16 @@ export class Engine implements ForwardEnv {
     const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
     server?.closeIdleConnections();
     const deadline = this.clock() + this.config.shutdownTimeoutMs;
-    while (this.totals.inFlight > 0 && this.clock() < deadline) {
+    // Open tunnels count as in flight but may never end by themselves: they are closed after
+    // the requests have drained.
+    const requestsInFlight = (): number => this.totals.inFlight - this.tunnels.size;
+    while (requestsInFlight() > 0 && this.clock() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
       server?.closeIdleConnections();
     }
-    if (this.totals.inFlight > 0) this.logger.warn('shutdown timeout: closing in-flight requests', { inFlight: this.totals.inFlight });
+    if (requestsInFlight() > 0) this.logger.warn('shutdown timeout: closing in-flight requests', { inFlight: requestsInFlight() });
     server?.closeAllConnections();
-    this.websockets.closeAll();
+    for (const tunnel of this.tunnels.keys()) tunnel.destroy();
     this.health.stop();
     this.sampler.stop();
     await Promise.all(this.pools.flatMap((p) => p.upstreams.map((u) => u.destroy())));
@@ -208,7 +212,9 @@ export class Engine implements ForwardEnv {
     this.health.unwatch(u);
     void u.close();
     // Requests finish on their own; WebSocket tunnels may never, so they get shutdown_timeout.
-    setTimeout(() => this.websockets.closeFor(u), this.config.shutdownTimeoutMs).unref();
+    setTimeout(() => {
+      for (const [tunnel, upstream] of this.tunnels) if (upstream === u) tunnel.destroy();
+    }, this.config.shutdownTimeoutMs).unref();
   }
 
   createPool(config: VeloConfig['pools'][number]): Pool {
@@ -270,9 +276,12 @@ export class Engine implements ForwardEnv {
    */
   admit(req: http.IncomingMessage, peerIp: string): Admission {
     if (!this.ipAllowed(peerIp)) return { ok: false, status: 403, message: 'forbidden', termination: 'DN', clientIp: peerIp };
-    const url = req.url ?? '';
-    if (!url.startsWith('/')) return { ok: false, status: 400, message: 'request target must be a path', termination: 'NR', clientIp: peerIp };
-    const pool = this.router.match(req.headers.host, url);
+    const target = requestTarget(req.url ?? '');
+    if (target === undefined) {
+      return { ok: false, status: 400, message: 'request target must be a path or an absolute http(s) URI', termination: 'NR', clientIp: peerIp };
+    }
+    const url = target.path;
+    const pool = this.router.match(target.authority ?? req.headers.host, url);
     if (pool === undefined) return { ok: false, status: 404, message: 'no pool matches this host and path', termination: 'NR', clientIp: peerIp };
     const clientIp = this.clientIpOf(req, peerIp);
     if (pool.config.rateLimit.enabled) {
@@ -283,7 +292,7 @@ export class Engine implements ForwardEnv {
         return { ok: false, status: 429, message: 'rate limited', termination: 'RL', clientIp, pool: pool.name, headers };
       }
     }
-    return { ok: true, pool, clientIp };
+    return { ok: true, pool, clientIp, target };
   }
 
   private readonly onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
@@ -294,9 +303,43 @@ export class Engine implements ForwardEnv {
       const admission = this.admit(req, peerIp);
       if (!admission.ok) return this.answerLocally(req, res, requestId, admission);
       if (this.shuttingDown) res.setHeader('connection', 'close');
-      new ForwardRequest(this, req, res, admission.pool, requestId, peerIp, admission.clientIp).start();
+      new ForwardRequest(this, req, res, admission.pool, requestId, peerIp, admission.clientIp, admission.target).start();
     } catch (err) {
       this.logger.error('request handler failed', { err, requestId });
+      sendError(res, 500, 'internal error', requestId);
+    }
+  };
+
+  /**
+   * A request with `Connection: Upgrade`. It goes through the same admission and forwarding as
+   * any request, answered on its raw socket; a WebSocket handshake that the backend accepts
+   * becomes a tunnel. Any other token (`h2c`...) is served as plain HTTP/1.1 without the
+   * upgrade (RFC 9110 section 7.8 lets a server ignore Upgrade), then the connection closes,
+   * since Node has already handed the socket over.
+   */
+  private readonly onUpgrade = (req: http.IncomingMessage, socket: Socket, head: Buffer): void => {
+    socket.on('error', () => socket.destroy());
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket);
+    // destroySoon, not end: the server allows half-open sockets, and a client that never closes
+    // its side would otherwise keep this one (and a graceful shutdown) waiting.
+    res.once('finish', () => socket.destroySoon());
+    let requestId = '-';
+    try {
+      requestId = this.nextRequestId(req);
+      if (this.shuttingDown) return sendError(res, 503, 'shutting down', requestId);
+      const peerIp = normalizeIp(socket.remoteAddress);
+      const admission = this.admit(req, peerIp);
+      if (!admission.ok) return this.answerLocally(req, res, requestId, admission);
+      const { pool, clientIp, target } = admission;
+      const websocket = String(req.headers.upgrade).trim().toLowerCase() === 'websocket';
+      const upgrade: UpgradeClient | undefined = websocket ? { socket, head, protocol: 'websocket' } : undefined;
+      const body = websocket ? undefined : upgradeBody(req, socket, head, pool.config.retry.maxBodyBytes);
+      if (body === 'unsupported') return sendError(res, 411, 'a chunked body with an Upgrade header needs a Content-Length', requestId);
+      new ForwardRequest(this, req, res, pool, requestId, peerIp, clientIp, target, upgrade, body).start();
+    } catch (err) {
+      this.logger.error('upgrade handler failed', { err, requestId });
       sendError(res, 500, 'internal error', requestId);
     }
   };
@@ -372,8 +415,27 @@ export interface Rejection {
   headers?: Record<string, string>;
 }
 
-/** The outcome of `Engine.admit`: the pool and trusted client IP, or why not. */
-export type Admission = { ok: true; pool: Pool; clientIp: string } | Rejection;
+/** The outcome of `Engine.admit`: the pool, trusted client IP and request-target, or why not. */
+export type Admission = { ok: true; pool: Pool; clientIp: string; target: RequestTarget } | Rejection;
+
+const ABSOLUTE_FORM = /^https?:\/\/([^/?#]*)/i;
+
+/**
+ * The request-target in origin form: `/path?q` as sent, or from the absolute form
+ * `http://host:port/path?q` (RFC 9112 section 3.2.2, which a server MUST accept) its path and
+ * query byte for byte plus its authority. Undefined for anything else (authority and asterisk
+ * forms, other schemes, an absolute form without a host or with userinfo).
+ */
+export function requestTarget(url: string): RequestTarget | undefined {
+  if (url.startsWith('/')) return { path: url };
+  const m = ABSOLUTE_FORM.exec(url);
+  if (m === null) return undefined;
+  const authority = m[1]!;
+  if (authority === '' || authority.includes('@')) return undefined;
+  const rest = url.slice(m[0].length);
+  if (rest.startsWith('#')) return undefined;
+  return { path: rest.startsWith('/') ? rest : `/${rest}`, authority };
+}
 
 function trustMatcher(trust: boolean | string[]): IpMatcher | true | undefined {
   if (trust === true) return true;

@@ -1,19 +1,24 @@
 /**
- * One request's path through velo: pick a backend, send the request on its keep-alive pool,
- * stream the answer back, and on failure try another backend when that is safe. Every path
- * ends in exactly one `finish()`, which releases counters and tells the observers.
+ * One request's path through velo, for plain HTTP and for upgrades alike: pick a backend, send
+ * the request on its keep-alive pool, relay the answer (a response, or a 101 and then a tunnel),
+ * and on failure try again when that is safe. The two differ only at "relay": everything else
+ * (headers, retries, deadlines, accounting, the access-log record) is this one code path. Every
+ * path ends in exactly one `finish()`, which releases counters and tells the observers.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Dispatcher } from 'undici';
 import type { Pool } from '../upstream/pool.js';
 import type { Upstream } from '../upstream/upstream.js';
-import { backoffMs, mayRetry, type AttemptFailure } from '../resilience/retry-policy.js';
+import { backoffMs, isIdempotent, mayRetry, type AttemptFailure } from '../resilience/retry-policy.js';
 import type { Waiter } from '../resilience/queue.js';
 import { readCookie, stickyBackend, stickyCookie, stickyValue as stickyValueOf } from '../balancing/sticky.js';
-import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import { clientResponseHeaders, earlyHints, upgradeResponseHead, upstreamRequestHeaders } from './headers.js';
 import { RequestBody, hasRequestBody } from './request-body.js';
 import { sendError } from './reply.js';
 import { countFinished, type ForwardEnv, type TerminationCause } from './request-record.js';
+import { Attempt, AttemptCancelled, AttemptTimedOut, InvalidUpstreamResponse, type AttemptOwner } from './attempt.js';
+import { Tunnel, type TunnelEnd } from './tunnel.js';
 
 const CONNECT_ERRORS = new Set([
   'ECONNREFUSED',
@@ -27,15 +32,33 @@ const CONNECT_ERRORS = new Set([
 /** undici errors raised while building a request, before any connection: the request's fault. */
 const UNSENDABLE_REQUEST = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED']);
 
-/** Why velo itself aborts an attempt; never counted against the backend. */
-class AttemptCancelled extends Error {}
+/**
+ * Most times one request is sent again after meeting a stale keep-alive connection. Each such
+ * socket is gone afterwards, and undici notices most closed sockets before reuse, so a few
+ * suffice even after a backend restart left many idle connections behind.
+ */
+const MAX_STALE_RESENDS = 3;
 
-/** The backend's response cannot be relayed as HTTP; counted as the backend's failure. */
-class InvalidUpstreamResponse extends Error {
-  readonly code = 'E_INVALID_UPSTREAM_RESPONSE';
+/** Statuses whose responses never have a body (RFC 9110 sections 15.3.5 and 15.4.5). */
+const BODYLESS_STATUS = new Set([204, 304]);
+
+/** The client side of an upgrade request: its socket and the bytes read past its head. */
+export interface UpgradeClient {
+  socket: Socket;
+  head: Buffer;
+  /** The Upgrade token velo tunnels for (`websocket`). */
+  protocol: string;
 }
 
-export class ForwardRequest {
+/** Where the request goes and how it is named upstream (absolute-form resolved, RFC 9112 section 3.2.2). */
+export interface RequestTarget {
+  /** Origin-form path and query, byte for byte as the client sent them. */
+  path: string;
+  /** The authority of an absolute-form target; replaces Host upstream. */
+  authority?: string;
+}
+
+export class ForwardRequest implements AttemptOwner {
   private readonly startedAt: number;
   private readonly tried = new Set<Upstream>();
   private readonly body: RequestBody | undefined;
@@ -43,6 +66,7 @@ export class ForwardRequest {
   private current: Attempt | undefined;
   private attempts = 0;
   private retries = 0;
+  private staleResends = 0;
   private finished = false;
   private clientGone = false;
   private resume: (() => void) | undefined;
@@ -51,7 +75,15 @@ export class ForwardRequest {
   private backend: Upstream | undefined;
   private upstreamMs = -1;
   private bytesOut = 0;
+  private tunnel: Tunnel | undefined;
+  private lastFailure: AttemptFailure | undefined;
+  private waiter: Waiter | undefined;
+  private stalled: NodeJS.Timeout | undefined;
 
+  /**
+   * `res` is the client's response; for an upgrade it writes onto `upgrade.socket` (velo's own
+   * answers and a backend's refusal), until a 101 hands the socket to a tunnel.
+   */
   constructor(
     private readonly env: ForwardEnv,
     private readonly req: IncomingMessage,
@@ -60,15 +92,19 @@ export class ForwardRequest {
     private readonly requestId: string,
     private readonly peerIp: string,
     private readonly clientIp: string,
+    private readonly target: RequestTarget,
+    private readonly upgrade?: UpgradeClient,
+    body?: RequestBody,
   ) {
     this.startedAt = env.clock();
-    this.body = hasRequestBody(req) ? new RequestBody(req, pool.config.retry.maxBodyBytes) : undefined;
+    this.body = body ?? (hasRequestBody(req) ? new RequestBody(req, pool.config.retry.maxBodyBytes) : undefined);
     this.headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, {
       peerIp,
       clientIp,
       proto: env.proto,
       requestId,
       trusted: env.isTrustedPeer(peerIp),
+      authority: target.authority,
     });
     pool.retryBudget.active += 1;
     env.totals.inFlight += 1;
@@ -89,46 +125,54 @@ export class ForwardRequest {
   private attempt(): void {
     if (this.finished) return;
     if (this.clientGone) return this.finish('DC');
-    const sticky = this.pool.config.sticky;
-    const pinned = sticky.enabled && this.attempts === 0 ? stickyBackend(this.pool.upstreams, this.stickyValue()) : undefined;
-    const upstream =
-      pinned ??
-      this.pool.pick({
-        clientIp: this.clientIp,
-        url: this.req.url!,
-        now: this.env.clock(),
-        random: this.env.random,
-        exclude: this.tried,
-      });
+    const upstream = this.pickUpstream();
     if (upstream === undefined) {
       if (this.attempts > 0) return this.failWith(this.lastFailure ?? 'connect');
       if (!this.pool.isSaturated()) return this.unavailable('UH', 'no backend available');
       if (this.pool.config.queue.size > 0 && this.enqueue()) return;
       return this.unavailable('UO', 'all backends at max_connections and the queue is full');
     }
+    this.send(upstream);
+  }
+
+  private pickUpstream(): Upstream | undefined {
+    const sticky = this.pool.config.sticky;
+    const pinned = sticky.enabled && this.attempts === 0 ? stickyBackend(this.pool.upstreams, this.stickyValue()) : undefined;
+    return (
+      pinned ??
+      this.pool.pick({
+        clientIp: this.clientIp,
+        url: this.target.path,
+        now: this.env.clock(),
+        random: this.env.random,
+        exclude: this.tried,
+      })
+    );
+  }
+
+  private send(upstream: Upstream): void {
     if (this.waiter !== undefined) this.pool.queue.release(this.waiter);
     this.tried.add(upstream);
     this.attempts += 1;
     this.backend = upstream;
-    this.current = new Attempt(this, upstream, this.pool, this.env.clock, this.retries > 0);
-    const timeouts = this.pool.config.timeouts;
-    const perTry = this.pool.config.retry.perTryTimeoutMs;
+    const { timeouts, retry } = this.pool.config;
+    const responseMs = retry.perTryTimeoutMs > 0 ? Math.min(retry.perTryTimeoutMs, timeouts.responseMs) : timeouts.responseMs;
+    this.current = new Attempt(this, upstream, this.pool, this.env.clock, this.attempts > 1, responseMs);
     upstream.dispatcher.dispatch(
       {
-        path: this.req.url!,
+        path: this.target.path,
         method: this.req.method!,
         headers: this.headers,
         // undici streams async iterables (client-h1 writeIterable); its types only list Readable.
         body: (this.body?.source() ?? null) as Dispatcher.DispatchOptions['body'],
-        headersTimeout: perTry > 0 ? Math.min(perTry, timeouts.responseMs) : timeouts.responseMs,
+        // The attempt keeps its own response deadline (undici's timers run up to 0.5 s late).
+        headersTimeout: 0,
         bodyTimeout: timeouts.idleMs,
+        upgrade: this.upgrade?.protocol ?? null,
       },
       this.current,
     );
   }
-
-  private lastFailure: AttemptFailure | undefined;
-  private waiter: Waiter | undefined;
 
   /** Waits in the pool's admission queue; a woken waiter that finds no slot goes back to the front. */
   private enqueue(): boolean {
@@ -142,9 +186,20 @@ export class ForwardRequest {
 
   private unavailable(termination: TerminationCause, message: string): void {
     const retryAfter = String(this.env.retryAfterSeconds(this.pool));
-    sendError(this.res, 503, message, this.requestId, { 'retry-after': retryAfter });
-    this.status = 503;
+    this.reply(503, message, { 'retry-after': retryAfter });
     this.finish(termination);
+  }
+
+  /** A 1xx before the final response: 103 Early Hints are passed on (RFC 9110 section 15.2, RFC 8297). */
+  onInterim(_attempt: Attempt, status: number, raw: Buffer[]): void {
+    if (status !== 103 || this.upgrade !== undefined || this.res.headersSent || this.clientGone) return;
+    const hints = earlyHints(raw);
+    if (hints === undefined) return;
+    try {
+      this.res.writeEarlyHints(hints);
+    } catch {
+      // A hint Node refuses to write is dropped; the final response still goes through.
+    }
   }
 
   /** Called by the attempt once response headers arrive; false asks undici to pause. */
@@ -161,7 +216,7 @@ export class ForwardRequest {
     this.status = status;
     this.upstreamMs = this.env.clock() - attempt.startedAt;
     this.resume = resume;
-    const headers = clientResponseHeaders(raw);
+    const headers = clientResponseHeaders(raw, status);
     const sticky = this.pool.config.sticky;
     if (sticky.enabled && this.backend !== undefined && this.stickyValue() !== stickyValueOf(this.backend.id)) {
       headers.push('set-cookie', stickyCookie(sticky.cookie, this.backend.id, sticky.ttlMs, this.env.proto === 'https'));
@@ -172,6 +227,13 @@ export class ForwardRequest {
       // A header Node will not write (bad characters, bad status text): the backend's fault.
       attempt.cancel(new InvalidUpstreamResponse((err as Error).message));
       return false;
+    }
+    if (BODYLESS_STATUS.has(status)) {
+      // Complete now: no body can follow. undici would fail a 304 or 204 that carries a
+      // Content-Length (allowed on 304, RFC 9110 section 8.6) with a length mismatch afterwards.
+      attempt.markDone();
+      this.onResponseEnd(attempt);
+      return true;
     }
     return true;
   }
@@ -197,13 +259,44 @@ export class ForwardRequest {
     return false;
   }
 
-  private stalled: NodeJS.Timeout | undefined;
-
   onResponseEnd(attempt: Attempt): void {
     attempt.settle(this.status, 'ok');
     this.current = undefined;
     this.res.end();
     this.finish('-');
+  }
+
+  /**
+   * The backend switched protocols: answer the client's handshake with the backend's 101 and
+   * relay bytes both ways. The attempt keeps its in-flight slot until the tunnel closes, so
+   * least-connections and `max_connections` see open tunnels.
+   */
+  onUpgraded(attempt: Attempt, status: number, raw: Buffer[], _statusText: string, upstreamSocket: Socket): void {
+    const client = this.upgrade;
+    this.current = undefined;
+    if (client === undefined || this.clientGone || client.socket.destroyed) {
+      attempt.settle(status, 'neutral');
+      upstreamSocket.destroy();
+      return this.finish('DC');
+    }
+    this.status = status;
+    this.upstreamMs = this.env.clock() - attempt.startedAt;
+    attempt.settle(status, 'ok', true);
+    this.res.off('close', this.onClientClose);
+    this.res.detachSocket(client.socket);
+    client.socket.write(upgradeResponseHead(status, raw));
+    const upstream = attempt.upstream;
+    upstream.tunnels += 1;
+    upstream.tunnelsTotal += 1;
+    const { tunnelIdleMs, idleMs } = this.pool.config.timeouts;
+    this.tunnel = new Tunnel(client.socket, upstreamSocket, client.head, tunnelIdleMs, idleMs, (end, tunnel) => {
+      upstream.tunnels -= 1;
+      this.env.tunnels.delete(tunnel);
+      attempt.release();
+      this.bytesOut = tunnel.bytesOut;
+      this.finish(end);
+    });
+    this.env.tunnels.set(this.tunnel, upstream);
   }
 
   /** Called once per attempt that ended without a complete response. */
@@ -215,8 +308,7 @@ export class ForwardRequest {
     }
     if (err instanceof InvalidUpstreamResponse) {
       attempt.settle(0, 'error');
-      this.status = 502;
-      sendError(this.res, 502, 'invalid response from upstream', this.requestId);
+      this.reply(502, 'invalid response from upstream');
       return this.finish('UC');
     }
     if (attempt.statusRetry !== undefined) {
@@ -227,8 +319,7 @@ export class ForwardRequest {
       // undici refused to build the request (e.g. two Host headers): the client's fault, and
       // no backend must be blamed for it.
       attempt.settle(0, 'neutral');
-      this.status = 400;
-      sendError(this.res, 400, `request cannot be forwarded: ${err.message}`, this.requestId);
+      this.reply(400, `request cannot be forwarded: ${err.message}`);
       return this.finish('DPE');
     }
     if (this.res.headersSent) {
@@ -237,10 +328,19 @@ export class ForwardRequest {
       this.res.destroy();
       return this.finish('UC');
     }
+    if (this.isStaleConnection(attempt, err)) {
+      // A keep-alive race, not a backend failure: send it again on a fresh connection.
+      attempt.settle(0, 'neutral');
+      this.staleResends += 1;
+      this.retries += 1;
+      this.env.totals.retries += 1;
+      const other = this.pickUpstream();
+      return this.send(other ?? attempt.upstream);
+    }
     const failure: AttemptFailure =
       !attempt.connected || (err.code !== undefined && CONNECT_ERRORS.has(err.code))
         ? 'connect'
-        : err.code === 'UND_ERR_HEADERS_TIMEOUT'
+        : err instanceof AttemptTimedOut
           ? 'timeout'
           : 'reset';
     attempt.settle(0, 'error');
@@ -250,12 +350,26 @@ export class ForwardRequest {
   }
 
   /**
+   * True when the attempt failed on a reused connection before any byte of its response, and
+   * sending the request again cannot repeat anything the client would notice: an idempotent
+   * method, or a body velo still holds in full (RFC 9112 section 9.3.1).
+   */
+  private isStaleConnection(attempt: Attempt, err: Error): boolean {
+    const conn = attempt.connection;
+    if (conn === undefined || conn.requests < 2 || conn.responseBytes > 0 || attempt.responded) return false;
+    if (err instanceof AttemptCancelled || err instanceof AttemptTimedOut || this.clientGone) return false;
+    if (this.staleResends >= MAX_STALE_RESENDS) return false;
+    if (this.body !== undefined && !this.body.replayable) return false;
+    return isIdempotent(this.req.method!) || this.body === undefined || this.body.replayable;
+  }
+
+  /**
    * True when a retry is allowed and can actually be sent: policy, replayable body, an
    * available backend not yet tried, and room in the budget (checked, not spent, here).
    */
   private canRetry(failure: AttemptFailure): boolean {
     const retry = this.pool.config.retry;
-    if (this.clientGone || this.attempts > retry.attempts) return false;
+    if (this.clientGone || this.attempts - this.staleResends > retry.attempts) return false;
     if (!mayRetry(failure, this.req.method!, retry)) return false;
     if (this.body !== undefined && !this.body.replayable) return false;
     if (!this.pool.upstreams.some((u) => !this.tried.has(u) && u.isAvailable())) return false;
@@ -287,13 +401,17 @@ export class ForwardRequest {
 
   private failWith(failure: AttemptFailure): void {
     if (failure === 'timeout') {
-      this.status = 504;
-      sendError(this.res, 504, 'upstream timed out', this.requestId);
+      this.reply(504, 'upstream timed out');
       return this.finish('UT');
     }
-    this.status = 502;
-    sendError(this.res, 502, failure === 'connect' ? 'upstream connect failed' : 'upstream connection reset', this.requestId);
+    this.reply(502, failure === 'connect' ? 'upstream connect failed' : 'upstream connection reset');
     this.finish(failure === 'connect' ? 'UF' : 'UC');
+  }
+
+  /** velo's own answer to the client (JSON body), for requests and handshakes alike. */
+  private reply(status: number, message: string, headers?: Record<string, string>): void {
+    this.status = status;
+    sendError(this.res, status, message, this.requestId, headers);
   }
 
   private finish(termination: TerminationCause): void {
@@ -312,99 +430,18 @@ export class ForwardRequest {
       at: this.env.wallClock(),
       clientIp: this.clientIp,
       method: this.req.method!,
-      path: this.req.url!,
-      host: this.req.headers.host,
-      status: termination === 'DC' && !this.res.headersSent ? 499 : this.status,
+      path: this.target.path,
+      host: this.target.authority ?? this.req.headers.host,
+      status: termination === 'DC' && this.status === 0 ? 499 : this.status,
       pool: this.pool.name,
       backend: this.backend?.id,
       attempts: this.attempts,
       upstreamMs: this.upstreamMs,
       totalMs: this.env.clock() - this.startedAt,
-      bytesIn: this.body?.bytes ?? 0,
+      bytesIn: this.tunnel?.bytesIn ?? this.body?.bytes ?? 0,
       bytesOut: this.bytesOut,
       termination,
     };
     for (const observe of this.env.observers) observe(record);
-  }
-}
-
-/** One try against one backend; implements undici's dispatch handler. */
-class Attempt implements Dispatcher.DispatchHandler {
-  readonly startedAt: number;
-  connected = false;
-  statusRetry: number | undefined;
-  private abortFn: ((err?: Error) => void) | undefined;
-  private cancelled: Error | undefined;
-  private settled = false;
-  private readonly isProbe: boolean;
-
-  constructor(
-    private readonly request: ForwardRequest,
-    private readonly upstream: Upstream,
-    private readonly pool: Pool,
-    private readonly clock: () => number,
-    private readonly isRetry: boolean,
-  ) {
-    this.startedAt = clock();
-    upstream.inFlight += 1;
-    if (isRetry) pool.retryBudget.retriesInFlight += 1;
-    this.isProbe = upstream.breaker.onDispatch();
-  }
-
-  /** Aborts this attempt on velo's behalf (client gone, or a status to retry). */
-  cancel(reason: Error = new AttemptCancelled('cancelled')): void {
-    this.cancelled ??= reason;
-    this.abortFn?.(this.cancelled);
-  }
-
-  retryOnStatus(status: number): void {
-    this.statusRetry = status;
-    this.cancel();
-  }
-
-  /**
-   * Releases the backend's slot and counts the outcome once: `ok` a complete response (a 5xx
-   * counts as a failure for stats, and for the breaker when `count_5xx`), `error` no or a cut
-   * response, `neutral` the client left (never the backend's fault).
-   */
-  settle(status: number, outcome: 'ok' | 'error' | 'neutral'): void {
-    if (this.settled) return;
-    this.settled = true;
-    const u = this.upstream;
-    u.release();
-    if (this.isRetry) this.pool.retryBudget.retriesInFlight -= 1;
-    if (outcome === 'neutral') {
-      u.breaker.recordNeutral(this.isProbe);
-      return;
-    }
-    const failed = outcome === 'error' || status >= 500;
-    u.recordAttempt(status, this.clock() - this.startedAt, failed);
-    if (outcome === 'error' || (status >= 500 && u.breaker.countsHttp5xx)) u.breaker.recordFailure(this.isProbe);
-    else u.breaker.recordSuccess(this.isProbe);
-    if (!failed) this.pool.retryBudget.deposit(this.pool.config.retry);
-    this.pool.outliers.record(u, outcome === 'error' ? 0 : status, this.pool.upstreams);
-  }
-
-  onConnect(abort: (err?: Error) => void): void {
-    this.abortFn = abort;
-    this.connected = true;
-    if (this.cancelled !== undefined) abort(this.cancelled);
-  }
-
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
-    if (statusCode < 200) return true;
-    return this.request.onResponseHeaders(this, statusCode, rawHeaders, statusText, resume);
-  }
-
-  onData(chunk: Buffer): boolean {
-    return this.request.onResponseData(chunk);
-  }
-
-  onComplete(): void {
-    this.request.onResponseEnd(this);
-  }
-
-  onError(err: Error): void {
-    this.request.onAttemptError(this, this.cancelled ?? err);
   }
 }

@@ -30,6 +30,11 @@ export interface ForwardedInfo {
   requestId: string;
   /** The peer is a trusted proxy: its X-Forwarded-Proto/Host describe the original request. */
   trusted?: boolean;
+  /**
+   * The authority of an absolute-form request-target: it replaces the client's Host (RFC 9112
+   * section 3.2.2: the Host field is ignored and the target's authority used instead).
+   */
+  authority?: string;
 }
 
 /** Names listed in a Connection header value, lower-cased (they are hop-by-hop too). */
@@ -68,8 +73,17 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], connection
       else if (lower === 'x-forwarded-host') forwardedHost ??= value;
       continue;
     }
-    if (lower === 'host') host = value;
+    if (lower === 'host') {
+      // A second Host stays in: undici refuses the request and the client gets a 400 (RFC 9112 section 3.2).
+      host ??= info.authority ?? value;
+      out.push(name, info.authority ?? value);
+      continue;
+    }
     out.push(name, value);
+  }
+  if (host === undefined && info.authority !== undefined) {
+    host = info.authority;
+    out.push('host', host);
   }
   out.push(
     'x-forwarded-for',
@@ -86,13 +100,18 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], connection
   return out;
 }
 
-/** Builds the flat header list sent to the client from undici's raw response headers. */
-export function clientResponseHeaders(raw: readonly Buffer[]): string[] {
+/**
+ * Builds the flat header list sent to the client from undici's raw response headers. A 204
+ * loses any Content-Length (RFC 9110 section 8.6: a server MUST NOT send one in a 204); a 304
+ * keeps it (it describes the selected representation).
+ */
+export function clientResponseHeaders(raw: readonly Buffer[], status = 200): string[] {
   const out: string[] = [];
   let extra: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toString('latin1');
     const lower = name.toLowerCase();
+    if (status === 204 && lower === 'content-length') continue;
     if (lower === 'connection') {
       const tokens = connectionTokens(raw[i + 1]!.toString('latin1'));
       if (tokens !== undefined) extra = extra === undefined ? tokens : new Set([...extra, ...tokens]);
@@ -107,6 +126,39 @@ export function clientResponseHeaders(raw: readonly Buffer[]): string[] {
     if (!extra.has(out[i]!.toLowerCase())) filtered.push(out[i]!, out[i + 1]!);
   }
   return filtered;
+}
+
+/**
+ * The head of a `101 Switching Protocols` relayed to the client: the backend's headers minus
+ * hop-by-hop ones, then `Connection: Upgrade` and the backend's `Upgrade` token, which are the
+ * only hop-by-hop fields a protocol switch passes on (RFC 9110 section 7.8).
+ */
+export function upgradeResponseHead(status: number, raw: readonly Buffer[]): string {
+  let upgrade = 'websocket';
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.toString('latin1').toLowerCase() === 'upgrade') upgrade = raw[i + 1]!.toString('latin1');
+  }
+  const headers = clientResponseHeaders(raw);
+  let head = `HTTP/1.1 ${status} Switching Protocols\r\n`;
+  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  return `${head}connection: Upgrade\r\nupgrade: ${upgrade}\r\n\r\n`;
+}
+
+/**
+ * The fields of a backend's `103 Early Hints` to pass on with `res.writeEarlyHints()`, or
+ * undefined when it has no Link (RFC 8297: the hints are Link fields; Node requires one).
+ */
+export function earlyHints(raw: readonly Buffer[]): Record<string, string | string[]> | undefined {
+  const links: string[] = [];
+  const other: Record<string, string> = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const lower = raw[i]!.toString('latin1').toLowerCase();
+    const value = raw[i + 1]!.toString('latin1');
+    if (lower === 'link') links.push(value);
+    else if (!HOP_BY_HOP.has(lower) && lower !== 'content-length') other[lower] = value;
+  }
+  if (links.length === 0) return undefined;
+  return { ...other, link: links };
 }
 
 /** The first X-Forwarded-For entry that is not itself a trusted proxy, walking right to left. */

@@ -4,6 +4,8 @@
  * replayable (Envoy's retry buffer behaves the same way).
  */
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { PassThrough, type Readable } from 'node:stream';
 
 export class RequestBody {
   private readonly saved: Buffer[] = [];
@@ -15,8 +17,9 @@ export class RequestBody {
   started = false;
   bytes = 0;
 
+  /** `req` is the client's body stream (the request itself, or what `upgradeBody` builds). */
   constructor(
-    private readonly req: IncomingMessage,
+    private readonly req: Readable,
     private readonly maxBufferBytes: number,
   ) {}
 
@@ -65,4 +68,33 @@ export function hasRequestBody(req: IncomingMessage): boolean {
   if (te !== undefined) return true;
   const cl = req.headers['content-length'];
   return cl !== undefined && cl !== '0';
+}
+
+/**
+ * The body of a request Node handed over as an upgrade (its parser is gone): `head` and then
+ * the socket, up to Content-Length bytes. Undefined when there is no body; 'unsupported' for a
+ * chunked body, which velo does not decode on a raw socket.
+ */
+export function upgradeBody(req: IncomingMessage, socket: Socket, head: Buffer, maxBufferBytes: number): RequestBody | undefined | 'unsupported' {
+  if (!hasRequestBody(req)) return undefined;
+  if (req.headers['transfer-encoding'] !== undefined) return 'unsupported';
+  let left = Number(req.headers['content-length']);
+  const stream = new PassThrough();
+  const feed = (chunk: Buffer): void => {
+    if (left <= 0) return;
+    const part = chunk.length > left ? chunk.subarray(0, left) : chunk;
+    left -= part.length;
+    if (!stream.write(part)) socket.pause();
+    if (left <= 0) {
+      socket.off('data', feed);
+      stream.end();
+    }
+  };
+  stream.on('drain', () => socket.resume());
+  socket.once('close', () => {
+    if (left > 0) stream.destroy(new Error('client closed before the end of the body'));
+  });
+  if (head.length > 0) feed(head);
+  if (left > 0) socket.on('data', feed);
+  return new RequestBody(stream, maxBufferBytes);
 }

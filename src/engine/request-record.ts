@@ -3,15 +3,17 @@
  * one `RequestRecord` per request, handed to each observer (access log, metrics).
  */
 import type { Pool } from '../upstream/pool.js';
+import type { Upstream } from '../upstream/upstream.js';
+import type { Tunnel } from './tunnel.js';
 
 /**
  * How a request ended, in the spirit of Envoy's response flags: `-` normal, UF upstream connect
  * failure, UT upstream timeout, UC upstream connection terminated, UH no healthy upstream,
  * UO upstream overflow (queue full), DC downstream (client) disconnected, RL rate limited,
  * NR no route, DN denied by ip_filter, DPE downstream protocol error (a request that cannot
- * be forwarded as sent).
+ * be forwarded as sent), SI stream idle timeout (a tunnel without traffic for `timeouts.tunnel`).
  */
-export type TerminationCause = '-' | 'UF' | 'UT' | 'UC' | 'UH' | 'UO' | 'DC' | 'RL' | 'NR' | 'DN' | 'DPE';
+export type TerminationCause = '-' | 'UF' | 'UT' | 'UC' | 'UH' | 'UO' | 'DC' | 'RL' | 'NR' | 'DN' | 'DPE' | 'SI';
 
 export interface RequestRecord {
   id: string;
@@ -67,4 +69,6 @@ export interface ForwardEnv {
   observers: RequestObserver[];
   retryAfterSeconds: (pool: Pool) => number;
   isTrustedPeer: (peerIp: string) => boolean;
+  /** Open tunnels and the backend each goes to (closed on removal and shutdown). */
+  tunnels: Map<Tunnel, Upstream>;
 }

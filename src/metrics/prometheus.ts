@@ -148,7 +148,18 @@ export class VeloMetrics {
     perBackend('velo_backend_slow_start_percent', 'Slow-start ramp of the backend in percent (100 when not ramping).', (u) =>
       u.rampPercent(engine.clock()),
     );
-    perBackend('velo_backend_active_connections', 'Requests in flight to the backend.', (u) => u.inFlight);
+    perBackend('velo_backend_active_connections', 'Requests in flight to the backend, open WebSocket tunnels included.', (u) => u.inFlight);
+    perBackend('velo_websocket_connections', 'Open WebSocket tunnels to the backend.', (u) => u.tunnels);
+    new Counter({
+      name: 'velo_websocket_sessions_total',
+      help: 'WebSocket tunnels ever opened to the backend (a 101 from it).',
+      labelNames: ['pool', 'backend'],
+      registers,
+      collect() {
+        this.reset();
+        for (const p of engine.pools) for (const u of p.upstreams) this.inc({ pool: p.name, backend: u.id }, u.tunnelsTotal);
+      },
+    });
     perBackend('velo_circuit_state', 'Circuit breaker state: 0 closed, 1 half-open, 2 open.', (u) => CIRCUIT_STATE_VALUE[u.breaker.state]);
     new Gauge({
       name: 'velo_queue_depth',

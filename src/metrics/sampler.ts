@@ -113,6 +113,7 @@ export class Sampler {
       effectiveWeight: Math.round(u.effectiveWeight(now) * 100) / 100,
       rampPercent: u.rampPercent(now),
       inFlight: u.inFlight,
+      tunnels: u.tunnels,
       requests: c.requests,
       failures: c.failures,
       status: Object.freeze({ '2xx': c.status2xx, '3xx': c.status3xx, '4xx': c.status4xx, '5xx': c.status5xx }),

@@ -22,7 +22,10 @@ export interface BackendSnapshot {
   effectiveWeight: number;
   /** Slow-start progress in percent; 100 when not ramping. */
   rampPercent: number;
+  /** Requests in flight plus open WebSocket tunnels. */
   inFlight: number;
+  /** Open WebSocket tunnels (counted in `inFlight` too). */
+  tunnels: number;
   requests: number;
   failures: number;
   status: { '2xx': number; '3xx': number; '4xx': number; '5xx': number };

@@ -10,6 +10,7 @@ import type { PoolConfig } from '../config/types.js';
 import { Hysteresis, type HealthState } from '../health/hysteresis.js';
 import { CircuitBreaker } from '../resilience/circuit-breaker.js';
 import { LatencyWindow } from '../metrics/latency-window.js';
+import { createConnector } from './connector.js';
 
 export interface UpstreamCounters {
   /** Attempts that reached this backend and ended (any outcome). */
@@ -40,7 +41,12 @@ export class Upstream implements Balanceable {
   readonly url: URL;
   readonly name: string;
   weight: number;
+  /** Requests in flight plus open tunnels (an upgraded connection holds its slot until it closes). */
   inFlight = 0;
+  /** Open WebSocket tunnels to this backend. */
+  tunnels = 0;
+  /** Tunnels ever opened (for `velo_websocket_sessions_total`). */
+  tunnelsTotal = 0;
   draining = false;
   /** Set once removed from its pool; in-flight requests still finish. */
   removed = false;
@@ -90,7 +96,7 @@ export class Upstream implements Balanceable {
     this.dispatcher = new UndiciPool(this.url.origin, {
       connections: pool.maxConnections > 0 ? pool.maxConnections : 256,
       pipelining: 1,
-      connectTimeout: pool.timeouts.connectMs,
+      connect: createConnector({ timeoutMs: pool.timeouts.connectMs }),
       headersTimeout: pool.timeouts.responseMs,
       bodyTimeout: pool.timeouts.idleMs,
       keepAliveTimeout: pool.timeouts.idleMs,

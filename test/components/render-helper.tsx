@@ -34,6 +34,7 @@ export function backend(name: string, port: number, overrides: Partial<BackendSn
     effectiveWeight: 1,
     rampPercent: 100,
     inFlight: 0,
+    tunnels: 0,
     requests: 120,
     failures: 0,
     status: { '2xx': 120, '3xx': 0, '4xx': 0, '5xx': 0 },

@@ -126,7 +126,7 @@ test('an unknown key suggests the nearest valid name, ignoring case and separato
 
 test('an unknown key with no near name lists the valid keys', (t) => {
   const [issue] = issuesOf('timeouts: { zzzzzzzz: 1s }');
-  t.is(issue?.hint, 'valid keys here: connect, response, idle');
+  t.is(issue?.hint, 'valid keys here: connect, response, idle, tunnel');
 });
 
 test('an unknown strategy lists every valid name', (t) => {
@@ -265,7 +265,7 @@ pools:
       healthCheck: { enabled: true, type: 'tcp', path: '/health', intervalMs: 5_000, timeoutMs: 2_000, rise: 1, fall: 1, expectStatus: [[200, 399], [418, 418]], jitter: 0 },
       circuitBreaker: { ...POOL_DEFAULTS.circuitBreaker, enabled: false },
       retry: { attempts: 0, retryNonIdempotent: true, onStatus: [502, 503], backoffBaseMs: 10, backoffCapMs: 1_000, maxBodyBytes: 1_048_576, budgetPercent: 50, budgetMinRetries: 1, perTryTimeoutMs: 2_000 },
-      timeouts: { connectMs: 1_000, responseMs: 10_000, idleMs: 5_000 },
+      timeouts: { connectMs: 1_000, responseMs: 10_000, idleMs: 5_000, tunnelIdleMs: 3_600_000 },
       maxConnections: 100,
       queue: { size: 50, timeoutMs: 1_000 },
       sticky: { enabled: true, cookie: 'api_session', ttlMs: 600_000 },

@@ -125,6 +125,8 @@ test('every line of /metrics is valid exposition text with all velo_* families a
     velo_rate_limited_total: 'counter',
     velo_outlier_ejections_total: 'counter',
     velo_backend_slow_start_percent: 'gauge',
+    velo_websocket_connections: 'gauge',
+    velo_websocket_sessions_total: 'counter',
   });
   t.true(families.has('velo_process_cpu_user_seconds_total'), 'process metrics carry the velo_ prefix');
   t.true([...families.values()].every((f) => f.help !== undefined && f.help.length > 0));

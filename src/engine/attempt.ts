@@ -1,0 +1,172 @@
+/**
+ * One try of a request against one backend: undici's dispatch handler for it, its response
+ * deadline, and the one place its outcome is counted against the backend (stats, breaker,
+ * outlier detection, retry budget). The request it belongs to decides what happens next.
+ */
+import type { Socket } from 'node:net';
+import type { Dispatcher } from 'undici';
+import type { Pool } from '../upstream/pool.js';
+import type { Upstream } from '../upstream/upstream.js';
+import { claimNextRequestHead, type ConnectionClaimant, type ConnectionUse } from '../upstream/connector.js';
+
+/** Why velo itself aborts an attempt; never counted against the backend. */
+export class AttemptCancelled extends Error {}
+
+/** No response headers within the (per-try) response timeout; the backend's failure. */
+export class AttemptTimedOut extends Error {
+  readonly code = 'UND_ERR_HEADERS_TIMEOUT';
+}
+
+/** The backend's response cannot be relayed as HTTP; counted as the backend's failure. */
+export class InvalidUpstreamResponse extends Error {
+  readonly code = 'E_INVALID_UPSTREAM_RESPONSE';
+}
+
+/** What an attempt reports to the request it belongs to. */
+export interface AttemptOwner {
+  onInterim(attempt: Attempt, status: number, raw: Buffer[]): void;
+  onResponseHeaders(attempt: Attempt, status: number, raw: Buffer[], statusText: string, resume: () => void): boolean;
+  onResponseData(chunk: Buffer): boolean;
+  onResponseEnd(attempt: Attempt): void;
+  onUpgraded(attempt: Attempt, status: number, raw: Buffer[], statusText: string, socket: Socket): void;
+  onAttemptError(attempt: Attempt, err: Error & { code?: string }): void;
+}
+
+/** One try against one backend; implements undici's dispatch handler. */
+export class Attempt implements Dispatcher.DispatchHandler, ConnectionClaimant {
+  readonly startedAt: number;
+  /** undici handed the request to a socket (onConnect ran). */
+  connected = false;
+  /** Response headers (a final status) arrived. */
+  responded = false;
+  statusRetry: number | undefined;
+  /** The backend connection the request head went out on (see connector.ts). */
+  connection: ConnectionUse | undefined;
+  /** The response has been delivered in full; later undici callbacks are ignored. */
+  done = false;
+  private abortFn: ((err?: Error) => void) | undefined;
+  private cancelled: Error | undefined;
+  private settled = false;
+  private released = false;
+  private readonly isProbe: boolean;
+  private deadline: NodeJS.Timeout | undefined;
+
+  /**
+   * Takes one in-flight slot on `upstream` (and a retry slot when `isRetry`) until `release()`.
+   * `responseTimeoutMs` (> 0) bounds the wait for response headers, measured from now, with
+   * Node's timer (undici's own timers are coarse above 1 s: up to 0.5 s late).
+   */
+  constructor(
+    private readonly owner: AttemptOwner,
+    readonly upstream: Upstream,
+    private readonly pool: Pool,
+    private readonly clock: () => number,
+    private readonly isRetry: boolean,
+    responseTimeoutMs: number,
+  ) {
+    this.startedAt = clock();
+    upstream.inFlight += 1;
+    if (isRetry) pool.retryBudget.retriesInFlight += 1;
+    this.isProbe = upstream.breaker.onDispatch();
+    if (responseTimeoutMs > 0) {
+      this.deadline = setTimeout(() => this.cancel(new AttemptTimedOut(`no response headers within ${responseTimeoutMs} ms`)), responseTimeoutMs);
+    }
+  }
+
+  /** Aborts this attempt on velo's behalf (client gone, a status to retry, a deadline). */
+  cancel(reason: Error = new AttemptCancelled('cancelled')): void {
+    this.cancelled ??= reason;
+    this.abortFn?.(this.cancelled);
+  }
+
+  retryOnStatus(status: number): void {
+    this.statusRetry = status;
+    this.cancel();
+  }
+
+  /** The response was delivered without waiting for undici (a body-less status): ignore the rest. */
+  markDone(): void {
+    this.done = true;
+    this.clearDeadline();
+  }
+
+  /**
+   * Counts the outcome once: `ok` a complete response (a 5xx counts as a failure for stats,
+   * and for the breaker when `count_5xx`), `error` no or a cut response, `neutral` not the
+   * backend's doing (the client left, a stale keep-alive connection). Releases the slot too
+   * unless `keepSlot` (an upgraded tunnel holds it until it closes).
+   */
+  settle(status: number, outcome: 'ok' | 'error' | 'neutral', keepSlot = false): void {
+    this.clearDeadline();
+    if (!keepSlot) this.release();
+    if (this.settled) return;
+    this.settled = true;
+    const u = this.upstream;
+    if (this.isRetry) this.pool.retryBudget.retriesInFlight -= 1;
+    if (outcome === 'neutral') {
+      u.breaker.recordNeutral(this.isProbe);
+      return;
+    }
+    const failed = outcome === 'error' || status >= 500;
+    u.recordAttempt(status, this.clock() - this.startedAt, failed);
+    if (outcome === 'error' || (status >= 500 && u.breaker.countsHttp5xx)) u.breaker.recordFailure(this.isProbe);
+    else u.breaker.recordSuccess(this.isProbe);
+    if (!failed) this.pool.retryBudget.deposit(this.pool.config.retry);
+    this.pool.outliers.record(u, outcome === 'error' ? 0 : status, this.pool.upstreams);
+  }
+
+  /** Frees the backend's in-flight slot (once). */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.upstream.release();
+  }
+
+  private clearDeadline(): void {
+    if (this.deadline !== undefined) clearTimeout(this.deadline);
+    this.deadline = undefined;
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.abortFn = abort;
+    this.connected = true;
+    if (this.cancelled !== undefined) abort(this.cancelled);
+    else claimNextRequestHead(this);
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    if (this.done) return false;
+    if (statusCode < 200) {
+      this.owner.onInterim(this, statusCode, rawHeaders);
+      return true;
+    }
+    this.responded = true;
+    this.clearDeadline();
+    return this.owner.onResponseHeaders(this, statusCode, rawHeaders, statusText, resume);
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.done) return true;
+    return this.owner.onResponseData(chunk);
+  }
+
+  onComplete(): void {
+    if (this.done) return;
+    this.done = true;
+    this.owner.onResponseEnd(this);
+  }
+
+  onUpgrade(statusCode: number, rawHeaders: Buffer[] | string[] | null, socket: Socket): void {
+    this.responded = true;
+    this.clearDeadline();
+    const raw = (rawHeaders ?? []).map((h) => (typeof h === 'string' ? Buffer.from(h, 'latin1') : h));
+    this.owner.onUpgraded(this, statusCode, raw, '', socket);
+  }
+
+  onError(err: Error): void {
+    this.clearDeadline();
+    if (this.done) return;
+    this.done = true;
+    this.owner.onAttemptError(this, this.cancelled ?? err);
+  }
+}

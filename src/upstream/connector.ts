@@ -1,0 +1,144 @@
+/**
+ * The socket layer under each backend's undici pool. undici's own connector opens the socket;
+ * this one adds what undici cannot be configured to do:
+ *
+ * - Half-open sockets (`allowHalfOpen`), so a WebSocket tunnel can relay one side's FIN while
+ *   the other keeps sending (RFC 9293 section 3.6; undici destroys a keep-alive socket on `end`
+ *   itself, so plain requests are unaffected).
+ * - Unsolicited `100 Continue` interim responses are dropped before undici's parser sees them.
+ *   RFC 9110 section 15.2 says a client MUST be able to parse 1xx responses it did not expect;
+ *   undici 7 destroys the socket on any 100 ("bad response", client-h1.js onHeadersComplete)
+ *   and the final response is lost. Other 1xx (103 Early Hints) reach the handler as usual.
+ * - Which connection a request went out on: how many requests that socket had carried before
+ *   and whether any byte of this request's response arrived. A request that failed on a reused
+ *   connection before any response byte met a keep-alive race (the backend closed the idle
+ *   connection as velo reused it) and can be sent again safely (RFC 9112 section 9.3.1).
+ */
+import type { Socket } from 'node:net';
+import { buildConnector } from 'undici';
+
+/** What velo knows about one backend connection, shared with the attempt that used it. */
+export interface ConnectionUse {
+  /** Requests written on this socket so far, this one included. */
+  requests: number;
+  /** Bytes received since this request's head was written (interim responses included). */
+  responseBytes: number;
+}
+
+/** An attempt that wants to learn which connection its request head goes out on. */
+export interface ConnectionClaimant {
+  connection: ConnectionUse | undefined;
+}
+
+let claimant: ConnectionClaimant | undefined;
+
+/**
+ * Binds the next request head written on any velo backend socket to `who`. undici writes the
+ * head synchronously right after calling the handler's `onConnect`, so calling this from
+ * `onConnect` names the socket exactly.
+ */
+export function claimNextRequestHead(who: ConnectionClaimant): void {
+  claimant = who;
+}
+
+/** A request line as undici writes it: `METHOD SP request-target SP HTTP/1.1 CRLF`. */
+const REQUEST_LINE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ \S+ HTTP\/1\.1\r\n/;
+/** Longest interim-response head we hold back while waiting for its end. */
+const MAX_INTERIM_HEAD_BYTES = 16 * 1024;
+
+interface SocketState extends ConnectionUse {
+  /** The next bytes read start a response (a status line). */
+  atResponseStart: boolean;
+  /** A possible `100 Continue` head split across reads. */
+  pending: Buffer | undefined;
+}
+
+export interface ConnectorOptions {
+  /** Connect timeout, ms. */
+  timeoutMs: number;
+}
+
+/** Builds the `connect` function for an undici Pool (see the module comment for what it adds). */
+export function createConnector(options: ConnectorOptions): buildConnector.connector {
+  const base = buildConnector({ timeout: options.timeoutMs, allowHalfOpen: true } as buildConnector.BuildOptions);
+  return (opts, callback) =>
+    base(opts, (err, socket) => {
+      if (err !== null) return callback(err, null);
+      instrument(socket as Socket);
+      callback(null, socket);
+    });
+}
+
+function instrument(socket: Socket): void {
+  const state: SocketState = { requests: 0, responseBytes: 0, atResponseStart: false, pending: undefined };
+  const write = socket.write;
+  socket.write = function (this: Socket, chunk: unknown, ...rest: unknown[]): boolean {
+    if (typeof chunk === 'string' && REQUEST_LINE.test(chunk)) {
+      state.requests += 1;
+      state.responseBytes = 0;
+      state.atResponseStart = true;
+      state.pending = undefined;
+      if (claimant !== undefined) {
+        claimant.connection = state;
+        claimant = undefined;
+      }
+    }
+    return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+  } as Socket['write'];
+  const push = socket.push;
+  socket.push = function (this: Socket, chunk: Buffer | null, encoding?: BufferEncoding): boolean {
+    if (chunk !== null && chunk.length > 0) {
+      state.responseBytes += chunk.length;
+      if (state.atResponseStart || state.pending !== undefined) {
+        const rest = dropContinue(state, chunk);
+        if (rest === undefined) return true;
+        chunk = rest;
+      }
+    }
+    return push.call(this, chunk, encoding);
+  };
+}
+
+const CONTINUE_11 = Buffer.from('HTTP/1.1 100');
+const CONTINUE_10 = Buffer.from('HTTP/1.0 100');
+
+/**
+ * Strips leading `100 Continue` responses (status line, headers, empty line; they have no body)
+ * from bytes read at the start of a response. Returns what is left to pass on, or undefined
+ * when everything is held back or dropped.
+ */
+function dropContinue(state: SocketState, chunk: Buffer): Buffer | undefined {
+  let buf = state.pending === undefined ? chunk : Buffer.concat([state.pending, chunk]);
+  state.pending = undefined;
+  for (;;) {
+    const probe = Math.min(buf.length, CONTINUE_11.length + 1);
+    const prefix11 = buf.subarray(0, Math.min(probe, CONTINUE_11.length)).equals(CONTINUE_11.subarray(0, Math.min(probe, CONTINUE_11.length)));
+    const prefix10 = buf.subarray(0, Math.min(probe, CONTINUE_10.length)).equals(CONTINUE_10.subarray(0, Math.min(probe, CONTINUE_10.length)));
+    if (!prefix11 && !prefix10) {
+      state.atResponseStart = false;
+      return buf;
+    }
+    if (buf.length <= CONTINUE_11.length) {
+      // Too short to tell yet ("HTTP/1.1 10" could be a 100 or a 101).
+      state.pending = buf;
+      return undefined;
+    }
+    const after = buf[CONTINUE_11.length];
+    if (after !== 0x20 && after !== 0x0d) {
+      // HTTP/1.1 1000..: not a 100 status line; let the parser judge it.
+      state.atResponseStart = false;
+      return buf;
+    }
+    const end = buf.indexOf('\r\n\r\n');
+    if (end < 0) {
+      if (buf.length > MAX_INTERIM_HEAD_BYTES) {
+        state.atResponseStart = false;
+        return buf;
+      }
+      state.pending = buf;
+      return undefined;
+    }
+    buf = buf.subarray(end + 4);
+    if (buf.length === 0) return undefined;
+  }
+}
