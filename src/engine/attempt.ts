@@ -76,7 +76,11 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionClaimant {
   /** Aborts this attempt on velo's behalf (client gone, a status to retry, a deadline). */
   cancel(reason: Error = new AttemptCancelled('cancelled')): void {
     this.cancelled ??= reason;
-    this.abortFn?.(this.cancelled);
+    // With pipelining 1 the socket carries only this request: closing it ends the attempt
+    // without undici opening a replacement connection (see ConnectionUse.socket).
+    const socket = this.connection?.socket;
+    if (socket !== undefined && !socket.destroyed && !this.done && this.connection?.requests !== undefined) socket.destroy(this.cancelled);
+    else this.abortFn?.(this.cancelled);
   }
 
   retryOnStatus(status: number): void {

@@ -325,6 +325,11 @@ export class Engine implements ForwardEnv {
     // destroySoon, not end: the server allows half-open sockets, and a client that never closes
     // its side would otherwise keep this one (and a graceful shutdown) waiting.
     res.once('finish', () => socket.destroySoon());
+    // A FIN before velo's answer (or the backend's 101) means the client left, as for any request.
+    const onEarlyEnd = (): void => {
+      socket.destroy();
+    };
+    socket.once('end', onEarlyEnd);
     let requestId = '-';
     try {
       requestId = this.nextRequestId(req);
@@ -334,7 +339,7 @@ export class Engine implements ForwardEnv {
       if (!admission.ok) return this.answerLocally(req, res, requestId, admission);
       const { pool, clientIp, target } = admission;
       const websocket = String(req.headers.upgrade).trim().toLowerCase() === 'websocket';
-      const upgrade: UpgradeClient | undefined = websocket ? { socket, head, protocol: 'websocket' } : undefined;
+      const upgrade: UpgradeClient | undefined = websocket ? { socket, head, protocol: 'websocket', detach: () => socket.off('end', onEarlyEnd) } : undefined;
       const body = websocket ? undefined : upgradeBody(req, socket, head, pool.config.retry.maxBodyBytes);
       if (body === 'unsupported') return sendError(res, 411, 'a chunked body with an Upgrade header needs a Content-Length', requestId);
       new ForwardRequest(this, req, res, pool, requestId, peerIp, clientIp, target, upgrade, body).start();

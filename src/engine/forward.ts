@@ -48,6 +48,8 @@ export interface UpgradeClient {
   head: Buffer;
   /** The Upgrade token velo tunnels for (`websocket`). */
   protocol: string;
+  /** Removes the handshake-time socket listeners (a FIN before the 101 means the client left). */
+  detach: () => void;
 }
 
 /** Where the request goes and how it is named upstream (absolute-form resolved, RFC 9112 section 3.2.2). */
@@ -284,6 +286,7 @@ export class ForwardRequest implements AttemptOwner {
     attempt.settle(status, 'ok', true);
     this.res.off('close', this.onClientClose);
     this.res.detachSocket(client.socket);
+    client.detach();
     client.socket.write(upgradeResponseHead(status, raw));
     const upstream = attempt.upstream;
     upstream.tunnels += 1;

@@ -23,6 +23,12 @@ export interface ConnectionUse {
   requests: number;
   /** Bytes received since this request's head was written (interim responses included). */
   responseBytes: number;
+  /**
+   * The socket itself. Destroying it with an error fails the request running on it with that
+   * error; undici's `abort()` instead destroys it with an informational error, after which undici
+   * re-queues the aborted request and opens a new connection for it, for nothing.
+   */
+  socket: Socket;
 }
 
 /** An attempt that wants to learn which connection its request head goes out on. */
@@ -70,7 +76,7 @@ export function createConnector(options: ConnectorOptions): buildConnector.conne
 }
 
 function instrument(socket: Socket): void {
-  const state: SocketState = { requests: 0, responseBytes: 0, atResponseStart: false, pending: undefined };
+  const state: SocketState = { requests: 0, responseBytes: 0, atResponseStart: false, pending: undefined, socket };
   const write = socket.write;
   socket.write = function (this: Socket, chunk: unknown, ...rest: unknown[]): boolean {
     if (typeof chunk === 'string' && REQUEST_LINE.test(chunk)) {
