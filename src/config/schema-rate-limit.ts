@@ -6,14 +6,13 @@ import { METHODS } from 'node:http';
 import { isMap, type Node } from 'yaml';
 import type { RateLimitConfig, RateLimitRoute } from './types.js';
 import { POOL_DEFAULTS } from './defaults.js';
+import { POOL_POLICY_NAME } from '../resilience/rate-limit.js';
 import { MapReader, readList, readString, type IssueCollector } from './schema-node.js';
 
 const ROUTE_KEYS = ['name', 'path_prefix', 'methods', 'rps', 'burst'] as const;
 const ROUTE_EXAMPLE = '{ name: login, path_prefix: /login, methods: [POST], rps: 2, burst: 2 }';
 // A policy name is an sf-token's safe subset, so it reads the same quoted or not in the header.
 const POLICY_NAME = /^[A-Za-z][A-Za-z0-9._-]*$/;
-/** The policy name of the pool-wide bucket in the RateLimit header fields. */
-export const POOL_POLICY_NAME = 'pool';
 
 /**
  * Reads `rate_limit` under `r` (`true`/`false` or a mapping). `enabled` governs the pool-wide
