@@ -1,6 +1,11 @@
-/** rate_limit.routes on real sockets: a route's own bucket, per client IP, and the 429's headers. */
+/**
+ * rate_limit.routes on real sockets: a route's own bucket, per client IP, and the 429's headers.
+ * velo's clock stands still (no token comes back mid-test however slow the machine is).
+ */
 import test from 'ava';
 import { client, get, startBackends, startVelo } from './harness.js';
+
+const STILL = { clock: () => 1_000 };
 
 const LOGIN_ONLY = `health_check: { enabled: false }
 rate_limit:
@@ -10,7 +15,7 @@ rate_limit:
 
 test('POST /login at 2/s: the 3rd rapid POST gets 429 with Retry-After and RateLimit fields, GET / is untouched', async (t) => {
   const [b] = await startBackends(t, 1);
-  const velo = await startVelo(t, LOGIN_ONLY, [b!.url]);
+  const velo = await startVelo(t, LOGIN_ONLY, [b!.url], STILL);
   const agent = client(t);
   const posts = [];
   for (let i = 0; i < 3; i++) posts.push(await get(agent, `${velo.url}/login`, { method: 'POST', body: 'user=a' }));
@@ -34,12 +39,12 @@ test('each client IP has its own bucket (X-Forwarded-For from a trusted proxy); 
   const agent = client(t);
   const post = (url: string, ip: string) => get(agent, `${url}/login`, { method: 'POST', headers: { 'x-forwarded-for': ip } }).then((r) => r.status);
 
-  const trusted = await startVelo(t, `${LOGIN_ONLY}trust_proxy: true\n`, [b!.url]);
+  const trusted = await startVelo(t, `${LOGIN_ONLY}trust_proxy: true\n`, [b!.url], STILL);
   const first = [await post(trusted.url, '203.0.113.1'), await post(trusted.url, '203.0.113.1'), await post(trusted.url, '203.0.113.1')];
   const second = [await post(trusted.url, '203.0.113.2'), await post(trusted.url, '203.0.113.2'), await post(trusted.url, '203.0.113.2')];
   t.deepEqual({ first, second }, { first: [200, 200, 429], second: [200, 200, 429] });
 
-  const untrusted = await startVelo(t, LOGIN_ONLY, [b!.url]);
+  const untrusted = await startVelo(t, LOGIN_ONLY, [b!.url], STILL);
   const forged = [await post(untrusted.url, '198.51.100.1'), await post(untrusted.url, '198.51.100.2'), await post(untrusted.url, '198.51.100.3')];
   t.deepEqual(forged, [200, 200, 429], 'without trust_proxy every request is the socket peer');
 });
@@ -53,7 +58,7 @@ rate_limit:
   routes:
     - { name: login, path_prefix: /login, methods: [POST], rps: 1, burst: 1 }
 `;
-  const velo = await startVelo(t, yaml, [b!.url]);
+  const velo = await startVelo(t, yaml, [b!.url], STILL);
   const agent = client(t);
   const statuses: number[] = [];
   for (let i = 0; i < 4; i++) statuses.push((await get(agent, `${velo.url}/`)).status);
