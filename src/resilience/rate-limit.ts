@@ -23,11 +23,12 @@ export interface RateLimitRefusal {
 
 interface RouteLimit {
   route: RateLimitRoute;
-  /** Lower-cased, as normalized request paths are. */
+  /** Normalized as request paths are (`normalizeRequestPath`). */
   prefix: string;
   buckets: TokenBuckets;
 }
 
+/** One pool's limiter: the pool-wide bucket set and one per route, all keyed by client IP. */
 export class RateLimiter {
   private settings!: RateLimitConfig;
   private readonly poolBuckets: TokenBuckets;
@@ -55,7 +56,7 @@ export class RateLimiter {
       const rate = { rps: route.rps, burst: route.burst };
       const kept = previous.get(route.name);
       if (kept !== undefined) kept.rate = rate;
-      return { route, prefix: route.pathPrefix.toLowerCase(), buckets: kept ?? new TokenBuckets(rate) };
+      return { route, prefix: normalizeRequestPath(route.pathPrefix), buckets: kept ?? new TokenBuckets(rate) };
     });
   }
 

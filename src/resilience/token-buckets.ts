@@ -30,6 +30,7 @@ interface Bucket {
 
 const SWEEP_EVERY = 10_000;
 
+/** One rate's buckets, one per key (a client IP); created full, swept once full again. */
 export class TokenBuckets {
   private readonly buckets = new Map<string, Bucket>();
   private checks = 0;
