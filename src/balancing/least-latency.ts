@@ -1,10 +1,12 @@
 import { isEligible, type Balanceable, type PickContext, type Strategy } from './strategy.js';
 
 /**
- * Peak-EWMA balancing: picks the lowest latencyEwmaMs * (inFlight + 1) / effectiveWeight
- * (so weights and slow start count), ties broken with
- * `ctx.random`; a backend without samples is costed at the median sampled latency, so it
- * gets traffic without being flooded.
+ * Peak-EWMA balancing (Finagle's PeakEwma balancer): picks the lowest
+ * latencyEwmaMs * (inFlight + 1) / effectiveWeight (so weights and slow start count), ties
+ * broken with `ctx.random`. The latency estimate decays between samples and is dropped once
+ * stale (see `PeakEwma`), so a backend that was slow once is probed again by real traffic.
+ * A backend without a (fresh) estimate is costed at the median estimate of the others, or at
+ * 1 ms when none has one, so it gets traffic without being flooded and in-flight counts still.
  */
 export class LeastLatency implements Strategy {
   readonly name = 'least-latency';
@@ -39,7 +41,7 @@ export class LeastLatency implements Strategy {
 }
 
 function median(values: number[]): number {
-  if (values.length === 0) return 0;
+  if (values.length === 0) return 1;
   const sorted = values.slice().sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;

@@ -16,7 +16,7 @@ export interface Balanceable {
   effectiveWeight(now: number): number;
   /** Healthy, not draining, breaker not open, not ejected. */
   isAvailable(): boolean;
-  /** Peak-EWMA of response time in ms, or undefined before the first sample. */
+  /** Peak-EWMA of response time in ms as of `now`, or undefined before the first sample or once it is stale. */
   latencyEwmaMs(now: number): number | undefined;
 }
 

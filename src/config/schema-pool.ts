@@ -7,6 +7,7 @@ import { describeStrategies, resolveStrategyName } from '../balancing/registry.j
 import type { BackendConfig, PoolConfig, PoolMatch, StrategyName } from './types.js';
 import { backendUrlProblem, normalizeBackendUrl } from './backend-url.js';
 import { POOL_DEFAULTS } from './defaults.js';
+import { readRateLimit } from './schema-rate-limit.js';
 import { describeNode, IssueCollector, MapReader, readList, readNumber, readString } from './schema-node.js';
 
 /** Every key a pool may have, as written in the file. */
@@ -264,7 +265,6 @@ export function readPool(r: MapReader, defaultName: string | undefined): PoolCon
   if (!COOKIE_NAME.test(cookie)) {
     r.c.report(sticky.section.at('cookie'), sticky.section.get('cookie'), `"${cookie}" is not a valid cookie name`, 'expected letters, digits, _ and - (RFC 6265 token)');
   }
-  const rate = r.toggle('rate_limit', d.rateLimit.enabled, ['rps', 'burst']);
   const queue = r.map('queue', ['size', 'timeout']);
   const timeouts = r.map('timeouts', ['connect', 'response', 'idle', 'tunnel']);
   return {
@@ -288,11 +288,7 @@ export function readPool(r: MapReader, defaultName: string | undefined): PoolCon
       cookie: COOKIE_NAME.test(cookie) ? cookie : d.sticky.cookie,
       ttlMs: sticky.section.duration('ttl', d.sticky.ttlMs, 1),
     },
-    rateLimit: {
-      enabled: rate.enabled,
-      rps: rate.section.number('rps', d.rateLimit.rps, { min: 0, exclusiveMin: true }),
-      burst: rate.section.int('burst', d.rateLimit.burst, { min: 1 }),
-    },
+    rateLimit: readRateLimit(r),
     outlier: readOutlier(r),
     panicThreshold: r.number('panic_threshold', d.panicThreshold, { min: 0, max: 100 }),
     slowStartMs: r.duration('slow_start', d.slowStartMs),

@@ -86,11 +86,14 @@ sticky:
   cookie: velo_sticky
   ttl: 1h
 
-# Token bucket per client IP; over the limit velo answers 429.
+# Token bucket per client IP; over the limit velo answers 429 with Retry-After and RateLimit headers.
 rate_limit:
   enabled: false
   rps: 100
   burst: 200
+  # The first route whose path_prefix and methods match uses its own bucket instead of the
+  # pool-wide one (enabled, rps, burst), which may stay off: routes apply whenever listed.
+  routes: []              # e.g. [{ name: login, path_prefix: /login, methods: [POST], rps: 2, burst: 2 }]
 
 # Eject a backend after consecutive failures, for longer each time it happens again.
 outlier_detection:

@@ -89,11 +89,28 @@ export interface StickyConfig {
   ttlMs: number;
 }
 
+/** One `rate_limit.routes` entry: its own token bucket per client IP for matching requests. */
+export interface RateLimitRoute {
+  /** Policy name in the RateLimit header fields; unique within the pool. */
+  name: string;
+  /** Matches requests whose path starts with this (case-insensitively, after normalization). */
+  pathPrefix: string;
+  /** Upper-case methods the route applies to; undefined means every method. */
+  methods?: string[];
+  /** Sustained requests per second per client IP. */
+  rps: number;
+  /** Requests a client may make at once (the bucket's size). */
+  burst: number;
+}
+
 export interface RateLimitConfig {
+  /** The pool-wide bucket is on (requests that match no route are limited by it). */
   enabled: boolean;
   /** Sustained requests per second per client IP. */
   rps: number;
   burst: number;
+  /** Checked in order; the first match replaces the pool-wide bucket for that request. Apply even when `enabled` is false. */
+  routes: RateLimitRoute[];
 }
 
 export interface OutlierConfig {

@@ -272,7 +272,8 @@ export class Engine implements ForwardEnv {
 
   /**
    * The checks every request and every upgrade pass before a backend is picked, in order:
-   * ip_filter, a path as the request target, a pool for the host and path, the pool's rate limit.
+   * ip_filter, a path as the request target, a pool for the host and path, the pool's rate limit
+   * (its first matching route's, else the pool-wide one).
    */
   admit(req: http.IncomingMessage, peerIp: string): Admission {
     if (!this.ipAllowed(peerIp)) return { ok: false, status: 403, message: 'forbidden', termination: 'DN', clientIp: peerIp };
@@ -284,13 +285,10 @@ export class Engine implements ForwardEnv {
     const pool = this.router.match(target.authority ?? req.headers.host, url);
     if (pool === undefined) return { ok: false, status: 404, message: 'no pool matches this host and path', termination: 'NR', clientIp: peerIp };
     const clientIp = this.clientIpOf(req, peerIp);
-    if (pool.config.rateLimit.enabled) {
-      const waitSeconds = pool.rateLimiter.take(clientIp);
-      if (waitSeconds > 0) {
-        this.totals.rateLimited += 1;
-        const headers = { 'retry-after': String(waitSeconds) };
-        return { ok: false, status: 429, message: 'rate limited', termination: 'RL', clientIp, pool: pool.name, headers };
-      }
+    const limited = pool.rateLimiter.take(req.method ?? 'GET', url, clientIp);
+    if (limited !== undefined) {
+      this.totals.rateLimited += 1;
+      return { ok: false, status: 429, message: 'rate limited', termination: 'RL', clientIp, pool: pool.name, headers: limited.headers };
     }
     return { ok: true, pool, clientIp, target };
   }

@@ -1,53 +1,89 @@
 /**
- * Per-client-IP token buckets for a pool's `rate_limit`: `rps` tokens a second, at most
- * `burst` saved. A request without a token is answered 429 with Retry-After. Buckets of
- * clients that went quiet are swept, so memory stays bounded by the active clients.
+ * A pool's `rate_limit`: the first of its `routes` whose `path_prefix` and `methods` match a
+ * request takes a token from that route's bucket for the client IP; any other request takes
+ * one from the pool-wide bucket when that is enabled. A request without a token is refused
+ * (the engine answers 429) with `Retry-After` and the IETF RateLimit fields. Buckets are per
+ * (policy, client IP) and survive a reload for every policy that keeps its name.
  */
-import type { RateLimitConfig } from '../config/types.js';
+import type { RateLimitConfig, RateLimitRoute } from '../config/types.js';
+import { normalizeRequestPath } from './request-path.js';
+import { rateLimitedHeaders, type RateLimitHeaders } from './rate-limit-headers.js';
+import { TokenBuckets } from './token-buckets.js';
 
-interface Bucket {
-  tokens: number;
-  at: number;
+/** The policy name of the pool-wide bucket in the RateLimit header fields; no route may take it. */
+export const POOL_POLICY_NAME = 'pool';
+
+/** Why a request was refused: the policy that refused it and the 429's header fields. */
+export interface RateLimitRefusal {
+  /** The route's name, or `pool` for the pool-wide bucket. */
+  policy: string;
+  /** Retry-After, RateLimit-Policy and RateLimit, lower-case names. */
+  headers: RateLimitHeaders;
 }
 
-const SWEEP_EVERY = 10_000;
+interface RouteLimit {
+  route: RateLimitRoute;
+  /** Normalized as request paths are (`normalizeRequestPath`). */
+  prefix: string;
+  buckets: TokenBuckets;
+}
 
+/** One pool's limiter: the pool-wide bucket set and one per route, all keyed by client IP. */
 export class RateLimiter {
-  private buckets = new Map<string, Bucket>();
-  private checks = 0;
+  private settings!: RateLimitConfig;
+  private readonly poolBuckets: TokenBuckets;
+  private routes: RouteLimit[] = [];
 
+  /** `clock` is monotonic ms (the engine's). */
   constructor(
-    public config: RateLimitConfig,
+    config: RateLimitConfig,
     private readonly clock: () => number,
-  ) {}
-
-  /** Takes a token for `clientIp`; returns 0 when allowed, else the seconds until one is free. */
-  take(clientIp: string): number {
-    const now = this.clock();
-    const { rps, burst } = this.config;
-    if (++this.checks % SWEEP_EVERY === 0) this.sweep(now);
-    let bucket = this.buckets.get(clientIp);
-    if (bucket === undefined) {
-      bucket = { tokens: burst, at: now };
-      this.buckets.set(clientIp, bucket);
-    } else {
-      bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * rps);
-      bucket.at = now;
-    }
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return 0;
-    }
-    return Math.max(1, Math.ceil((1 - bucket.tokens) / rps));
+  ) {
+    this.poolBuckets = new TokenBuckets({ rps: config.rps, burst: config.burst });
+    this.config = config;
   }
 
+  get config(): RateLimitConfig {
+    return this.settings;
+  }
+
+  /** Applies a reloaded config; buckets of the pool and of routes that keep their name stay. */
+  set config(config: RateLimitConfig) {
+    this.settings = config;
+    this.poolBuckets.rate = { rps: config.rps, burst: config.burst };
+    const previous = new Map(this.routes.map((r) => [r.route.name, r.buckets]));
+    this.routes = config.routes.map((route) => {
+      const rate = { rps: route.rps, burst: route.burst };
+      const kept = previous.get(route.name);
+      if (kept !== undefined) kept.rate = rate;
+      return { route, prefix: normalizeRequestPath(route.pathPrefix), buckets: kept ?? new TokenBuckets(rate) };
+    });
+  }
+
+  /**
+   * Takes a token for one request (`method` as sent, `target` the request target with its
+   * query) from `clientIp`'s bucket of the policy that governs it. Returns undefined when the
+   * request may pass (or nothing limits it), else the refusal.
+   */
+  take(method: string, target: string, clientIp: string): RateLimitRefusal | undefined {
+    const route = this.routeFor(method, target);
+    if (route === undefined && !this.settings.enabled) return undefined;
+    const name = route?.route.name ?? POOL_POLICY_NAME;
+    const buckets = route?.buckets ?? this.poolBuckets;
+    const took = buckets.take(clientIp, this.clock());
+    if (took.allowed) return undefined;
+    return { policy: name, headers: rateLimitedHeaders(name, buckets.rate, took) };
+  }
+
+  /** Client buckets held, over every policy. */
   get clients(): number {
-    return this.buckets.size;
+    return this.routes.reduce((n, r) => n + r.buckets.size, this.poolBuckets.size);
   }
 
-  /** Forgets buckets that have refilled completely (their clients are quiet). */
-  private sweep(now: number): void {
-    const fullAfterMs = (this.config.burst / this.config.rps) * 1000;
-    for (const [ip, b] of this.buckets) if (now - b.at >= fullAfterMs) this.buckets.delete(ip);
+  private routeFor(method: string, target: string): RouteLimit | undefined {
+    if (this.routes.length === 0) return undefined;
+    const path = normalizeRequestPath(target);
+    const upper = method.toUpperCase();
+    return this.routes.find((r) => path.startsWith(r.prefix) && (r.route.methods === undefined || r.route.methods.includes(upper)));
   }
 }

@@ -1,5 +1,6 @@
 import test from 'ava';
 import { LeastLatency } from '../../src/balancing/least-latency.js';
+import { PeakEwma } from '../../src/balancing/peak-ewma.js';
 import { runConformance } from './conformance.js';
 import { ctx, FakeUpstream, scriptedRandom, seededRandom, tally } from './fake-upstream.js';
 
@@ -55,4 +56,67 @@ test('with no samples anywhere, picks spread by the random tie-break', (t) => {
     [0, 0.7].map((x) => ll.pick(list, ctx({ random: scriptedRandom(x) }))?.id),
     ['a', 'b'],
   );
+});
+
+/** A backend whose latency estimate is a real PeakEwma read at the pick's clock. */
+class EwmaUpstream extends FakeUpstream {
+  readonly ewma = new PeakEwma();
+
+  override latencyEwmaMs(now: number): number | undefined {
+    return this.ewma.value(now);
+  }
+}
+
+/**
+ * One request every `stepMs` from `fromMs` to `toMs` (exclusive), one at a time (nothing in
+ * flight at a pick, the harshest case for a slow backend): the picked backend answers in
+ * `latencyOf(id)` ms and that sample is recorded when it is picked. Returns the picks' ids.
+ */
+function serve(list: EwmaUpstream[], fromMs: number, toMs: number, stepMs: number, latencyOf: (id: string) => number): string[] {
+  const ll = new LeastLatency();
+  const random = seededRandom(7);
+  const ids: string[] = [];
+  for (let now = fromMs; now < toMs; now += stepMs) {
+    const u = ll.pick(list, ctx({ now, random })) as EwmaUpstream;
+    u.ewma.observe(latencyOf(u.id), now);
+    ids.push(u.id);
+  }
+  return ids;
+}
+
+test('a backend that was slow once gets requests again once time passes without samples', (t) => {
+  const fast = new EwmaUpstream('fast');
+  const once = new EwmaUpstream('once');
+  fast.ewma.observe(10, 0);
+  once.ewma.observe(500, 0);
+  // Both now answer in 10 ms; 20 s of traffic, then 300 more requests over 30 s.
+  const before = tally(serve([fast, once], 100, 20_000, 100, () => 10));
+  t.deepEqual(before, { fast: 199 }, 'while its slow sample is fresh it is avoided');
+  const after = tally(serve([fast, once], 20_000, 50_000, 100, () => 10));
+  t.true(after.once! >= 120 && after.once! <= 180, `recovered backend got ${after.once} of 300`);
+});
+
+test('a backend that stays slow is only probed, about once per two decay windows', (t) => {
+  const fast = new EwmaUpstream('fast');
+  const slow = new EwmaUpstream('slow');
+  fast.ewma.observe(10, 0);
+  slow.ewma.observe(500, 0);
+  const counts = tally(serve([fast, slow], 100, 60_100, 100, (id) => (id === 'slow' ? 500 : 10)));
+  t.true(counts.slow! >= 2 && counts.slow! <= 4, `slow backend got ${counts.slow} of 600`);
+});
+
+test('a sampled backend whose estimate decays below the others is tried again before it is stale', (t) => {
+  const ll = new LeastLatency();
+  const steady = new FakeUpstream('steady', { latencyMs: 100 });
+  const once = new EwmaUpstream('once');
+  once.ewma.observe(300, 0);
+  t.is(ll.pick([steady, once], ctx({ now: 10_000 }))?.id, 'steady', '300 * e^-1 = 110 > 100');
+  t.is(ll.pick([steady, once], ctx({ now: 11_500 }))?.id, 'once', '300 * e^-1.15 = 95 < 100');
+});
+
+test('with no samples anywhere, in-flight requests still count', (t) => {
+  const ll = new LeastLatency();
+  const list = [new FakeUpstream('busy', { inFlight: 3 }), new FakeUpstream('idle')];
+  const random = seededRandom(3);
+  t.deepEqual(tally(Array.from({ length: 20 }, () => ll.pick(list, ctx({ random })))), { idle: 20 });
 });

@@ -41,3 +41,33 @@ test('a clock that steps backwards does not amplify the value', (t) => {
   e.observe(10, 4_000);
   t.is(e.value(4_000), 100);
 });
+
+test('between samples the value decays toward zero with time constant decayMs', (t) => {
+  const e = new PeakEwma(10_000);
+  e.observe(500, 0);
+  t.is(e.value(5_000), 500 * Math.exp(-0.5));
+  t.is(e.value(19_999), 500 * Math.exp(-1.9999));
+  t.is(e.value(-1_000), 500, 'a clock that steps backwards does not amplify the value');
+});
+
+test('a sample older than staleAfterMs (two decay windows by default) is dropped', (t) => {
+  const e = new PeakEwma(10_000);
+  e.observe(500, 0);
+  t.is(e.value(20_000), undefined);
+  const custom = new PeakEwma(1_000, 5_000);
+  custom.observe(500, 0);
+  t.true(custom.value(4_999)! > 0);
+  t.is(custom.value(5_000), undefined);
+});
+
+test('the first sample after a stale estimate starts afresh instead of averaging with it', (t) => {
+  const e = new PeakEwma(10_000);
+  e.observe(500, 0);
+  e.observe(10, 25_000);
+  t.is(e.value(25_000), 10);
+  const fresh = new PeakEwma(10_000);
+  fresh.observe(500, 0);
+  fresh.observe(10, 15_000);
+  const w = Math.exp(-1.5);
+  t.is(fresh.value(15_000), 500 * w + 10 * (1 - w), 'within the window the slow sample still weighs');
+});

@@ -206,7 +206,7 @@ test('the short form becomes one pool named default with every default filled in
           ],
           healthCheck: { ...structuredClone(d.healthCheck), path: '/healthz', intervalMs: 1_500 } as PoolConfig['healthCheck'],
           sticky: { ...d.sticky, enabled: true },
-          rateLimit: { enabled: true, rps: 5, burst: 200 },
+          rateLimit: { enabled: true, rps: 5, burst: 200, routes: [] },
         }),
       ],
     }),
