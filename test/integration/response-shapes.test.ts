@@ -57,7 +57,7 @@ test('304 and 204 carrying a Content-Length are relayed without a body, the clie
     t.is(r.body, '');
   }
   t.regex(got[6]!.head, /^HTTP\/1\.1 204 No Content\r\n/);
-  t.is(headersOf(got[6]!.head)['content-length'], undefined, 'a 204 carries no Content-Length (RFC 9110 section 8.6)');
+  t.false('content-length' in headersOf(got[6]!.head), 'a 204 carries no Content-Length (RFC 9110 section 8.6)');
   t.regex(got[7]!.head, /^HTTP\/1\.1 200 OK\r\n/);
   t.is(got[7]!.body, 'ok');
   t.false(c.socket.destroyed, 'the client connection stays open');
