@@ -19,6 +19,7 @@ export function backendView(b: BackendSnapshot) {
     weight: b.weight,
     effectiveWeight: b.effectiveWeight,
     inFlight: b.inFlight,
+    tunnels: b.tunnels,
     requests: b.requests,
     failures: b.failures,
     status: b.status,
