@@ -20,6 +20,7 @@ export function backendView(b: BackendSnapshot) {
     effectiveWeight: b.effectiveWeight,
     inFlight: b.inFlight,
     tunnels: b.tunnels,
+    maxConnections: b.maxConnections,
     requests: b.requests,
     failures: b.failures,
     status: b.status,

@@ -99,10 +99,10 @@ async function runDemo(flags: DemoFlags): Promise<void> {
     logger.info('signal received, draining', { signal });
   }
   await traffic.stop();
-  await running.shutdown();
+  const summary = await running.shutdown();
   await closeBackends();
   farewell?.();
-  process.exitCode = ExitCode.Ok;
+  process.exitCode = summary.forced ? ExitCode.Failure : ExitCode.Ok;
 }
 
 /** Adds `velo demo`. */

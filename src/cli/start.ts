@@ -1,6 +1,7 @@
 /**
  * `velo [start]`: load the config, start the engine, and serve until SIGTERM/SIGINT, which
- * drain in-flight requests (up to `shutdown_timeout`) and exit 0. SIGHUP and edits of the
+ * drain in-flight requests (up to `shutdown_timeout`) and exit 0; a third signal during the
+ * drain cuts them and exits 1 (drain-guard.ts). SIGHUP and edits of the
  * config file reload it; a bad file keeps the running config.
  */
 import { watch, type FSWatcher } from 'node:fs';
@@ -9,7 +10,8 @@ import type { Command } from 'commander';
 import { loadConfig, type FlagOverrides } from '../config/load.js';
 import type { VeloConfig } from '../config/types.js';
 import { ConfigError } from '../errors.js';
-import { Engine } from '../engine/engine.js';
+import { Engine, type StopSummary } from '../engine/engine.js';
+import { guardDrain } from './drain-guard.js';
 import { Control } from '../engine/control.js';
 import { Logger } from '../log/logger.js';
 import { ExitCode } from './exit-codes.js';
@@ -48,8 +50,11 @@ export function flagOverrides(flags: StartFlags): FlagOverrides {
 export interface Running {
   engine: Engine;
   control: Control;
-  /** Stops watching, drains and closes; resolves when everything is closed. */
-  shutdown: () => Promise<void>;
+  /**
+   * Stops watching, drains and closes; resolves when everything is closed. SIGINT/SIGTERM
+   * during the drain follow the stop rule of drain-guard.ts.
+   */
+  shutdown: () => Promise<StopSummary>;
 }
 
 /** Starts an engine for `config` with reload wiring; used by `start` and `demo`. */
@@ -112,27 +117,36 @@ export async function launch(
     }
     logger.info('admin listening', { address: admin.url });
   }
-  let stopping: Promise<void> | undefined;
-  const shutdown = (): Promise<void> => {
+  let stopping: Promise<StopSummary> | undefined;
+  const shutdown = (): Promise<StopSummary> => {
     stopping ??= (async () => {
       stopWatching();
-      await engine.stop();
-      await admin?.close();
-      await accessLog?.close();
+      const began = Date.now();
+      const unguard = guardDrain(engine, logger, began + engine.config.shutdownTimeoutMs);
+      try {
+        const summary = await engine.stop();
+        await admin?.close();
+        await accessLog?.close();
+        const { requests, success, failed } = engine.totals;
+        logger[summary.forced ? 'warn' : 'info']('stopped', { ...summary, requests, success, failed });
+        return summary;
+      } finally {
+        unguard();
+      }
     })();
     return stopping;
   };
   return { engine, control, shutdown };
 }
 
-/** Resolves on the first SIGINT or SIGTERM. */
+/**
+ * Resolves on the first SIGINT or SIGTERM. The handlers stay (later calls do nothing) so that a
+ * signal between this and the drain guard's handlers never falls back to Node's default: exit
+ * with requests in flight.
+ */
 export function untilSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
-    const on = (sig: NodeJS.Signals): void => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-      resolve(sig);
-    };
+    const on = (sig: NodeJS.Signals): void => resolve(sig);
     process.on('SIGINT', on);
     process.on('SIGTERM', on);
   });
@@ -175,9 +189,9 @@ async function runStart(flags: StartFlags): Promise<void> {
     const signal = await signalled!;
     logger.info('signal received, draining', { signal });
   }
-  await running.shutdown();
+  const summary = await running.shutdown();
   farewell?.();
-  process.exitCode = ExitCode.Ok;
+  process.exitCode = summary.forced ? ExitCode.Failure : ExitCode.Ok;
 }
 
 export function registerStartCommand(program: Command): void {

@@ -154,26 +154,43 @@ export class Engine implements ForwardEnv {
     this.logger.info('listening', { address: `${this.proto}://${listen.host}:${this.address.port}`, pools: this.pools.length });
   }
 
+  /** Requests in flight, open tunnels not counted (they may never end by themselves). */
+  get requestsInFlight(): number {
+    return this.totals.inFlight - this.tunnels.size;
+  }
+
   /**
-   * Stops accepting, lets in-flight requests finish for up to `shutdown_timeout`, then closes
-   * whatever is left. Resolves when everything is closed.
+   * Ends a graceful shutdown's wait at once: what is still in flight is cut. Returns how many
+   * requests that cuts. No effect before `stop()`.
    */
-  async stop(): Promise<void> {
-    if (this.shuttingDown) return;
+  forceStop(): number {
+    if (!this.shuttingDown) return 0;
+    this.forced = true;
+    return this.requestsInFlight;
+  }
+
+  private forced = false;
+
+  /**
+   * Stops accepting, lets in-flight requests finish for up to `shutdown_timeout` (or until
+   * `forceStop()`), then closes whatever is left, open tunnels included. Resolves when
+   * everything is closed, with how many requests were cut and whether it was forced.
+   */
+  async stop(): Promise<StopSummary> {
+    if (this.shuttingDown) return { cut: 0, forced: false, drainMs: 0 };
     this.shuttingDown = true;
+    const began = this.clock();
     this.logger.info('shutting down', { inFlight: this.totals.inFlight });
     const server = this.server;
     const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
     server?.closeIdleConnections();
-    const deadline = this.clock() + this.config.shutdownTimeoutMs;
-    // Open tunnels count as in flight but may never end by themselves: they are closed after
-    // the requests have drained.
-    const requestsInFlight = (): number => this.totals.inFlight - this.tunnels.size;
-    while (requestsInFlight() > 0 && this.clock() < deadline) {
+    const deadline = began + this.config.shutdownTimeoutMs;
+    while (this.requestsInFlight > 0 && this.clock() < deadline && !this.forced) {
       await new Promise((r) => setTimeout(r, 20));
       server?.closeIdleConnections();
     }
-    if (requestsInFlight() > 0) this.logger.warn('shutdown timeout: closing in-flight requests', { inFlight: requestsInFlight() });
+    const cut = Math.max(0, this.requestsInFlight);
+    if (cut > 0) this.logger.warn(this.forced ? 'forced stop: closing in-flight requests' : 'shutdown timeout: closing in-flight requests', { inFlight: cut });
     server?.closeAllConnections();
     for (const tunnel of this.tunnels.keys()) tunnel.destroy();
     this.health.stop();
@@ -181,6 +198,7 @@ export class Engine implements ForwardEnv {
     await Promise.all(this.pools.flatMap((p) => p.upstreams.map((u) => u.destroy())));
     await closed;
     this.sampler.tick();
+    return { cut, forced: this.forced, drainMs: Math.round(this.clock() - began) };
   }
 
   /** Starts health checks for a backend and wires its breaker to the event log. */
@@ -399,6 +417,13 @@ export class Engine implements ForwardEnv {
       shuttingDown: this.shuttingDown,
     };
   }
+}
+
+/** How a shutdown went: requests cut (still in flight at the end), forced by a signal, time spent (ms). */
+export interface StopSummary {
+  cut: number;
+  forced: boolean;
+  drainMs: number;
 }
 
 /** Status lines for malformed or too slow client requests, by Node's error code. */

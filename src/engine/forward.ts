@@ -219,6 +219,7 @@ export class ForwardRequest implements AttemptOwner {
     this.upstreamMs = this.env.clock() - attempt.startedAt;
     this.resume = resume;
     const headers = clientResponseHeaders(raw, status);
+    if (this.env.shuttingDown) headers.push('connection', 'close');
     const sticky = this.pool.config.sticky;
     if (sticky.enabled && this.backend !== undefined && this.stickyValue() !== stickyValueOf(this.backend.id)) {
       headers.push('set-cookie', stickyCookie(sticky.cookie, this.backend.id, sticky.ttlMs, this.env.proto === 'https'));
@@ -414,7 +415,7 @@ export class ForwardRequest implements AttemptOwner {
   /** velo's own answer to the client (JSON body), for requests and handshakes alike. */
   private reply(status: number, message: string, headers?: Record<string, string>): void {
     this.status = status;
-    sendError(this.res, status, message, this.requestId, headers);
+    sendError(this.res, status, message, this.requestId, this.env.shuttingDown ? { ...headers, connection: 'close' } : headers);
   }
 
   private finish(termination: TerminationCause): void {

@@ -69,6 +69,8 @@ export interface ForwardEnv {
   observers: RequestObserver[];
   retryAfterSeconds: (pool: Pool) => number;
   isTrustedPeer: (peerIp: string) => boolean;
+  /** True once a graceful shutdown began: every response then carries `Connection: close`. */
+  readonly shuttingDown: boolean;
   /** Open tunnels and the backend each goes to (closed on removal and shutdown). */
   tunnels: Map<Tunnel, Upstream>;
 }

@@ -114,6 +114,7 @@ export class Sampler {
       rampPercent: u.rampPercent(now),
       inFlight: u.inFlight,
       tunnels: u.tunnels,
+      maxConnections: u.maxConnections,
       requests: c.requests,
       failures: c.failures,
       status: Object.freeze({ '2xx': c.status2xx, '3xx': c.status3xx, '4xx': c.status4xx, '5xx': c.status5xx }),

@@ -26,6 +26,8 @@ export interface BackendSnapshot {
   inFlight: number;
   /** Open WebSocket tunnels (counted in `inFlight` too). */
   tunnels: number;
+  /** `max_connections`: the most requests and tunnels in flight at once; 0 = unlimited. */
+  maxConnections: number;
   requests: number;
   failures: number;
   status: { '2xx': number; '3xx': number; '4xx': number; '5xx': number };

@@ -94,7 +94,10 @@ export class Upstream implements Balanceable {
     this.slowStartMs = pool.slowStartMs;
     this.maxConnections = pool.maxConnections;
     this.dispatcher = new UndiciPool(this.url.origin, {
-      connections: pool.maxConnections > 0 ? pool.maxConnections : 256,
+      // velo's own limit rules (max_connections, then the pool's queue with its timeout): undici
+      // must never queue a request silently behind connections that slow clients hold, which
+      // its old fixed 256 did (a request queued in undici has no timer of its own).
+      connections: pool.maxConnections > 0 ? pool.maxConnections : null,
       pipelining: 1,
       connect: createConnector({ timeoutMs: pool.timeouts.connectMs }),
       headersTimeout: pool.timeouts.responseMs,
