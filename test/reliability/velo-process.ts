@@ -139,6 +139,17 @@ export async function fdsSettle(velo: VeloProcess, bound: number, timeoutMs: num
   return n;
 }
 
+/** Polls velo's fd count until it is at least `count` or `timeoutMs` passes; returns the last count. */
+export async function fdsReach(velo: VeloProcess, count: number, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let n = velo.fds();
+  while (n < count && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 25));
+    n = velo.fds();
+  }
+  return n;
+}
+
 /**
  * velo's fd count once it has stopped changing (the same for `steadyMs`), or after
  * `timeoutMs`: a baseline taken while closed connections are still being torn down would be high.
