@@ -76,7 +76,7 @@ function render(store: Store): string {
 
 /** Records one section's figures (replacing the previous run's) when VELO_WRITE_FIGURES=1. */
 export function recordFigures(key: string, title: string, rows: Array<[string, Figure]>): void {
-  if (!WRITE_FIGURES) return;
+  if (!WRITE_FIGURES || rows.length === 0) return;
   const store = readStore();
   store.sections[key] = { title, measuredAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), rows };
   writeFileSync(PAGE, render(store));
