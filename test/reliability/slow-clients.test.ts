@@ -25,8 +25,6 @@ const SLOW_BODY_HEAD = 'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/pla
 
 interface Dribbler {
   connected: Promise<void>;
-  /** Closes the connection from the client's side. */
-  destroy: () => void;
   /** Resolves with the time (ms after start) velo closed the connection, or -1 if it never did within the bound. */
   closedAfterMs: Promise<number>;
   /** Bytes velo sent back before closing (a 408, or nothing). */
@@ -63,7 +61,7 @@ function dribble(port: number, head: string, everyMs: number, maxBytes: number, 
       resolve(byPeer || hadError ? Date.now() - started : -1);
     });
   });
-  return { connected, closedAfterMs, reply: () => reply, destroy: () => socket.destroy() };
+  return { connected, closedAfterMs, reply: () => reply };
 }
 
 interface Totals {
@@ -168,23 +166,19 @@ test.serial('100 slow bodies: a normal client is served meanwhile, velo ends the
  * but leaves the upstream connection carrying the half-sent body open until the backend gives
  * up (about 60 s with the test backend): one upstream socket and fd per abandoned request, so
  * slow clients can hold velo's upstream connections long after they left. Measured here:
- * 10 abandoned bodies -> velo fds baseline + 10 for ~60 s. Not fixed in src/ by this suite.
+ * 10 abandoned bodies -> velo fds baseline + 10 for ~60 s. A client closing its own socket
+ * mid-body showed the same leak in some runs and not in others, so only the deterministic
+ * 408 case is pinned here. Not fixed in src/ by this suite.
  */
-for (const [how, abandon] of [
-  ['velo times the body out (408)', (c: Dribbler) => c.closedAfterMs],
-  ['the client closes its socket mid-body', (c: Dribbler) => (c.destroy(), c.closedAfterMs)],
-] as const) {
-  test.serial.failing(`upstream connections of abandoned request bodies are released promptly: ${how}`, async (t) => {
-    const [backend] = await startBackends(t, 1);
-    const velo = await startVeloProcess(t, config(backend!.url));
-    const fdBaseline = await baseline(t, velo);
-    const clients = Array.from({ length: 10 }, () => dribble(velo.port, SLOW_BODY_HEAD, 100, 10, 20_000));
-    await eventually(() => backendConnections(backend!).then((n) => n >= 10), 5000, 'the slow bodies reached the backend');
-    await Promise.all(clients.map(abandon));
-    await eventuallyTotals(velo, (m) => m.inFlight === 0);
-    const after = await fdsSettle(velo, fdBaseline + FD_SLACK, REQUEST_TIMEOUT_MS);
-    t.log(`velo fds ${after}, baseline ${fdBaseline}, backend connections ${await backendConnections(backend!)}`);
-    t.true(after <= fdBaseline + FD_SLACK, `velo fds ${after}, baseline ${fdBaseline}`);
-    t.true((await backendConnections(backend!)) <= 1, 'the backend\'s connections from velo were closed');
-  });
-}
+test.serial.failing('upstream connections of abandoned request bodies are released promptly: velo times the body out (408)', async (t) => {
+  const [backend] = await startBackends(t, 1);
+  const velo = await startVeloProcess(t, config(backend!.url));
+  const fdBaseline = await baseline(t, velo);
+  const clients = Array.from({ length: 10 }, () => dribble(velo.port, SLOW_BODY_HEAD, 100, 10, 20_000));
+  await eventually(() => backendConnections(backend!).then((n) => n >= 10), 5000, 'the slow bodies reached the backend');
+  await Promise.all(clients.map((c) => c.closedAfterMs));
+  await eventuallyTotals(velo, (m) => m.inFlight === 0);
+  const after = await fdsSettle(velo, fdBaseline + FD_SLACK, REQUEST_TIMEOUT_MS);
+  t.true(after <= fdBaseline + FD_SLACK, `velo fds ${after}, baseline ${fdBaseline}`);
+  t.true((await backendConnections(backend!)) <= 1, 'the backend\'s connections from velo were closed');
+});
