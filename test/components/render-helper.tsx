@@ -35,6 +35,7 @@ export function backend(name: string, port: number, overrides: Partial<BackendSn
     rampPercent: 100,
     inFlight: 0,
     tunnels: 0,
+    maxConnections: 0,
     requests: 120,
     failures: 0,
     status: { '2xx': 120, '3xx': 0, '4xx': 0, '5xx': 0 },
