@@ -7,7 +7,7 @@ import type { Socket } from 'node:net';
 import type { Dispatcher } from 'undici';
 import type { Pool } from '../upstream/pool.js';
 import type { Upstream } from '../upstream/upstream.js';
-import { claimNextRequestHead, type ConnectionClaimant, type ConnectionUse } from '../upstream/connector.js';
+import { expectRequestHead, forgetRequestHead, type ConnectionClaimant, type ConnectionUse } from '../upstream/connector.js';
 
 /** Why velo itself aborts an attempt; never counted against the backend. */
 export class AttemptCancelled extends Error {}
@@ -63,8 +63,10 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionClaimant {
     private readonly clock: () => number,
     private readonly isRetry: boolean,
     responseTimeoutMs: number,
+    private readonly requestId: string,
   ) {
     this.startedAt = clock();
+    expectRequestHead(requestId, this);
     upstream.inFlight += 1;
     if (isRetry) pool.retryBudget.retriesInFlight += 1;
     this.isProbe = upstream.breaker.onDispatch();
@@ -79,7 +81,7 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionClaimant {
     // With pipelining 1 the socket carries only this request: closing it ends the attempt
     // without undici opening a replacement connection (see ConnectionUse.socket).
     const socket = this.connection?.socket;
-    if (socket !== undefined && !socket.destroyed && !this.done && this.connection?.requests !== undefined) socket.destroy(this.cancelled);
+    if (socket !== undefined && !socket.destroyed && !this.done) socket.destroy(this.cancelled);
     else this.abortFn?.(this.cancelled);
   }
 
@@ -102,6 +104,7 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionClaimant {
    */
   settle(status: number, outcome: 'ok' | 'error' | 'neutral', keepSlot = false): void {
     this.clearDeadline();
+    forgetRequestHead(this.requestId, this);
     if (!keepSlot) this.release();
     if (this.settled) return;
     this.settled = true;
@@ -135,7 +138,6 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionClaimant {
     this.abortFn = abort;
     this.connected = true;
     if (this.cancelled !== undefined) abort(this.cancelled);
-    else claimNextRequestHead(this);
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {

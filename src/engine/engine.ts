@@ -136,6 +136,8 @@ export class Engine implements ForwardEnv {
       if (!socket.writable || err.code === 'ECONNRESET') return socket.destroy();
       const status = CLIENT_ERROR_STATUS[err.code ?? ''] ?? '400 Bad Request';
       socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+      // Destroyed once written, never left half-closed for a client that ignores the FIN.
+      socket.destroySoon();
     });
     this.server = server;
     await new Promise<void>((resolve, reject) => {

@@ -36,15 +36,36 @@ export interface ConnectionClaimant {
   connection: ConnectionUse | undefined;
 }
 
-let claimant: ConnectionClaimant | undefined;
+/** Attempts waiting for their request head to be written, by X-Request-Id; null marks a clash. */
+const awaitingHead = new Map<string, ConnectionClaimant | null>();
 
 /**
- * Binds the next request head written on any velo backend socket to `who`. undici writes the
- * head synchronously right after calling the handler's `onConnect`, so calling this from
- * `onConnect` names the socket exactly.
+ * Binds the request head carrying `x-request-id: <requestId>` to `who` when undici writes it,
+ * on whichever socket and whenever that happens (with a streamed body undici writes the head
+ * only with the first body chunk). Two attempts in flight with the same id (a client reusing
+ * its X-Request-Id) bind to nothing, so neither can touch the other's socket.
  */
-export function claimNextRequestHead(who: ConnectionClaimant): void {
-  claimant = who;
+export function expectRequestHead(requestId: string, who: ConnectionClaimant): void {
+  awaitingHead.set(requestId, awaitingHead.has(requestId) ? null : who);
+}
+
+/** Forgets an attempt that ended before its head was written. */
+export function forgetRequestHead(requestId: string, who: ConnectionClaimant): void {
+  if (awaitingHead.get(requestId) === who) awaitingHead.delete(requestId);
+}
+
+const REQUEST_ID_FIELD = '\r\nx-request-id: ';
+
+function claimantOf(head: string): ConnectionClaimant | undefined {
+  if (awaitingHead.size === 0) return undefined;
+  const at = head.indexOf(REQUEST_ID_FIELD);
+  if (at < 0) return undefined;
+  const start = at + REQUEST_ID_FIELD.length;
+  const id = head.slice(start, head.indexOf('\r\n', start));
+  const who = awaitingHead.get(id);
+  if (who === undefined) return undefined;
+  awaitingHead.delete(id);
+  return who ?? undefined;
 }
 
 /** A request line as undici writes it: `METHOD SP request-target SP HTTP/1.1 CRLF`. */
@@ -84,10 +105,8 @@ function instrument(socket: Socket): void {
       state.responseBytes = 0;
       state.atResponseStart = true;
       state.pending = undefined;
-      if (claimant !== undefined) {
-        claimant.connection = state;
-        claimant = undefined;
-      }
+      const who = claimantOf(chunk);
+      if (who !== undefined) who.connection = state;
     }
     return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
   } as Socket['write'];
