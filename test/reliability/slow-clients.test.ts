@@ -161,14 +161,10 @@ test.serial('100 slow bodies: a normal client is served meanwhile, velo ends the
 });
 
 /**
- * Finding (reliability suite, slow bodies): when a client stops sending its body, by velo's
- * request timeout (408) or by closing its own socket, velo counts the request as finished
- * but leaves the upstream connection carrying the half-sent body open until the backend gives
- * up (about 60 s with the test backend): one upstream socket and fd per abandoned request, so
- * slow clients can hold velo's upstream connections long after they left. Measured here:
- * 10 abandoned bodies -> velo fds baseline + 10 for ~60 s. A client closing its own socket
- * mid-body showed the same leak in some runs and not in others, so only the deterministic
- * 408 case is pinned here. Not fixed in src/ by this suite.
+ * Was a finding of this suite: a client that stopped sending its body (408, or its own close)
+ * left velo's upstream connection carrying the half-sent body open until the backend gave up
+ * (~60 s): one upstream socket and fd per abandoned request. Fixed by cancelling the attempt
+ * on its own socket and destroying cut client connections (issue 9).
  */
 test.serial('upstream connections of abandoned request bodies are released promptly: velo times the body out (408)', async (t) => {
   const [backend] = await startBackends(t, 1);
