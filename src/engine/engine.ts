@@ -17,6 +17,7 @@ import { ForwardRequest } from './forward.js';
 import { sendError } from './reply.js';
 import { clientIpFromForwardedFor } from './headers.js';
 import { WebSocketTunnel } from './websocket.js';
+import { requestSyntaxProblem } from './request-validation.js';
 import { countFinished, type EngineTotals, type ForwardEnv, type RequestObserver, type TerminationCause } from './request-record.js';
 import { HealthChecker, networkProbe, realTimers, type Probe, type ProbeResult, type Timers } from '../health/active-check.js';
 import { EventLog } from '../metrics/event-log.js';
@@ -266,10 +267,13 @@ export class Engine implements ForwardEnv {
 
   /**
    * The checks every request and every upgrade pass before a backend is picked, in order:
-   * ip_filter, a path as the request target, a pool for the host and path, the pool's rate limit.
+   * ip_filter, the RFC 9112 rules Node's parser leaves to us, a path as the request target, a
+   * pool for the host and path, the pool's rate limit.
    */
   admit(req: http.IncomingMessage, peerIp: string): Admission {
     if (!this.ipAllowed(peerIp)) return { ok: false, status: 403, message: 'forbidden', termination: 'DN', clientIp: peerIp };
+    const malformed = requestSyntaxProblem(req);
+    if (malformed !== undefined) return { ok: false, status: 400, message: malformed, termination: 'DPE', clientIp: peerIp, headers: { connection: 'close' } };
     const url = req.url ?? '';
     if (!url.startsWith('/')) return { ok: false, status: 400, message: 'request target must be a path', termination: 'NR', clientIp: peerIp };
     const pool = this.router.match(req.headers.host, url);
