@@ -3,8 +3,9 @@
  * Request`, never reaches a backend, and never gets an empty reply. Cases llhttp refuses itself
  * are listed too, so a Node upgrade that stops refusing them is noticed.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import net from 'node:net';
+import type { TestBackend } from '../../src/backend/test-backend.js';
 import { startBackends, startVelo } from './harness.js';
 
 const NO_HEALTH = 'health_check: { enabled: false }\n';
@@ -23,7 +24,7 @@ function exchange(port: number, payload: string): Promise<string> {
 
 const statusLine = (reply: string): string => reply.split('\r\n', 1)[0]!;
 
-async function startOne(t: Parameters<Parameters<typeof test>[1]>[0]) {
+async function startOne(t: ExecutionContext): Promise<{ backend: TestBackend; port: number }> {
   const [b] = await startBackends(t, 1);
   const velo = await startVelo(t, NO_HEALTH, [b!.url]);
   return { backend: b!, port: velo.engine.address.port };
