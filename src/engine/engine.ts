@@ -18,6 +18,7 @@ import { sendError } from './reply.js';
 import { clientIpFromForwardedFor } from './headers.js';
 import { WebSocketTunnel } from './websocket.js';
 import { requestSyntaxProblem } from './request-validation.js';
+import { StickySessions } from '../balancing/sticky.js';
 import { countFinished, type EngineTotals, type ForwardEnv, type RequestObserver, type TerminationCause } from './request-record.js';
 import { HealthChecker, networkProbe, realTimers, type Probe, type ProbeResult, type Timers } from '../health/active-check.js';
 import { EventLog } from '../metrics/event-log.js';
@@ -57,6 +58,7 @@ export class Engine implements ForwardEnv {
   readonly random: () => number;
   readonly proto: 'http' | 'https';
   readonly startedAt: number;
+  readonly sticky: StickySessions;
   server: http.Server | undefined;
   shuttingDown = false;
   // Both set by applyNetworkPolicy, from the constructor and on every reload.
@@ -75,6 +77,7 @@ export class Engine implements ForwardEnv {
     this.logger = options.logger ?? new Logger(options.config.logLevel);
     this.events = new EventLog(200, this.wallClock);
     this.startedAt = this.wallClock();
+    this.sticky = new StickySessions(this.wallClock);
     this.proto = options.config.listen.tls ? 'https' : 'http';
     this.sampleEveryMs = options.sampleEveryMs ?? 250;
     this.applyNetworkPolicy(options.config);
@@ -152,6 +155,10 @@ export class Engine implements ForwardEnv {
     this.sampler.tick();
     this.events.add({ kind: 'lifecycle', level: 'info', message: `listening on ${this.proto}://${listen.host}:${this.address.port}` });
     this.logger.info('listening', { address: `${this.proto}://${listen.host}:${this.address.port}`, pools: this.pools.length });
+    for (const pool of this.pools) {
+      if (!pool.config.sticky.enabled || pool.config.sticky.secret !== undefined) continue;
+      this.logger.warn('sticky.secret is not set: cookies are signed with a random secret, so a restart rebalances every sticky client', { pool: pool.name });
+    }
   }
 
   /**

@@ -3,6 +3,7 @@
  * one `RequestRecord` per request, handed to each observer (access log, metrics).
  */
 import type { Pool } from '../upstream/pool.js';
+import type { StickySessions } from '../balancing/sticky.js';
 
 /**
  * How a request ended, in the spirit of Envoy's response flags: `-` normal, UF upstream connect
@@ -67,4 +68,6 @@ export interface ForwardEnv {
   observers: RequestObserver[];
   retryAfterSeconds: (pool: Pool) => number;
   isTrustedPeer: (peerIp: string) => boolean;
+  /** Signs and checks sticky cookies (`sticky.secret` or the per-start secret). */
+  sticky: StickySessions;
 }
