@@ -1,7 +1,9 @@
 /**
- * The admin API on its own port (node:http): bearer-token auth, a 64 KiB body limit, a
- * route table with 404 and 405 (`Allow`), and JSON errors. Every operation goes through
- * `Control`, every read through the engine snapshot; no input can crash the process.
+ * The admin API on its own port (node:http): refusal of browser-borne requests (foreign Host
+ * without a token, foreign Origin, cross-site, non-JSON bodies, CORS preflights; see
+ * `request-guard.ts`), bearer-token auth, a 64 KiB body limit, a route table with 404 and 405
+ * (`Allow`), and JSON errors. Every operation goes through `Control`, every read through the
+ * engine snapshot; no input can crash the process.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,7 +14,8 @@ import { httpStatusFor, VeloError } from '../errors.js';
 import { VeloMetrics } from '../metrics/prometheus.js';
 import type { EngineSnapshot } from '../metrics/snapshot.js';
 import { checkBearer, isLoopbackHost } from './auth.js';
-import { MAX_ADMIN_BODY_BYTES, readBody } from './read-body.js';
+import { DISCARD_LIMITS, discardBody, hasBody, MAX_ADMIN_BODY_BYTES, readBody } from './read-body.js';
+import { checkCrossOrigin, checkHost, checkJsonBody } from './request-guard.js';
 import { AdminHttpError, type AdminContext, type AdminMethod, type AdminReply, type AdminRoute } from './route.js';
 import { backendRoutes } from './routes/backends.js';
 import { healthRoutes } from './routes/health.js';
@@ -80,14 +83,24 @@ function pathSegments(rawUrl: string): string[] {
   }
 }
 
-function send(res: http.ServerResponse, reply: AdminReply): void {
+/**
+ * Writes `reply`. When the request's body was not read (refused before, or too large), the
+ * connection is closed after it, but only once the body has been read and dropped (bounded by
+ * `DISCARD_LIMITS`): closing with unread data would reset the connection and lose the answer
+ * at a client still sending.
+ */
+function send(req: http.IncomingMessage, res: http.ServerResponse, reply: AdminReply): void {
   if (res.headersSent) return;
   const headers: Record<string, string> = { 'cache-control': 'no-store', ...reply.headers };
   const payload = reply.text ? reply.text.content : JSON.stringify(reply.body ?? {}, null, 2) + '\n';
   headers['content-type'] = reply.text ? reply.text.contentType : 'application/json; charset=utf-8';
   headers['content-length'] = String(Buffer.byteLength(payload));
+  const unread = hasBody(req) && !req.readableEnded;
+  if (unread) headers.connection = 'close';
   res.writeHead(reply.status, headers);
-  res.end(payload);
+  if (!unread) return void res.end(payload);
+  res.write(payload);
+  void discardBody(req, DISCARD_LIMITS).then(() => res.end());
 }
 
 function errorReply(err: unknown): AdminReply {
@@ -119,7 +132,13 @@ function createContext(engine: Engine, control: Control, metrics: VeloMetrics): 
   };
 }
 
-async function handle(ctx: AdminContext, token: string | undefined, req: http.IncomingMessage): Promise<AdminReply> {
+async function handle(ctx: AdminContext, token: string | undefined, bindHost: string, req: http.IncomingMessage): Promise<AdminReply> {
+  const refused = checkHost(req, bindHost, token !== undefined) ?? checkCrossOrigin(req);
+  if (refused !== undefined) throw refused;
+  if (req.method === 'OPTIONS') {
+    // CORS preflights are never granted: no Access-Control-* header, ever (Fetch §3.2.2 then fails the request).
+    throw new AdminHttpError(405, 'OPTIONS is not supported: the admin API answers no CORS preflight', { allow: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'] }, { allow: 'GET, HEAD, POST, PUT, DELETE' });
+  }
   const failure = checkBearer(req.headers.authorization, token);
   if (failure !== undefined) {
     const reason = failure === 'missing' ? 'an admin token is required: send Authorization: Bearer <token>' : failure === 'malformed' ? 'the Authorization header must be "Bearer <token>"' : 'the admin token is wrong';
@@ -134,8 +153,10 @@ async function handle(ctx: AdminContext, token: string | undefined, req: http.In
     const allow = allowed(match.route).join(', ');
     throw new AdminHttpError(405, `${method} is not allowed on ${match.route.path} (allowed: ${allow})`, { allow: allowed(match.route) }, { allow });
   }
+  const notJson = checkJsonBody(req);
+  if (notJson !== undefined) throw notJson;
   const raw = await readBody(req, MAX_ADMIN_BODY_BYTES);
-  if (raw === 'too-large') throw new AdminHttpError(413, `the body is larger than ${MAX_ADMIN_BODY_BYTES} bytes`, { maxBytes: MAX_ADMIN_BODY_BYTES }, { connection: 'close' });
+  if (raw === 'too-large') throw new AdminHttpError(413, `the body is larger than ${MAX_ADMIN_BODY_BYTES} bytes`, { maxBytes: MAX_ADMIN_BODY_BYTES });
   if (raw === 'aborted') throw new AdminHttpError(400, 'the request body was cut short');
   let body: unknown;
   if (match.route.body && raw.length > 0) {
@@ -161,12 +182,12 @@ export async function startAdminServer(engine: Engine, control: Control, config:
   const metrics = options.metrics ?? new VeloMetrics(engine);
   const { ctx, detach } = createContext(engine, control, metrics);
   const server = http.createServer((req, res) => {
-    handle(ctx, token, req)
+    handle(ctx, token, config.host, req)
       .catch((err: unknown) => {
         if (!(err instanceof AdminHttpError || err instanceof VeloError)) engine.logger.error('admin request failed', { err, method: req.method, url: req.url });
         return errorReply(err);
       })
-      .then((reply) => send(res, reply))
+      .then((reply) => send(req, res, reply))
       .catch((err: unknown) => {
         engine.logger.error('admin response failed', { err });
         res.destroy();

@@ -81,6 +81,7 @@ export const POOL_DEFAULTS = deepFreeze({
   maxConnections: 0,
   /** 0: no queue; with max_connections reached a request gets 503 at once. */
   queue: { size: 0, timeoutMs: 5_000 },
+  /** No `secret`: cookies are signed with a random secret made at each start. */
   sticky: { enabled: false, cookie: 'velo_sticky', ttlMs: 3_600_000 },
   /** Per client IP token bucket; `routes` give paths and methods their own buckets. */
   rateLimit: { enabled: false, rps: 100, burst: 200, routes: [] },

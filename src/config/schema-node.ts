@@ -42,6 +42,8 @@ export class IssueCollector {
 /** `a.b`, `a[0]` and `b` (at the root) joined the way issue paths are written. */
 export function childPath(parent: string, key: string | number): string {
   if (typeof key === 'number') return `${parent}[${key}]`;
+  // A key that is empty, blank or not a plain name is quoted, so the path still names it.
+  if (!/^[A-Za-z0-9_-]+$/.test(key)) return `${parent}[${JSON.stringify(key)}]`;
   return parent === '' ? key : `${parent}.${key}`;
 }
 

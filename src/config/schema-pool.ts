@@ -31,6 +31,9 @@ export const POOL_KEYS = [
 
 const POOL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/; // RFC 6265 cookie-name = RFC 7230 token
+/** An HMAC-SHA256 key shorter than this is guessable offline from one cookie (OWASP: 128+ bits of entropy). */
+const MIN_STICKY_SECRET_LENGTH = 32;
+const STICKY_SECRET_HINT = `expected a random string of at least ${MIN_STICKY_SECRET_LENGTH} characters, e.g. the output of: openssl rand -hex 32`;
 const HOST_NAME = /^(\*\.)?[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*\.?$/;
 
 /** The hint listing every valid strategy name. */
@@ -260,7 +263,11 @@ function readPoolName(r: MapReader, defaultName: string | undefined): string {
 export function readPool(r: MapReader, defaultName: string | undefined): PoolConfig {
   const d = POOL_DEFAULTS;
   const strategyNode = r.get('strategy');
-  const sticky = r.toggle('sticky', d.sticky.enabled, ['cookie', 'ttl']);
+  const sticky = r.toggle('sticky', d.sticky.enabled, ['cookie', 'ttl', 'secret']);
+  const secret = sticky.section.optionalString('secret', STICKY_SECRET_HINT);
+  if (secret !== undefined && secret.length < MIN_STICKY_SECRET_LENGTH) {
+    r.c.report(sticky.section.at('secret'), sticky.section.get('secret'), `the sticky secret is ${secret.length} characters long`, STICKY_SECRET_HINT);
+  }
   const cookie = sticky.section.string('cookie', d.sticky.cookie, 'expected a cookie name (letters, digits, _ and -)');
   if (!COOKIE_NAME.test(cookie)) {
     r.c.report(sticky.section.at('cookie'), sticky.section.get('cookie'), `"${cookie}" is not a valid cookie name`, 'expected letters, digits, _ and - (RFC 6265 token)');
@@ -287,6 +294,7 @@ export function readPool(r: MapReader, defaultName: string | undefined): PoolCon
       enabled: sticky.enabled,
       cookie: COOKIE_NAME.test(cookie) ? cookie : d.sticky.cookie,
       ttlMs: sticky.section.duration('ttl', d.sticky.ttlMs, 1),
+      ...(secret !== undefined && secret.length >= MIN_STICKY_SECRET_LENGTH ? { secret } : {}),
     },
     rateLimit: readRateLimit(r),
     outlier: readOutlier(r),

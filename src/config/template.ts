@@ -85,6 +85,7 @@ sticky:
   enabled: false
   cookie: velo_sticky
   ttl: 1h
+  # secret: <openssl rand -hex 32>   # signs the cookie; unset: random per start (restarts rebalance)
 
 # Token bucket per client IP; over the limit velo answers 429 with Retry-After and RateLimit headers.
 rate_limit:

@@ -86,7 +86,13 @@ export interface QueueConfig {
 export interface StickyConfig {
   enabled: boolean;
   cookie: string;
+  /** How long a cookie pins: its Max-Age and the signed expiry velo checks. */
   ttlMs: number;
+  /**
+   * HMAC-SHA256 key for the cookie (at least 32 characters). Absent: a random secret per
+   * process start, so a restart rebalances every sticky client.
+   */
+  secret?: string;
 }
 
 /** One `rate_limit.routes` entry: its own token bucket per client IP for matching requests. */

@@ -18,6 +18,8 @@ import { sendError } from './reply.js';
 import { clientIpFromForwardedFor } from './headers.js';
 import type { Tunnel } from './tunnel.js';
 import { upgradeBody } from './request-body.js';
+import { requestSyntaxProblem } from './request-validation.js';
+import { StickySessions } from '../balancing/sticky.js';
 import { countFinished, type EngineTotals, type ForwardEnv, type RequestObserver, type TerminationCause } from './request-record.js';
 import { HealthChecker, networkProbe, realTimers, type Probe, type ProbeResult, type Timers } from '../health/active-check.js';
 import { EventLog } from '../metrics/event-log.js';
@@ -57,6 +59,7 @@ export class Engine implements ForwardEnv {
   readonly random: () => number;
   readonly proto: 'http' | 'https';
   readonly startedAt: number;
+  readonly sticky: StickySessions;
   server: http.Server | undefined;
   shuttingDown = false;
   // Both set by applyNetworkPolicy, from the constructor and on every reload.
@@ -76,6 +79,7 @@ export class Engine implements ForwardEnv {
     this.logger = options.logger ?? new Logger(options.config.logLevel);
     this.events = new EventLog(200, this.wallClock);
     this.startedAt = this.wallClock();
+    this.sticky = new StickySessions(this.wallClock);
     this.proto = options.config.listen.tls ? 'https' : 'http';
     this.sampleEveryMs = options.sampleEveryMs ?? 250;
     this.applyNetworkPolicy(options.config);
@@ -154,6 +158,10 @@ export class Engine implements ForwardEnv {
     this.sampler.tick();
     this.events.add({ kind: 'lifecycle', level: 'info', message: `listening on ${this.proto}://${listen.host}:${this.address.port}` });
     this.logger.info('listening', { address: `${this.proto}://${listen.host}:${this.address.port}`, pools: this.pools.length });
+    for (const pool of this.pools) {
+      if (!pool.config.sticky.enabled || pool.config.sticky.secret !== undefined) continue;
+      this.logger.warn('sticky.secret is not set: cookies are signed with a random secret, so a restart rebalances every sticky client', { pool: pool.name });
+    }
   }
 
   /** Requests in flight, open tunnels not counted (they may never end by themselves). */
@@ -292,11 +300,13 @@ export class Engine implements ForwardEnv {
 
   /**
    * The checks every request and every upgrade pass before a backend is picked, in order:
-   * ip_filter, a path as the request target, a pool for the host and path, the pool's rate limit
+   * ip_filter, the RFC 9112 rules Node's parser leaves to us, a path as the request target, a pool for the host and path, the pool's rate limit
    * (its first matching route's, else the pool-wide one).
    */
   admit(req: http.IncomingMessage, peerIp: string): Admission {
     if (!this.ipAllowed(peerIp)) return { ok: false, status: 403, message: 'forbidden', termination: 'DN', clientIp: peerIp };
+    const malformed = requestSyntaxProblem(req);
+    if (malformed !== undefined) return { ok: false, status: 400, message: malformed, termination: 'DPE', clientIp: peerIp, headers: { connection: 'close' } };
     const target = requestTarget(req.url ?? '');
     if (target === undefined) {
       return { ok: false, status: 400, message: 'request target must be a path or an absolute http(s) URI', termination: 'NR', clientIp: peerIp };

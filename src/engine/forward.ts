@@ -12,7 +12,7 @@ import type { Pool } from '../upstream/pool.js';
 import type { Upstream } from '../upstream/upstream.js';
 import { backoffMs, isIdempotent, mayRetry, type AttemptFailure } from '../resilience/retry-policy.js';
 import type { Waiter } from '../resilience/queue.js';
-import { readCookie, stickyBackend, stickyCookie, stickyValue as stickyValueOf } from '../balancing/sticky.js';
+import { readCookie } from '../balancing/sticky.js';
 import { clientResponseHeaders, earlyHints, upgradeResponseHead, upstreamRequestHeaders } from './headers.js';
 import { RequestBody, hasRequestBody } from './request-body.js';
 import { sendError } from './reply.js';
@@ -139,7 +139,7 @@ export class ForwardRequest implements AttemptOwner {
 
   private pickUpstream(): Upstream | undefined {
     const sticky = this.pool.config.sticky;
-    const pinned = sticky.enabled && this.attempts === 0 ? stickyBackend(this.pool.upstreams, this.stickyValue()) : undefined;
+    const pinned = sticky.enabled && this.attempts === 0 ? this.env.sticky.pinned(this.pool.name, sticky, this.pool.upstreams, this.stickyValue()) : undefined;
     return (
       pinned ??
       this.pool.pick({
@@ -221,9 +221,8 @@ export class ForwardRequest implements AttemptOwner {
     const headers = clientResponseHeaders(raw, status);
     if (this.env.shuttingDown) headers.push('connection', 'close');
     const sticky = this.pool.config.sticky;
-    if (sticky.enabled && this.backend !== undefined && this.stickyValue() !== stickyValueOf(this.backend.id)) {
-      headers.push('set-cookie', stickyCookie(sticky.cookie, this.backend.id, sticky.ttlMs, this.env.proto === 'https'));
-    }
+    const cookie = sticky.enabled && this.backend !== undefined ? this.env.sticky.setCookie(this.pool.name, sticky, this.backend.id, this.stickyValue(), this.env.proto === 'https') : undefined;
+    if (cookie !== undefined) headers.push('set-cookie', cookie);
     try {
       this.res.writeHead(status, statusText, headers);
     } catch (err) {

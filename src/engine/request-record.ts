@@ -5,6 +5,7 @@
 import type { Pool } from '../upstream/pool.js';
 import type { Upstream } from '../upstream/upstream.js';
 import type { Tunnel } from './tunnel.js';
+import type { StickySessions } from '../balancing/sticky.js';
 
 /**
  * How a request ended, in the spirit of Envoy's response flags: `-` normal, UF upstream connect
@@ -73,4 +74,6 @@ export interface ForwardEnv {
   readonly shuttingDown: boolean;
   /** Open tunnels and the backend each goes to (closed on removal and shutdown). */
   tunnels: Map<Tunnel, Upstream>;
+  /** Signs and checks sticky cookies (`sticky.secret` or the per-start secret). */
+  sticky: StickySessions;
 }

@@ -24,7 +24,7 @@ export interface ApiReply {
 }
 
 export interface ApiOptions {
-  /** A value to send as JSON, or a string sent as is. */
+  /** A value to send as JSON, or a string sent as is; `Content-Type: application/json` unless `headers` set one. */
   body?: unknown;
   token?: string;
   headers?: Record<string, string>;
@@ -40,6 +40,8 @@ export function apiClient(t: ExecutionContext, base: string): Api {
     const headers: Record<string, string> = { ...options.headers };
     if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
     const body = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+    // Like the CLI's client: a body is declared JSON unless the test says otherwise.
+    if (body !== undefined && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
     const res = await request(base + path, { method: method as 'GET', headers, body, dispatcher: agent });
     const text = await res.body.text();
     let json: unknown;

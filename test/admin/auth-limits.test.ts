@@ -76,11 +76,11 @@ test('a body over 64 KiB is a 413, by Content-Length or while streaming, and cha
   t.is(r.status, 413);
   t.regex(r.json.error, /larger than 65536 bytes/);
   const port = velo.admin.address.port;
-  const declared = await raw(port, ['PUT /api/pools/default/strategy HTTP/1.1\r\nhost: x\r\ncontent-length: 10000000\r\n\r\n{"strategy":']);
+  const declared = await raw(port, ['PUT /api/pools/default/strategy HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 10000000\r\n\r\n{"strategy":']);
   t.regex(declared, /^HTTP\/1\.1 413 /);
   const chunk = Buffer.alloc(16 * 1024, 0x20);
   const streamed = await raw(port, [
-    'POST /api/pools/default/backends HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n',
+    'POST /api/pools/default/backends HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n',
     ...Array.from({ length: 6 }, () => Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')])),
   ]);
   t.regex(streamed, /^HTTP\/1\.1 413 /);
@@ -94,10 +94,10 @@ test('garbage on the wire never takes the admin server down', async (t) => {
   const velo = await startAdminVelo(t, NO_HEALTH, backends.map((b) => b.url));
   const port = velo.admin.address.port;
   t.regex(await raw(port, ['\x00\x01\x02 not http at all\r\n\r\n']), /^HTTP\/1\.1 400/);
-  t.regex(await raw(port, [`GET /${'a'.repeat(100_000)} HTTP/1.1\r\nhost: x\r\n\r\n`]), /^HTTP\/1\.1 (400|431|414)/);
-  t.is(await raw(port, ['POST /api/pools/default/backends HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n{"url":'], 100), '', 'a body cut short gets no answer');
-  t.regex(await raw(port, ['GET /api/pools/%ZZ HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n']), /^HTTP\/1\.1 400/);
-  t.regex(await raw(port, ['BREW /api/health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n']), /^HTTP\/1\.1 (400|405)/);
+  t.regex(await raw(port, [`GET /${'a'.repeat(100_000)} HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n`]), /^HTTP\/1\.1 (400|431|414)/);
+  t.is(await raw(port, ['POST /api/pools/default/backends HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"url":'], 100), '', 'a body cut short gets no answer');
+  t.regex(await raw(port, ['GET /api/pools/%ZZ HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n']), /^HTTP\/1\.1 400/);
+  t.regex(await raw(port, ['BREW /api/health HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n']), /^HTTP\/1\.1 (400|405)/);
   const weird = await velo.api('POST', '/api/pools/default/backends', { body: '{"url": "http://[::1", "weight": 1e309}' });
   t.is(weird.status, 400);
   t.is((await velo.api('GET', '/api/health')).status, 200);

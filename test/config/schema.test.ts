@@ -78,7 +78,15 @@ const BAD_VALUES: Array<[string, string, number, number, RegExp]> = [
   ['pools:\n  - name: a\n    match: { host: x }\n  - name: b\n    match: { host: X:80 }', 'pools[1].match', 5, 12, /different host/],
   ['pools: []', 'pools', 1, 8, /add at least one pool/],
   ['healthcheck: {}', 'healthcheck', 1, 1, /did you mean "health_check"/],
+  ['sticky:\n  secret: short', 'sticky.secret', 2, 11, /at least 32 characters/],
+  ['sticky:\n  secret: [a]', 'sticky.secret', 2, 11, /at least 32 characters/],
 ];
+
+test('sticky.secret is read into the pool config; absent, the pool has no secret', (t) => {
+  const secret = 'x'.repeat(32);
+  t.is(parseConfigText(`backends: [http://a]\nsticky: { secret: ${secret} }`).pools[0]!.sticky.secret, secret);
+  t.false('secret' in parseConfigText('backends: [http://a]\nsticky: true').pools[0]!.sticky);
+});
 
 for (const [text, path, line, column, hint] of BAD_VALUES) {
   test(`reports ${path} at ${line}:${column} for ${JSON.stringify(text)}`, (t) => {

@@ -294,7 +294,7 @@ test('sticky: the first response pins the client to its backend by cookie, until
   const agent = client(t);
   const first = await get(agent, velo.url);
   const setCookie = String(first.headers['set-cookie']);
-  t.regex(setCookie, /^route=[0-9a-f]{8}; Path=\/; Max-Age=3600; HttpOnly; SameSite=Lax$/);
+  t.regex(setCookie, /^route=[A-Za-z0-9_-]{16}\.\d+\.[A-Za-z0-9_-]{43}; Path=\/; Max-Age=3600; HttpOnly; SameSite=Lax$/);
   const cookie = setCookie.split(';')[0]!;
   const names = new Set<string>();
   for (let i = 0; i < 9; i++) {
