@@ -86,25 +86,44 @@ test.serial('SIGTERM during an in-flight slow request: the request completes and
   figures.push(['SIGTERM with a 1.5 s request in flight', `request 200, exit 0 after ${Date.now() - signalledAt} ms`]);
 });
 
-test.serial('a second SIGTERM during the drain: velo exits within the bound (what it does is recorded, not yet asserted)', async (t) => {
+test.serial('a second SIGTERM during the drain keeps draining and says what a third does; the in-flight request completes, exit 0', async (t) => {
   const backends = await startBackends(t, 1);
   const velo = await startVeloProcess(t, config([backends[0]!.url], 'round-robin'));
-  const slow = get(agent(t, 1), `${velo.url}/delay/3000`).then(
+  const slow = get(agent(t, 1), `${velo.url}/delay/1500`);
+  await eventually(() => backends[0]!.requests === 1, 5000, 'the slow request reached the backend');
+  velo.child.kill('SIGTERM');
+  await eventually(() => velo.lines().some((l) => l.msg === 'signal received, draining'), 5000, 'the drain began');
+  velo.child.kill('SIGTERM');
+  await eventually(() => velo.lines().some((l) => String(l.msg).startsWith('still draining: 1 requests in flight')), 5000, 'the second signal is answered');
+  const reply = await slow;
+  t.is(reply.status, 200, 'the in-flight request finished');
+  t.is(reply.headers.connection, 'close', 'a response sent during the drain closes its connection');
+  t.deepEqual(await velo.exited, { code: 0, signal: null });
+  const stopped = velo.lines().find((l) => l.msg === 'stopped');
+  t.like(stopped, { cut: 0, forced: false, requests: 1, success: 1, failed: 0 });
+  figures.push(['second SIGTERM during the drain', 'logged what a third does; request 200; exit 0']);
+});
+
+test.serial('a third SIGTERM during the drain cuts the in-flight request at once and exits 1', async (t) => {
+  const backends = await startBackends(t, 1);
+  const velo = await startVeloProcess(t, config([backends[0]!.url], 'round-robin'));
+  const slow = get(agent(t, 1), `${velo.url}/delay/20000`).then(
     (r) => `completed ${r.status}`,
-    (err: Error) => `failed (${err.message})`,
+    () => 'cut',
   );
   await eventually(() => backends[0]!.requests === 1, 5000, 'the slow request reached the backend');
   velo.child.kill('SIGTERM');
   await eventually(() => velo.lines().some((l) => l.msg === 'signal received, draining'), 5000, 'the drain began');
-  const second = Date.now();
   velo.child.kill('SIGTERM');
-  const exit = await Promise.race([velo.exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 15_000).unref())]);
-  t.not(exit, 'hung', 'velo exits after a second SIGTERM');
-  const outcome = await slow;
-  t.log(`second SIGTERM: exit ${JSON.stringify(exit)} after ${Date.now() - second} ms; in-flight request ${outcome}`);
-  figures.push(['second SIGTERM during the drain (observed, rule undecided)', `exit ${JSON.stringify(exit)}; in-flight request ${outcome}`]);
+  await eventually(() => velo.lines().some((l) => String(l.msg).startsWith('still draining')), 5000, 'the second signal is answered');
+  const third = Date.now();
+  velo.child.kill('SIGTERM');
+  const exit = await velo.exited;
+  const tookMs = Date.now() - third;
+  t.deepEqual(exit, { code: 1, signal: null });
+  t.true(tookMs < 3000, `exited ${tookMs} ms after the third signal`);
+  t.is(await slow, 'cut');
+  t.true(velo.lines().some((l) => l.msg === 'forced stop: cutting 1 requests in flight'));
+  t.like(velo.lines().find((l) => l.msg === 'stopped'), { cut: 1, forced: true });
+  figures.push(['third SIGTERM during the drain', `in-flight request cut; exit 1 after ${tookMs} ms`]);
 });
-
-// The rule for a second signal is being decided elsewhere (exit at once with a non-zero code,
-// or keep draining); the test above records what happens today.
-test.todo('a second SIGTERM during the drain follows the decided rule (exit code and the in-flight request)');
