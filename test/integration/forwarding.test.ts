@@ -42,7 +42,8 @@ test('weights from the config drive weighted round robin: 1,2,3 over 600 request
 
 test('an unhealthy backend is skipped and comes back when its checks pass', async (t) => {
   const backends = await startBackends(t, 3);
-  const velo = await startVelo(t, 'health_check: { interval: 50ms, timeout: 200ms, rise: 2, fall: 2 }\n', backends.map((b) => b.url));
+  // A generous probe timeout: on a loaded machine a 200 ms one made healthy backends flap.
+  const velo = await startVelo(t, 'health_check: { interval: 50ms, timeout: 2s, rise: 2, fall: 2 }\n', backends.map((b) => b.url));
   const agent = client(t);
   const pool = velo.engine.pools[0]!;
   await eventually(() => pool.upstreams.every((u) => u.health.state === 'healthy'), 3000, 'all healthy');
