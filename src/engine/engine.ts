@@ -200,6 +200,11 @@ export class Engine implements ForwardEnv {
   }
 
   createPool(config: VeloConfig['pools'][number]): Pool {
+    if (config.tls?.verify === false) {
+      const message = `pool "${config.name}": tls.verify is false, backend certificates are not checked`;
+      this.events.add({ kind: 'lifecycle', level: 'warn', message, pool: config.name });
+      this.logger.warn('backend TLS certificates are not verified', { pool: config.name });
+    }
     return new Pool(config, {
       clock: this.clock,
       onEject: (pool, u, ms) => {
