@@ -326,3 +326,32 @@ test('an empty file validates to the defaults without issues before backends are
   t.deepEqual(v.issues, []);
   t.deepEqual(v.config, config({ pools: [pool({})] }));
 });
+
+test('listen.tls, listen.proxy_protocol, client_timeouts.tls_handshake and a pool tls are read with paths anchored to the file', (t) => {
+  const c = parseConfigText(
+    [
+      'listen:',
+      '  tls:',
+      '    cert: c.pem',
+      '    key: k.pem',
+      '    min_version: TLSv1.3',
+      '    ciphers: ECDHE-RSA-AES128-GCM-SHA256',
+      '    certificates: [{ hosts: [A.example.com, "*.b.example.com"], cert: a.pem, key: /abs/a.key }]',
+      '  proxy_protocol: { trusted: [10.0.0.0/8] }',
+      'client_timeouts: { tls_handshake: 3s }',
+      'backends: [https://10.0.0.5]',
+      'tls: { ca: ca.pem, cert: client.pem, key: client.key, servername: api.internal, verify: false }',
+    ].join('\n'),
+    '/etc/velo/velo.config.yaml',
+  );
+  t.deepEqual(c.listen.tls, {
+    cert: '/etc/velo/c.pem',
+    key: '/etc/velo/k.pem',
+    minVersion: 'TLSv1.3',
+    ciphers: 'ECDHE-RSA-AES128-GCM-SHA256',
+    certificates: [{ hosts: ['a.example.com', '*.b.example.com'], cert: '/etc/velo/a.pem', key: '/abs/a.key' }],
+  });
+  t.deepEqual(c.listen.proxyProtocol, { trusted: ['10.0.0.0/8'] });
+  t.is(c.clientTlsHandshakeTimeoutMs, 3000);
+  t.deepEqual(c.pools[0]!.tls, { ca: '/etc/velo/ca.pem', cert: '/etc/velo/client.pem', key: '/etc/velo/client.key', servername: 'api.internal', verify: false });
+});
