@@ -91,6 +91,8 @@ export class Listener {
   private proxyTrusted: IpMatcher | undefined;
   /** TLS sockets whose handshake finished: only these may be written to by the clientError handler. */
   private readonly established = new WeakSet<Socket>();
+  /** Raw sockets not yet handed to HTTP: in the gate, or in their TLS handshake. */
+  private readonly preHttp = new Set<Socket>();
   private watchers: FSWatcher[] = [];
   private watchDebounce: NodeJS.Timeout | undefined;
 
@@ -113,7 +115,11 @@ export class Listener {
         handshakeTimeout: config.clientTlsHandshakeTimeoutMs,
         SNICallback: (servername, done) => done(null, this.material !== undefined ? contextForServername(this.material, servername) : undefined),
       });
-      this.server.on('secureConnection', (socket: Socket) => this.established.add(socket));
+      this.server.on('secureConnection', (socket: Socket) => {
+        this.established.add(socket);
+        const parent = (socket as Socket & { _parent?: Socket | null })._parent;
+        if (parent) this.preHttp.delete(parent);
+      });
     } else {
       this.server = http.createServer(checking);
     }
@@ -133,6 +139,14 @@ export class Listener {
     });
     if (this.material !== undefined || listen.proxyProtocol !== undefined) this.installGate();
     server.on('close', () => this.unwatch());
+    // Node's idle connections are HTTP connections without a request; a connection that has not
+    // reached HTTP yet (PROXY header, TLS handshake) is idle too. Without this a shutdown would
+    // wait for those to time out.
+    const closeIdle = server.closeIdleConnections.bind(server);
+    server.closeIdleConnections = (): void => {
+      for (const socket of this.preHttp) socket.destroy();
+      closeIdle();
+    };
   }
 
   /** Binds `listen.host:port` (0 picks a free port) and starts watching certificate files. */
@@ -247,6 +261,8 @@ export class Listener {
   /** Reads the preamble of a new connection (see the module comment), then hands it on. */
   private readonly gate = (socket: Socket): void => {
     const tls = this.material !== undefined;
+    this.preHttp.add(socket);
+    socket.once('close', () => this.preHttp.delete(socket));
     const trusted = this.proxyTrusted?.matches(normalizeIp(socket.remoteAddress));
     let proxyPending = trusted !== undefined;
     let buffered: Buffer = Buffer.alloc(0);
@@ -293,6 +309,8 @@ export class Listener {
         }
       }
       stop();
+      // Plain HTTP belongs to Node's connection tracking from here; TLS once its handshake is done.
+      if (!tls) this.preHttp.delete(socket);
       socket.pause();
       if (buffered.length > 0) socket.unshift(buffered);
       for (const listener of this.inner) listener.call(this.server, socket);

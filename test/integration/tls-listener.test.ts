@@ -1,4 +1,5 @@
 import test from 'ava';
+import net from 'node:net';
 import tls from 'node:tls';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -165,4 +166,22 @@ test('ciphers restrict TLSv1.2 suites; an unknown cipher list fails at start nam
   h.socket.destroy();
   const err = await t.throwsAsync(startVelo(t, `listen: { tls: { cert: ${c.cert}, key: ${c.key}, ciphers: NOT-A-CIPHER } }\n${NO_HEALTH}`, [b!.url]), { instanceOf: ConfigError });
   t.regex(err!.message, /listen\.tls\.ciphers/);
+});
+
+test('a shutdown does not wait for connections that have not finished their TLS handshake', async (t) => {
+  const [b] = await startBackends(t, 1);
+  const dir = certDir(t);
+  const c = makeCert(dir, 'srv', ['localhost']);
+  const velo = await startVelo(t, `listen: { tls: { cert: ${c.cert}, key: ${c.key} } }\nclient_timeouts: { tls_handshake: 30s }\nshutdown_timeout: 5s\n${NO_HEALTH}`, [b!.url]);
+  const silent = net.connect(velo.engine.address.port, '127.0.0.1');
+  const stalled = net.connect(velo.engine.address.port, '127.0.0.1', () => stalled.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01])));
+  for (const s of [silent, stalled]) {
+    s.on('error', () => {});
+    t.teardown(() => s.destroy());
+  }
+  const connections = (): Promise<number> => new Promise((r) => velo.engine.server!.getConnections((_e, n) => r(n)));
+  await eventually(async () => stalled.bytesWritten > 0 && (await connections()) === 2, 3000, 'velo to accept both');
+  const started = Date.now();
+  const outcome = await Promise.race([velo.engine.stop().then(() => 'stopped'), new Promise((r) => setTimeout(r, 4000, 'still waiting')).then(String)]);
+  t.is(outcome, 'stopped', `stop() after ${Date.now() - started}ms`);
 });
