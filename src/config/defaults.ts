@@ -37,7 +37,15 @@ export const DEFAULTS = deepFreeze({
   clientHeaderTimeoutMs: 10_000,
   /** A client must send its whole request within this time. */
   clientRequestTimeoutMs: 60_000,
+  /** A TLS client that has not finished its handshake by then is disconnected (nginx: 60s; Node: 120s). */
+  clientTlsHandshakeTimeoutMs: 10_000,
 } satisfies Omit<VeloConfig, 'pools' | 'source'>);
+
+/** Defaults of `listen.tls` besides the certificate paths. */
+export const TLS_DEFAULTS = deepFreeze({
+  /** TLSv1.0 and 1.1 are deprecated (RFC 8996). */
+  minVersion: 'TLSv1.2',
+} as const);
 
 /** Defaults of every pool setting except `name`, `match` and `backends`; deeply frozen. */
 export const POOL_DEFAULTS = deepFreeze({

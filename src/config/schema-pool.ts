@@ -4,7 +4,8 @@
  */
 import { isMap, isScalar, type Node } from 'yaml';
 import { describeStrategies, resolveStrategyName } from '../balancing/registry.js';
-import type { BackendConfig, PoolConfig, PoolMatch, StrategyName } from './types.js';
+import { isAbsolute, resolve } from 'node:path';
+import type { BackendConfig, PoolConfig, PoolMatch, StrategyName, UpstreamTlsConfig } from './types.js';
 import { backendUrlProblem, normalizeBackendUrl } from './backend-url.js';
 import { POOL_DEFAULTS } from './defaults.js';
 import { readRateLimit } from './schema-rate-limit.js';
@@ -27,6 +28,7 @@ export const POOL_KEYS = [
   'outlier_detection',
   'panic_threshold',
   'slow_start',
+  'tls',
 ] as const;
 
 const POOL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -241,6 +243,29 @@ function readOutlier(r: MapReader): PoolConfig['outlier'] {
   };
 }
 
+function readUpstreamTls(r: MapReader, baseDir: string | undefined): UpstreamTlsConfig | undefined {
+  if (!r.has('tls')) return undefined;
+  const t = r.map('tls', ['ca', 'cert', 'key', 'servername', 'verify']);
+  const path = (key: string, what: string): string | undefined => {
+    const p = t.optionalString(key, `expected a path to a PEM ${what}`);
+    return p === undefined ? undefined : baseDir !== undefined && !isAbsolute(p) ? resolve(baseDir, p) : p;
+  };
+  const ca = path('ca', 'CA bundle');
+  const cert = path('cert', 'client certificate');
+  const key = path('key', 'client private key');
+  if (t.has('cert') !== t.has('key')) {
+    const [present, missing] = t.has('cert') ? ['cert', 'key'] : ['key', 'cert'];
+    t.c.report(t.at(missing), t.get(present), `tls.${present} needs tls.${missing}`, 'a client certificate (mTLS) needs both cert: and key:');
+  }
+  const servername = t.optionalString('servername', 'expected a host name such as api.internal');
+  return {
+    ...(ca !== undefined ? { ca } : {}),
+    ...(cert !== undefined && key !== undefined ? { cert, key } : {}),
+    ...(servername !== undefined ? { servername } : {}),
+    verify: t.bool('verify', true),
+  };
+}
+
 /** Reads the name of a pool, which appears in admin URLs and metric labels. */
 function readPoolName(r: MapReader, defaultName: string | undefined): string {
   const name = r.optionalString('name', 'expected a name of letters, digits, ".", "_" or "-"');
@@ -260,7 +285,7 @@ function readPoolName(r: MapReader, defaultName: string | undefined): string {
  * Validates a pool's keys in `r` into a complete `PoolConfig`; issues go to `r.c`. The
  * backend list may be empty here: flags and the environment can still supply it.
  */
-export function readPool(r: MapReader, defaultName: string | undefined): PoolConfig {
+export function readPool(r: MapReader, defaultName: string | undefined, baseDir?: string): PoolConfig {
   const d = POOL_DEFAULTS;
   const strategyNode = r.get('strategy');
   const sticky = r.toggle('sticky', d.sticky.enabled, ['cookie', 'ttl', 'secret']);
@@ -274,6 +299,7 @@ export function readPool(r: MapReader, defaultName: string | undefined): PoolCon
   }
   const queue = r.map('queue', ['size', 'timeout']);
   const timeouts = r.map('timeouts', ['connect', 'response', 'idle', 'tunnel']);
+  const tls = readUpstreamTls(r, baseDir);
   return {
     name: readPoolName(r, defaultName),
     match: readMatch(r),
@@ -300,5 +326,6 @@ export function readPool(r: MapReader, defaultName: string | undefined): PoolCon
     outlier: readOutlier(r),
     panicThreshold: r.number('panic_threshold', d.panicThreshold, { min: 0, max: 100 }),
     slowStartMs: r.duration('slow_start', d.slowStartMs),
+    ...(tls !== undefined ? { tls } : {}),
   };
 }

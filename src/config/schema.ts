@@ -6,8 +6,8 @@ import { BlockList, isIP } from 'node:net';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Node } from 'yaml';
 import type { ConfigIssue } from '../errors.js';
-import type { AccessLogConfig, LogLevel, PoolConfig, VeloConfig } from './types.js';
-import { DEFAULT_POOL_NAME, DEFAULTS } from './defaults.js';
+import type { AccessLogConfig, ListenTlsConfig, LogLevel, PoolConfig, SniCertificateConfig, TlsVersion, VeloConfig } from './types.js';
+import { DEFAULT_POOL_NAME, DEFAULTS, TLS_DEFAULTS } from './defaults.js';
 import { POOL_KEYS, readPool } from './schema-pool.js';
 import { describeNode, IssueCollector, MapReader, readList, readString } from './schema-node.js';
 
@@ -87,24 +87,85 @@ function readHost(r: MapReader, def: string): string {
   return host ?? def;
 }
 
-function filePath(p: string, baseDir: string | undefined): string {
+/** `p` anchored to the config file's directory when relative. */
+export function filePath(p: string, baseDir: string | undefined): string {
   return baseDir !== undefined && !isAbsolute(p) ? resolve(baseDir, p) : p;
 }
 
+const TLS_VERSIONS: readonly TlsVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
+/** A host name an SNI certificate serves: `a.example.com` or `*.example.com` (one label). */
+const SNI_HOST = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
+
+/** `cert` and `key` of a mapping, both required, as absolute paths. */
+function readPemPair(r: MapReader, baseDir: string | undefined, example: string): { cert: string; key: string } | undefined {
+  for (const k of ['cert', 'key']) {
+    if (isMap(r.node) && !r.has(k)) r.c.report(r.at(k), r.node, `${k} is missing`, `expected ${example}`);
+  }
+  const cert = r.optionalString('cert', 'expected a path to a PEM certificate');
+  const key = r.optionalString('key', 'expected a path to a PEM private key');
+  return cert !== undefined && key !== undefined ? { cert: filePath(cert, baseDir), key: filePath(key, baseDir) } : undefined;
+}
+
+function readSniCertificates(t: MapReader, baseDir: string | undefined): SniCertificateConfig[] {
+  const node = t.get('certificates');
+  if (node === undefined) return [];
+  const out: SniCertificateConfig[] = [];
+  const seen = new Map<string, string>();
+  for (const item of readList(t.c, node, t.at('certificates'), '{ hosts, cert, key } mappings') ?? []) {
+    const r = new MapReader(t.c, item.node, item.path, ['hosts', 'cert', 'key']);
+    if (item.node === undefined || !isMap(item.node)) {
+      if (item.node === undefined) t.c.report(item.path, node, 'empty certificate entry', 'expected { hosts: [a.example.com], cert: a.pem, key: a.key }');
+      continue;
+    }
+    const hosts: string[] = [];
+    const hostsNode = r.get('hosts');
+    if (hostsNode === undefined) r.c.report(r.at('hosts'), item.node, 'hosts is missing', 'expected hosts: [a.example.com, "*.example.com"]');
+    for (const h of hostsNode !== undefined ? (readList(r.c, hostsNode, r.at('hosts'), 'host names such as a.example.com or *.example.com', true) ?? []) : []) {
+      const raw = h.node !== undefined ? readString(r.c, h.node, h.path, 'expected a host name') : undefined;
+      if (raw === undefined) continue;
+      const host = raw.toLowerCase().replace(/\.$/, '');
+      if (!SNI_HOST.test(host)) {
+        r.c.report(h.path, h.node, `"${raw}" is not a host name`, 'expected a host name such as a.example.com or *.example.com (a wildcard covers one label)');
+      } else if (seen.has(host)) {
+        r.c.report(h.path, h.node, `"${host}" is already served by ${seen.get(host)}`, 'list each host under one certificate only');
+      } else {
+        seen.set(host, item.path);
+        hosts.push(host);
+      }
+    }
+    const pair = readPemPair(r, baseDir, '{ hosts: [a.example.com], cert: a.pem, key: a.key }');
+    if (pair !== undefined && hosts.length > 0) out.push({ hosts, ...pair });
+  }
+  return out;
+}
+
+function readListenTls(l: MapReader, baseDir: string | undefined): ListenTlsConfig | undefined {
+  const t = l.map('tls', ['cert', 'key', 'min_version', 'ciphers', 'certificates']);
+  const pair = readPemPair(t, baseDir, 'tls: { cert: path/to/cert.pem, key: path/to/key.pem }');
+  const minVersion = t.oneOf('min_version', TLS_DEFAULTS.minVersion as TlsVersion, TLS_VERSIONS);
+  const ciphers = t.optionalString('ciphers', 'expected an OpenSSL cipher list such as ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256');
+  const certificates = readSniCertificates(t, baseDir);
+  if (pair === undefined) return undefined;
+  return { ...pair, minVersion, ...(ciphers !== undefined ? { ciphers } : {}), certificates };
+}
+
 function readListen(top: MapReader, baseDir: string | undefined): VeloConfig['listen'] {
-  const l = top.map('listen', ['host', 'port', 'tls']);
+  const l = top.map('listen', ['host', 'port', 'tls', 'proxy_protocol']);
   const listen: VeloConfig['listen'] = {
     host: readHost(l, DEFAULTS.listen.host),
     port: l.int('port', DEFAULTS.listen.port, { min: 0, max: 65535 }),
   };
   if (l.has('tls')) {
-    const t = l.map('tls', ['cert', 'key']);
-    for (const k of ['cert', 'key']) {
-      if (isMap(t.node) && !t.has(k)) t.c.report(t.at(k), t.node, `tls needs ${k}`, 'expected tls: { cert: path/to/cert.pem, key: path/to/key.pem }');
+    const tls = readListenTls(l, baseDir);
+    if (tls !== undefined) listen.tls = tls;
+  }
+  if (l.has('proxy_protocol')) {
+    const p = l.map('proxy_protocol', ['trusted']);
+    if (isMap(p.node) && !p.has('trusted')) {
+      p.c.report(p.at('trusted'), p.node, 'proxy_protocol needs trusted', 'expected proxy_protocol: { trusted: [10.0.0.0/8] }: the load balancers allowed to send a PROXY header');
     }
-    const cert = t.optionalString('cert', 'expected a path to a PEM certificate');
-    const key = t.optionalString('key', 'expected a path to a PEM private key');
-    if (cert !== undefined && key !== undefined) listen.tls = { cert: filePath(cert, baseDir), key: filePath(key, baseDir) };
+    const trusted = readIpList(p.c, p.get('trusted'), p.at('trusted'));
+    if (trusted.length > 0) listen.proxyProtocol = { trusted };
   }
   return listen;
 }
@@ -157,8 +218,8 @@ function checkPools(c: IssueCollector, pools: PoolConfig[], readers: MapReader[]
   });
 }
 
-function readPools(top: MapReader): { pools: PoolConfig[]; poolPaths: string[] } {
-  if (!top.written('pools')) return { pools: [readPool(top, DEFAULT_POOL_NAME)], poolPaths: [''] };
+function readPools(top: MapReader, baseDir: string | undefined): { pools: PoolConfig[]; poolPaths: string[] } {
+  if (!top.written('pools')) return { pools: [readPool(top, DEFAULT_POOL_NAME, baseDir)], poolPaths: [''] };
   for (const key of top.keys()) {
     if ((POOL_KEYS as readonly string[]).includes(key)) {
       top.c.report(top.at(key), top.keyNode(key), `"${key}" at the top level cannot be combined with pools:`, 'move it into a pool under pools:, or remove pools: to use the one-pool short form');
@@ -170,7 +231,7 @@ function readPools(top: MapReader): { pools: PoolConfig[]; poolPaths: string[] }
     top.c.report('pools', node ?? top.keyNode('pools'), 'pools is empty', 'add at least one pool with backends:, or remove pools: and list backends: at the top level');
   }
   const readers = items.map((item) => new MapReader(top.c, item.node, item.path, POOL_KEYS));
-  const pools = readers.map((r) => readPool(r, items.length === 1 ? DEFAULT_POOL_NAME : undefined));
+  const pools = readers.map((r) => readPool(r, items.length === 1 ? DEFAULT_POOL_NAME : undefined, baseDir));
   const poolPaths = items.map((item) => item.path);
   checkPools(top.c, pools, readers);
   return { pools, poolPaths };
@@ -217,8 +278,8 @@ function validateRoot(top: MapReader, baseDir: string | undefined): { config: Ve
   const admin = top.toggle('admin', DEFAULTS.admin.enabled, ['host', 'port', 'token']);
   const token = admin.section.optionalString('token', 'expected a secret string');
   const filter = top.map('ip_filter', ['allow', 'deny']);
-  const clientTimeouts = top.map('client_timeouts', ['header', 'request']);
-  const { pools, poolPaths } = readPools(top);
+  const clientTimeouts = top.map('client_timeouts', ['header', 'request', 'tls_handshake']);
+  const { pools, poolPaths } = readPools(top, baseDir);
   const config: VeloConfig = {
     listen: readListen(top, baseDir),
     admin: {
@@ -235,6 +296,7 @@ function validateRoot(top: MapReader, baseDir: string | undefined): { config: Ve
     logLevel: top.oneOf('log_level', DEFAULTS.logLevel, LOG_LEVELS),
     clientHeaderTimeoutMs: clientTimeouts.duration('header', DEFAULTS.clientHeaderTimeoutMs, 1),
     clientRequestTimeoutMs: clientTimeouts.duration('request', DEFAULTS.clientRequestTimeoutMs, 1),
+    clientTlsHandshakeTimeoutMs: clientTimeouts.duration('tls_handshake', DEFAULTS.clientTlsHandshakeTimeoutMs, 1),
   };
   return { config, poolPaths };
 }

@@ -14,7 +14,14 @@ export const CONFIG_TEMPLATE = `# velo.config.yaml: every setting below is writt
 listen:
   host: 0.0.0.0
   port: 8080
-  # tls: { cert: cert.pem, key: key.pem }    # serve HTTPS; paths relative to this file
+  # tls:                      # serve HTTPS; paths relative to this file (docs/tls.md)
+  #   cert: cert.pem          # reloaded when the files change, on SIGHUP and on velo reload
+  #   key: key.pem
+  #   min_version: TLSv1.2    # TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3
+  #   ciphers: ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256   # TLSv1.2 and older; default: Node's
+  #   certificates:           # chosen by SNI; any other name gets cert/key above
+  #     - { hosts: [api.example.com, "*.example.com"], cert: api.pem, key: api.key }
+  # proxy_protocol: { trusted: [10.0.0.0/8] }    # PROXY v1/v2 required from these peers, refused from others
 
 # Admin API and Prometheus /metrics; a token is required when it leaves loopback.
 admin:
@@ -72,6 +79,10 @@ timeouts:
   idle: 60s
   tunnel: 1h
 
+# TLS to https:// backends: a private CA, a client certificate (mTLS), the name checked
+# (default: the backend URL's host), and verify: false to skip checks (logged as a warning).
+# tls: { ca: ca.pem, cert: client.pem, key: client.key, servername: api.internal, verify: true }
+
 # In-flight requests per backend; 0 means unlimited.
 max_connections: 0
 
@@ -128,8 +139,10 @@ shutdown_timeout: 10s
 # debug, info, warn, error or silent.
 log_level: info
 
-# Slowloris defence: time for a client to send its headers, and its whole request.
+# Slowloris defence: time for a client to send its headers, its whole request, and to finish
+# a TLS handshake (a connection that has not is closed, nothing written to it).
 client_timeouts:
   header: 10s
   request: 60s
+  tls_handshake: 10s
 `;

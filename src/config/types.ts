@@ -153,12 +153,53 @@ export interface PoolConfig {
   panicThreshold: number;
   /** Linear weight ramp for a returning backend; 0 disables it. */
   slowStartMs: number;
+  /** TLS settings for https backends; undefined uses Node's defaults (system CAs, verify). */
+  tls?: UpstreamTlsConfig;
+}
+
+/** How velo connects to https backends (undici `connect` options). */
+export interface UpstreamTlsConfig {
+  /** Absolute path of a PEM CA bundle trusted instead of Node's built-in roots. */
+  ca?: string;
+  /** Absolute paths of a client certificate and key (mTLS); both or neither. */
+  cert?: string;
+  key?: string;
+  /** SNI name and the name the certificate is checked against; defaults to the URL's host. */
+  servername?: string;
+  /** Verify the backend's certificate (false is logged as a warning at start). */
+  verify: boolean;
+}
+
+/** TLS protocol versions a listener may require, as Node's `minVersion` names them. */
+export type TlsVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+
+/** One `listen.tls.certificates` entry: served to clients whose SNI names one of `hosts`. */
+export interface SniCertificateConfig {
+  /** Lower-cased host names; `*.example.com` matches exactly one label (RFC 6125 section 6.4.3). */
+  hosts: string[];
+  /** Absolute paths of PEM files. */
+  cert: string;
+  key: string;
+}
+
+export interface ListenTlsConfig {
+  /** Absolute paths of the default certificate chain and key (PEM). */
+  cert: string;
+  key: string;
+  /** Oldest protocol version accepted (Node `minVersion`). */
+  minVersion: TlsVersion;
+  /** OpenSSL cipher list for TLSv1.2 and older; undefined keeps Node's default. */
+  ciphers?: string;
+  /** Certificates chosen by SNI; a client naming none of their hosts gets the default pair. */
+  certificates: SniCertificateConfig[];
 }
 
 export interface ListenConfig {
   host: string;
   port: number;
-  tls?: { cert: string; key: string };
+  tls?: ListenTlsConfig;
+  /** PROXY protocol v1/v2 is required from these peers (IPs/CIDRs) and refused from others. */
+  proxyProtocol?: { trusted: string[] };
 }
 
 export interface AdminConfig {
@@ -189,6 +230,8 @@ export interface VeloConfig {
   /** Client-side header timeout (slowloris defence). */
   clientHeaderTimeoutMs: number;
   clientRequestTimeoutMs: number;
+  /** A TLS client must finish its handshake (and send its first byte) within this time. */
+  clientTlsHandshakeTimeoutMs: number;
   /** Absolute path of the file this config came from, if any. */
   source?: string;
 }

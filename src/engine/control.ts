@@ -11,6 +11,7 @@ import { ConfigError, VeloError } from '../errors.js';
 import type { Pool } from '../upstream/pool.js';
 import type { Upstream } from '../upstream/upstream.js';
 import type { Engine } from './engine.js';
+import { upstreamTlsIssues } from '../upstream/upstream-tls.js';
 
 /** Who asked, for the event log. */
 export type Actor = 'dashboard' | 'api' | 'cli' | 'signal' | 'file-watch';
@@ -119,8 +120,12 @@ export class Control {
       throw new VeloError('E_BAD_REQUEST', message);
     }
     let config: VeloConfig;
+    let installCertificates: ((actor: Actor) => boolean) | undefined;
     try {
       config = await this.reloader();
+      // Validated first, like the file: a broken certificate or key rejects the whole reload.
+      checkUpstreamTls(config);
+      installCertificates = this.engine.listener?.prepareCertificates(config.listen.tls);
     } catch (err) {
       const reason = err instanceof ConfigError ? err.message : String(err);
       this.engine.events.add({ kind: 'reload', level: 'error', message: `reload rejected, old config kept: ${reason.split('\n').slice(0, 3).join(' ')}` });
@@ -128,6 +133,7 @@ export class Control {
       throw err;
     }
     const result = this.applyConfig(config);
+    installCertificates?.(actor);
     const message = `config reloaded by ${actor}: ${result.pools} pools, +${result.added} -${result.removed} backends, ${result.kept} kept`;
     this.engine.events.add({ kind: 'reload', level: 'info', message });
     this.engine.logger.info('config reloaded', { actor, ...result });
@@ -168,6 +174,7 @@ export class Control {
     engine.router.setPools(next);
     engine.config = { ...config, listen: old.listen, admin: old.admin };
     engine.applyNetworkPolicy(config);
+    engine.listener?.setProxyProtocol(config.listen);
     return result;
   }
 
@@ -201,6 +208,12 @@ export class Control {
     this.engine.events.add({ kind: 'admin', level: 'info', message: `${message} [${actor}]`, pool: pool.name, backend: upstream?.id });
     this.engine.logger.info(message, { actor, pool: pool.name, backend: upstream?.id });
   }
+}
+
+/** Throws a `ConfigError` when a pool's `tls` files cannot be read or its client pair does not match. */
+function checkUpstreamTls(config: VeloConfig): void {
+  const issues = config.pools.flatMap((p, i) => (p.tls !== undefined ? upstreamTlsIssues(p.tls, `pools[${i}].tls`) : []));
+  if (issues.length > 0) throw new ConfigError(issues, config.source);
 }
 
 function checkWeight(weight: unknown): asserts weight is number {

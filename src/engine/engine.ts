@@ -5,8 +5,6 @@
  * crash it: every handler catches.
  */
 import http, { ServerResponse } from 'node:http';
-import https from 'node:https';
-import { readFileSync } from 'node:fs';
 import type { AddressInfo, Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { VeloConfig } from '../config/types.js';
@@ -26,7 +24,8 @@ import { EventLog } from '../metrics/event-log.js';
 import { Sampler } from '../metrics/sampler.js';
 import type { EngineSnapshot } from '../metrics/snapshot.js';
 import { Logger } from '../log/logger.js';
-import { IpFilter, IpMatcher, normalizeIp } from '../resilience/ip-filter.js';
+import { IpFilter, IpMatcher } from '../resilience/ip-filter.js';
+import { Listener, peerAddress } from './listener.js';
 import { VERSION } from '../version.js';
 
 export interface EngineOptions {
@@ -61,6 +60,8 @@ export class Engine implements ForwardEnv {
   readonly startedAt: number;
   readonly sticky: StickySessions;
   server: http.Server | undefined;
+  /** The client-facing listener (set by `start`); certificate reloads go through it. */
+  listener: Listener | undefined;
   shuttingDown = false;
   // Both set by applyNetworkPolicy, from the constructor and on every reload.
   private ipFilter!: IpFilter;
@@ -125,32 +126,11 @@ export class Engine implements ForwardEnv {
   /** Starts listening, probing and sampling; resolves once the port is bound. */
   async start(): Promise<void> {
     const { listen } = this.config;
-    // Node checks header/request timeouts only every connectionsCheckingInterval (30 s by
-    // default), far too coarse to defend against slowloris with a 10 s header timeout.
-    const checking = { connectionsCheckingInterval: Math.max(50, Math.min(1000, this.config.clientHeaderTimeoutMs / 4)) };
-    const server = listen.tls
-      ? https.createServer({ ...checking, cert: readFileSync(listen.tls.cert), key: readFileSync(listen.tls.key) })
-      : http.createServer(checking);
-    server.headersTimeout = this.config.clientHeaderTimeoutMs;
-    server.requestTimeout = this.config.clientRequestTimeoutMs;
-    server.keepAliveTimeout = 65_000;
-    server.on('request', this.onRequest);
-    server.on('upgrade', this.onUpgrade);
-    server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
-      if (!socket.writable || err.code === 'ECONNRESET') return socket.destroy();
-      const status = CLIENT_ERROR_STATUS[err.code ?? ''] ?? '400 Bad Request';
-      socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
-      // Destroyed once written, never left half-closed for a client that ignores the FIN.
-      socket.destroySoon();
-    });
+    // Server, certificates, PROXY protocol and client-error handling live in listener.ts.
+    this.listener = new Listener(this.config, { onRequest: this.onRequest, onUpgrade: this.onUpgrade }, { logger: this.logger, events: this.events });
+    const server = this.listener.server;
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(listen.port, listen.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await this.listener.listen();
     server.on('error', (err) => this.logger.error('server error', { err }));
     for (const pool of this.pools) for (const u of pool.upstreams) this.watch(pool, u);
     if (this.sampleEveryMs > 0) this.sampler.start(this.sampleEveryMs);
@@ -246,6 +226,11 @@ export class Engine implements ForwardEnv {
   }
 
   createPool(config: VeloConfig['pools'][number]): Pool {
+    if (config.tls?.verify === false) {
+      const message = `pool "${config.name}": tls.verify is false, backend certificates are not checked`;
+      this.events.add({ kind: 'lifecycle', level: 'warn', message, pool: config.name });
+      this.logger.warn('backend TLS certificates are not verified', { pool: config.name });
+    }
     return new Pool(config, {
       clock: this.clock,
       onEject: (pool, u, ms) => {
@@ -327,7 +312,7 @@ export class Engine implements ForwardEnv {
     let requestId = '-';
     try {
       requestId = this.nextRequestId(req);
-      const peerIp = normalizeIp(req.socket.remoteAddress);
+      const peerIp = peerAddress(req.socket);
       const admission = this.admit(req, peerIp);
       if (!admission.ok) return this.answerLocally(req, res, requestId, admission);
       if (this.shuttingDown) res.setHeader('connection', 'close');
@@ -362,7 +347,7 @@ export class Engine implements ForwardEnv {
     try {
       requestId = this.nextRequestId(req);
       if (this.shuttingDown) return sendError(res, 503, 'shutting down', requestId);
-      const peerIp = normalizeIp(socket.remoteAddress);
+      const peerIp = peerAddress(socket);
       const admission = this.admit(req, peerIp);
       if (!admission.ok) return this.answerLocally(req, res, requestId, admission);
       const { pool, clientIp, target } = admission;
@@ -437,12 +422,6 @@ export interface StopSummary {
   forced: boolean;
   drainMs: number;
 }
-
-/** Status lines for malformed or too slow client requests, by Node's error code. */
-const CLIENT_ERROR_STATUS: Record<string, string> = {
-  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
-  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
-};
 
 /** A request velo answers itself instead of forwarding. */
 export interface Rejection {

@@ -131,7 +131,8 @@ export const networkProbe: Probe = async (upstream, config) => {
   try {
     const res = await request(new URL(config.path, upstream.url.origin), {
       method: 'GET',
-      dispatcher: probeAgent,
+      // An https backend is probed with its pool's TLS settings (CA, client certificate, SNI).
+      dispatcher: upstream.probeDispatcher ?? probeAgent,
       headers: { 'user-agent': 'velo-health-check' },
       signal: AbortSignal.timeout(config.timeoutMs),
     });

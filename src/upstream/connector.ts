@@ -16,6 +16,7 @@
  */
 import type { Socket } from 'node:net';
 import { buildConnector } from 'undici';
+import type { UpstreamTlsOptions } from './upstream-tls.js';
 
 /** What velo knows about one backend connection, shared with the attempt that used it. */
 export interface ConnectionUse {
@@ -83,15 +84,28 @@ interface SocketState extends ConnectionUse {
 export interface ConnectorOptions {
   /** Connect timeout, ms. */
   timeoutMs: number;
+  /**
+   * For https backends: CA, client certificate (mTLS), SNI name and verification, passed to
+   * `tls.connect`. The SNI name is this one whatever Host header the request carries: undici would
+   * otherwise derive it from each request's Host (and reconnect whenever it changes).
+   */
+  tls?: UpstreamTlsOptions;
+  /** Track request heads and drop unsolicited `100 Continue` (false for health probes). Default true. */
+  instrument?: boolean;
 }
 
 /** Builds the `connect` function for an undici Pool (see the module comment for what it adds). */
 export function createConnector(options: ConnectorOptions): buildConnector.connector {
-  const base = buildConnector({ timeout: options.timeoutMs, allowHalfOpen: true } as buildConnector.BuildOptions);
+  const tls = options.tls;
+  const base = buildConnector({
+    timeout: options.timeoutMs,
+    allowHalfOpen: true,
+    ...(tls !== undefined ? { ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.servername, rejectUnauthorized: tls.rejectUnauthorized } : {}),
+  } as buildConnector.BuildOptions);
   return (opts, callback) =>
-    base(opts, (err, socket) => {
+    base(tls !== undefined ? { ...opts, servername: undefined } : opts, (err, socket) => {
       if (err !== null) return callback(err, null);
-      instrument(socket as Socket);
+      if (options.instrument !== false) instrument(socket as Socket);
       callback(null, socket);
     });
 }

@@ -11,6 +11,7 @@ import { Hysteresis, type HealthState } from '../health/hysteresis.js';
 import { CircuitBreaker } from '../resilience/circuit-breaker.js';
 import { LatencyWindow } from '../metrics/latency-window.js';
 import { createConnector } from './connector.js';
+import { upstreamTlsOptions } from './upstream-tls.js';
 
 export interface UpstreamCounters {
   /** Attempts that reached this backend and ended (any outcome). */
@@ -79,6 +80,8 @@ export class Upstream implements Balanceable {
   onSlotFree: () => void = () => {};
   /** Keep-alive connection pool to this backend (undici). */
   readonly dispatcher: UndiciPool;
+  /** For https backends: a small pool with the same TLS settings for health probes (undefined for http). */
+  readonly probeDispatcher: UndiciPool | undefined;
   private readonly clock: () => number;
 
   constructor(id: string, config: { url: string; weight: number; name?: string }, pool: PoolConfig, deps: UpstreamDeps) {
@@ -93,13 +96,14 @@ export class Upstream implements Balanceable {
     this.window = new LatencyWindow(deps.clock);
     this.slowStartMs = pool.slowStartMs;
     this.maxConnections = pool.maxConnections;
+    const tls = this.url.protocol === 'https:' ? upstreamTlsOptions(pool.tls, this.url) : undefined;
     this.dispatcher = new UndiciPool(this.url.origin, {
       // velo's own limit rules (max_connections, then the pool's queue with its timeout): undici
       // must never queue a request silently behind connections that slow clients hold, which
       // its old fixed 256 did (a request queued in undici has no timer of its own).
       connections: pool.maxConnections > 0 ? pool.maxConnections : null,
       pipelining: 1,
-      connect: createConnector({ timeoutMs: pool.timeouts.connectMs }),
+      connect: createConnector({ timeoutMs: pool.timeouts.connectMs, tls }),
       headersTimeout: pool.timeouts.responseMs,
       bodyTimeout: pool.timeouts.idleMs,
       keepAliveTimeout: pool.timeouts.idleMs,
@@ -107,6 +111,16 @@ export class Upstream implements Balanceable {
     });
     // A pool-level socket error must never become an unhandled 'error' event.
     this.dispatcher.on('connectionError', () => {});
+    if (tls !== undefined) {
+      // One constant servername per backend: undici reconnects when a request's differs from
+      // the connection's, and would take it from each client's Host header (the connector
+      // sends the configured name whatever this says).
+      const servername = tls.servername ?? this.url.host;
+      const dispatch = this.dispatcher.dispatch.bind(this.dispatcher);
+      this.dispatcher.dispatch = (opts, handler) => dispatch({ ...opts, servername } as typeof opts, handler);
+      this.probeDispatcher = new UndiciPool(this.url.origin, { connections: 2, connect: createConnector({ timeoutMs: pool.timeouts.connectMs, tls, instrument: false }) });
+      this.probeDispatcher.on('connectionError', () => {});
+    }
   }
 
   get healthState(): HealthState {
@@ -195,11 +209,11 @@ export class Upstream implements Balanceable {
 
   /** Closes the connection pool; in-flight requests are allowed to finish first. */
   async close(): Promise<void> {
-    await this.dispatcher.close().catch(() => {});
+    await Promise.all([this.dispatcher.close().catch(() => {}), this.probeDispatcher?.close().catch(() => {})]);
   }
 
   /** Closes the connection pool at once, failing anything still in flight. */
   async destroy(): Promise<void> {
-    await this.dispatcher.destroy().catch(() => {});
+    await Promise.all([this.dispatcher.destroy().catch(() => {}), this.probeDispatcher?.destroy().catch(() => {})]);
   }
 }

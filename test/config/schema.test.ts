@@ -30,6 +30,14 @@ const BAD_VALUES: Array<[string, string, number, number, RegExp]> = [
   ['listen:\n  host: "not a host!"', 'listen.host', 2, 9, /IP address/],
   ['listen: 8080', 'listen', 1, 9, /host, port, tls/],
   ['listen:\n  tls:\n    cert: a.pem', 'listen.tls.key', 3, 5, /cert: .*key: /],
+  ['listen:\n  tls: { cert: a.pem, key: b.pem, min_version: TLSv1.4 }', 'listen.tls.min_version', 2, 48, /TLSv1\.2, TLSv1\.3/],
+  ['listen:\n  tls:\n    cert: a\n    key: b\n    certificates: [{ hosts: ["a.*.com"], cert: c, key: k }]', 'listen.tls.certificates[0].hosts[0]', 5, 30, /\*\.example\.com/],
+  ['listen:\n  tls:\n    cert: a\n    key: b\n    certificates: [{ hosts: [a.com], cert: c }]', 'listen.tls.certificates[0].key', 5, 20, /hosts: .*cert: .*key: /],
+  ['listen:\n  proxy_protocol: { trusted: [10.0.0.0/33] }', 'listen.proxy_protocol.trusted[0]', 2, 31, /CIDR/],
+  ['listen:\n  proxy_protocol: {}', 'listen.proxy_protocol.trusted', 2, 19, /trusted: \[/],
+  ['client_timeouts:\n  tls_handshake: 5x', 'client_timeouts.tls_handshake', 2, 18, /250ms, 5s/],
+  ['tls:\n  verify: maybe', 'tls.verify', 2, 11, /true or false/],
+  ['tls:\n  cert: c.pem', 'tls.key', 2, 9, /both cert: and key:/],
   ['admin:\n  port: abc', 'admin.port', 2, 9, /0 to 65535/],
   ['admin: { port: 9090, token: 123 }', 'admin.token', 1, 29, /secret/],
   ['health_check:\n  interval: 5x', 'health_check.interval', 2, 13, /250ms, 5s, 1m/],
@@ -250,7 +258,7 @@ pools:
     slow_start: 30s
 `;
   const c = parseConfigText(text);
-  t.deepEqual(c.listen, { host: '0.0.0.0', port: 0, tls: { cert: '/etc/velo/cert.pem', key: '/etc/velo/key.pem' } });
+  t.deepEqual(c.listen, { host: '0.0.0.0', port: 0, tls: { cert: '/etc/velo/cert.pem', key: '/etc/velo/key.pem', minVersion: 'TLSv1.2', certificates: [] } });
   t.deepEqual(c.admin, { enabled: true, host: '0.0.0.0', port: 0, token: 's3cret' });
   t.deepEqual(c.accessLog, { enabled: true, target: '/var/log/velo.log' });
   t.deepEqual(c.ipFilter, { allow: ['10.0.0.0/8', '::1'], deny: ['10.1.2.3'] });
@@ -286,7 +294,7 @@ pools:
 
 test('relative TLS and access-log paths are anchored to the config file directory', (t) => {
   const c = parseConfigText('listen: { tls: { cert: c.pem, key: k.pem } }\naccess_log: logs/a.log\nbackends: [http://a]', '/etc/velo/velo.config.yaml');
-  t.deepEqual(c.listen.tls, { cert: '/etc/velo/c.pem', key: '/etc/velo/k.pem' });
+  t.deepEqual(c.listen.tls, { cert: '/etc/velo/c.pem', key: '/etc/velo/k.pem', minVersion: 'TLSv1.2', certificates: [] });
   t.is(c.accessLog.target, '/etc/velo/logs/a.log');
 });
 
@@ -325,4 +333,33 @@ test('an empty file validates to the defaults without issues before backends are
   const v = validateConfigText('');
   t.deepEqual(v.issues, []);
   t.deepEqual(v.config, config({ pools: [pool({})] }));
+});
+
+test('listen.tls, listen.proxy_protocol, client_timeouts.tls_handshake and a pool tls are read with paths anchored to the file', (t) => {
+  const c = parseConfigText(
+    [
+      'listen:',
+      '  tls:',
+      '    cert: c.pem',
+      '    key: k.pem',
+      '    min_version: TLSv1.3',
+      '    ciphers: ECDHE-RSA-AES128-GCM-SHA256',
+      '    certificates: [{ hosts: [A.example.com, "*.b.example.com"], cert: a.pem, key: /abs/a.key }]',
+      '  proxy_protocol: { trusted: [10.0.0.0/8] }',
+      'client_timeouts: { tls_handshake: 3s }',
+      'backends: [https://10.0.0.5]',
+      'tls: { ca: ca.pem, cert: client.pem, key: client.key, servername: api.internal, verify: false }',
+    ].join('\n'),
+    '/etc/velo/velo.config.yaml',
+  );
+  t.deepEqual(c.listen.tls, {
+    cert: '/etc/velo/c.pem',
+    key: '/etc/velo/k.pem',
+    minVersion: 'TLSv1.3',
+    ciphers: 'ECDHE-RSA-AES128-GCM-SHA256',
+    certificates: [{ hosts: ['a.example.com', '*.b.example.com'], cert: '/etc/velo/a.pem', key: '/abs/a.key' }],
+  });
+  t.deepEqual(c.listen.proxyProtocol, { trusted: ['10.0.0.0/8'] });
+  t.is(c.clientTlsHandshakeTimeoutMs, 3000);
+  t.deepEqual(c.pools[0]!.tls, { ca: '/etc/velo/ca.pem', cert: '/etc/velo/client.pem', key: '/etc/velo/client.key', servername: 'api.internal', verify: false });
 });
