@@ -18,6 +18,7 @@ export const STATE_COLORS: Record<BackendSnapshot['state'], string> = {
   healthy: 'green',
   unhealthy: 'red',
   draining: 'yellow',
+  maint: 'blue',
   down: 'magenta',
   unknown: 'gray',
 };

@@ -38,6 +38,7 @@ export function headerSegments(
     { value: formatPercent(rates.errorRate), suffix: ' errors', color: rates.errorRate >= 0.01 ? 'redBright' : 'green' },
     { value: `${up}/${count}`, suffix: ' available', color: up === count && count > 0 ? 'green' : up === 0 ? 'redBright' : 'yellow' },
   ];
+  if (snapshot.runtimeChanges > 0) segments.push({ value: String(snapshot.runtimeChanges), suffix: ' not in file', color: 'yellow' });
   if (snapshot.shuttingDown) segments.push({ value: 'shutting down', color: 'redBright' });
   return segments;
 }

@@ -15,6 +15,7 @@ export function backendView(b: BackendSnapshot) {
     health: b.health,
     circuit: b.circuit,
     draining: b.draining,
+    maintenance: b.maintenance,
     ejected: b.ejected,
     weight: b.weight,
     effectiveWeight: b.effectiveWeight,

@@ -21,10 +21,12 @@ interface HealthReply {
   status: string;
   version: string;
   uptimeMs: number;
+  /** Runtime changes not in the config file (absent from older velos). */
+  runtimeChanges?: number;
   pools: Array<{ name: string; strategy: string; healthy: number; total: number; backends: HealthBackend[] }>;
 }
 
-const STATE_COLOUR = { healthy: 'green', unhealthy: 'red', down: 'red', draining: 'yellow', unknown: 'dim' } as const;
+const STATE_COLOUR = { healthy: 'green', unhealthy: 'red', down: 'red', draining: 'yellow', maint: 'yellow', unknown: 'dim' } as const;
 
 function ago(iso: string, now: number): string {
   const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
@@ -41,6 +43,8 @@ function lastCheck(b: HealthBackend, now: number): string {
 /** The human-readable report: one block per pool, one row per backend. */
 export function formatHealth(h: HealthReply, useColour: boolean, now = Date.now()): string {
   const lines = [`velo ${h.version}, up ${Math.round(h.uptimeMs / 1000)}s: ${h.status}`];
+  const changes = h.runtimeChanges ?? 0;
+  if (changes > 0) lines.push(`${changes} runtime change${changes === 1 ? '' : 's'} not in the config file (velo config diff, velo config save)`);
   for (const p of h.pools) {
     const summary = `${p.healthy}/${p.total} healthy`;
     lines.push('', `pool ${p.name} (${p.strategy}): ${colour(summary, p.healthy === 0 ? 'red' : p.healthy < p.total ? 'yellow' : 'green', useColour)}`);

@@ -19,6 +19,7 @@ const COMMANDS: ReadonlyArray<[string, () => Promise<Register>]> = [
   ['servers', async () => (await import('./servers.js')).registerServersCommand],
   ['strategy', async () => (await import('./strategy.js')).registerStrategyCommand],
   ['reload', async () => (await import('./reload.js')).registerReloadCommand],
+  ['config', async () => (await import('./config.js')).registerConfigCommand],
   ['make-request', async () => (await import('./make-request.js')).registerMakeRequestCommand],
   ['backend', async () => (await import('./backend.js')).registerBackendCommand],
   ['init', async () => (await import('./init.js')).registerInitCommand],

@@ -7,6 +7,8 @@ interface ReloadReply {
   added: number;
   removed: number;
   kept: number;
+  /** Absent from a velo older than the runtime overlay. */
+  runtime?: { kept: string[]; overridden: string[] };
 }
 
 /** Adds `velo reload`; a rejected file prints every problem and exits 2. */
@@ -25,7 +27,9 @@ Examples:
         const client = AdminClient.fromOptions(flags);
         try {
           const r = await client.call<ReloadReply>('POST', '/api/reload');
-          process.stdout.write(`reloaded: ${r.pools} pool${r.pools === 1 ? '' : 's'}, +${r.added} -${r.removed} backends, ${r.kept} kept\n`);
+          const lines = [`reloaded: ${r.pools} pool${r.pools === 1 ? '' : 's'}, +${r.added} -${r.removed} backends, ${r.kept} kept`];
+          for (const line of [...(r.runtime?.kept ?? []), ...(r.runtime?.overridden ?? [])]) lines.push(`  ${line}`);
+          process.stdout.write(lines.join('\n') + '\n');
         } finally {
           await client.close();
         }

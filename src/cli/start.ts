@@ -5,6 +5,7 @@
  * config file reload it; a bad file keeps the running config.
  */
 import { watch, type FSWatcher } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig, type FlagOverrides } from '../config/load.js';
@@ -66,6 +67,11 @@ export async function launch(
 ): Promise<Running> {
   const engine = new Engine({ config, logger });
   const control = new Control(engine, reloader);
+  // An empty pool is allowed (requests get 503 until a backend is added), but said loudly.
+  for (const w of config.warnings ?? []) {
+    logger.warn(w.message, { path: w.path, ...(w.line !== undefined ? { line: w.line, column: w.column } : {}), hint: w.hint });
+    engine.events.add({ kind: 'lifecycle', level: 'warn', message: `${w.message}: ${w.hint ?? ''}` });
+  }
   const accessLog = opts.accessLog === false ? undefined : createAccessLog(config.accessLog, logger);
   if (accessLog !== undefined) engine.observers.push(accessLog.observe);
   let watcher: FSWatcher | undefined;
@@ -79,11 +85,18 @@ export async function launch(
     try {
       // Watch the directory, not the file: editors save by writing a temp file and renaming it
       // over the old one, after which a watch on the file itself never fires again.
-      const name = basename(config.source);
-      watcher = watch(dirname(config.source), (_event, changed) => {
+      const source = config.source;
+      const name = basename(source);
+      // velo's own `config save` is not an edit to reload: the running config already is that file.
+      const onChange = async (): Promise<void> => {
+        const text = await readFile(source, 'utf8').catch(() => undefined);
+        if (text !== undefined && control.isOwnWrite(text)) return logger.debug('config file change is velo\'s own save; not reloading', { file: source });
+        reload('file-watch');
+      };
+      watcher = watch(dirname(source), (_event, changed) => {
         if (changed !== null && changed !== name) return;
         clearTimeout(debounce);
-        debounce = setTimeout(() => reload('file-watch'), 200);
+        debounce = setTimeout(() => void onChange(), 200);
       });
       watcher.on('error', () => {});
     } catch (err) {

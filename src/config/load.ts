@@ -36,7 +36,7 @@ const PORT_HINT = 'expected a whole number from 0 to 65535';
 const HOST_HINT = 'expected an IP address such as 0.0.0.0 or 127.0.0.1, or a host name';
 // LOG_LEVEL is shared with other tools; accept their common spellings rather than fail.
 const LOG_LEVEL_SYNONYMS: Readonly<Record<string, LogLevel>> = { trace: 'debug', warning: 'warn', fatal: 'error' };
-const NO_BACKENDS_HINT = 'add backends: in the config or pass --backend URL';
+const NO_BACKENDS_HINT = 'requests get 503 until one is added: in the config, with --backend URL, or at runtime (velo servers add URL)';
 
 /**
  * The absolute path of the config file to read: `file`, else `$VELO_CONFIG`, else
@@ -89,9 +89,11 @@ export function parseConfigText(
   const c = new IssueCollector();
   if (overrides.env !== undefined) applyEnv(c, config, overrides.env);
   if (overrides.flags !== undefined) applyFlags(c, config, overrides.flags);
-  const issues = [...validated.issues, ...c.issues, ...checkMerged(config, validated)];
+  const merged = checkMerged(config, validated);
+  const issues = [...validated.issues, ...c.issues, ...merged.issues];
   if (issues.length > 0) throw new ConfigError(issues, file);
   if (file !== undefined) config.source = resolve(file);
+  if (merged.warnings.length > 0) config.warnings = merged.warnings;
   return config;
 }
 
@@ -180,10 +182,15 @@ function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-/** Rules that only make sense once file, environment and flags are merged. */
-function checkMerged(config: VeloConfig, validated: ValidatedConfig): ConfigIssue[] {
+/**
+ * Rules that only make sense once file, environment and flags are merged. A pool without
+ * backends is a warning, not an error: pools may be empty (requests get 503, termination UH)
+ * and filled at runtime, as HAProxy serves a backend section whose servers are all down.
+ */
+function checkMerged(config: VeloConfig, validated: ValidatedConfig): { issues: ConfigIssue[]; warnings: ConfigIssue[] } {
   const issueAt = (path: string, message: string, hint: string): ConfigIssue => ({ path, ...validated.locate(path), message, hint });
   const issues: ConfigIssue[] = [];
+  const warnings: ConfigIssue[] = [];
   for (const [i, pool] of config.pools.entries()) {
     if (pool.backends.length > 0) continue;
     const prefix = validated.poolPaths[i] ?? `pools[${i}]`;
@@ -191,7 +198,7 @@ function checkMerged(config: VeloConfig, validated: ValidatedConfig): ConfigIssu
     // Entries that were listed but invalid are reported already; "no backends" would be noise.
     if (validated.issues.some((issue) => issue.path.startsWith(`${path}[`))) continue;
     const label = pool.name !== '' ? `pool "${pool.name}"` : prefix;
-    issues.push(issueAt(path, `${label} has no backends`, NO_BACKENDS_HINT));
+    warnings.push(issueAt(path, `${label} has no backends`, NO_BACKENDS_HINT));
   }
   const { admin, listen } = config;
   if (admin.enabled && admin.port !== 0 && admin.port === listen.port) {
@@ -200,5 +207,5 @@ function checkMerged(config: VeloConfig, validated: ValidatedConfig): ConfigIssu
   if (admin.enabled && !isLoopback(admin.host) && admin.token === undefined) {
     issues.push(issueAt('admin.token', `the admin API listens on ${admin.host} without a token`, 'set admin.token (or VELO_ADMIN_TOKEN), or keep admin.host on 127.0.0.1'));
   }
-  return issues;
+  return { issues, warnings };
 }

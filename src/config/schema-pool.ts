@@ -112,16 +112,17 @@ function readBackends(r: MapReader): BackendConfig[] {
   const backends: BackendConfig[] = [];
   const node = r.get('backends');
   if (node === undefined) return backends;
-  const items = readList(r.c, node, r.at('backends'), 'backend URLs or {url, weight, name} mappings') ?? [];
+  const items = readList(r.c, node, r.at('backends'), 'backend URLs or {url, weight, name, drain, maintenance} mappings') ?? [];
   for (const item of items) {
     if (item.node === undefined) {
       r.c.report(item.path, node, 'empty backend entry', 'expected a URL such as http://127.0.0.1:8081');
       continue;
     }
     if (isMap(item.node)) {
-      const b = new MapReader(r.c, item.node, item.path, ['url', 'weight', 'name']);
+      const b = new MapReader(r.c, item.node, item.path, ['url', 'weight', 'name', 'drain', 'maintenance']);
       const weight = b.int('weight', 1, { min: 1, max: 1000 });
       const name = b.optionalString('name', 'expected a short display name');
+      const flags = { ...(b.bool('drain', false) ? { drain: true as const } : {}), ...(b.bool('maintenance', false) ? { maintenance: true as const } : {}) };
       const urlNode = b.get('url');
       if (urlNode === undefined) {
         r.c.report(item.path, item.node, 'backend has no url', 'expected { url: http://host:port, weight: 1 }');
@@ -129,7 +130,7 @@ function readBackends(r: MapReader): BackendConfig[] {
       }
       const raw = readString(r.c, urlNode, b.at('url'), 'expected a URL such as http://127.0.0.1:8081');
       const url = raw !== undefined ? readBackendUrl(r.c, urlNode, b.at('url'), raw) : undefined;
-      if (url !== undefined) addBackend(r.c, backends, { url, weight, ...(name !== undefined ? { name } : {}) }, b.at('url'), urlNode);
+      if (url !== undefined) addBackend(r.c, backends, { url, weight, ...(name !== undefined ? { name } : {}), ...flags }, b.at('url'), urlNode);
     } else {
       const raw = readString(r.c, item.node, item.path, 'expected a URL such as http://127.0.0.1:8081 or { url, weight }');
       const url = raw !== undefined ? readBackendUrl(r.c, item.node, item.path, raw) : undefined;

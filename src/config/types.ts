@@ -4,6 +4,8 @@
  * milliseconds, every default is filled in, the short (one-pool) form becomes `pools[0]`.
  */
 
+import type { ConfigIssue } from '../errors.js';
+
 /** Canonical strategy names; aliases are resolved by `balancing/registry.ts`. */
 export type StrategyName =
   | 'round-robin'
@@ -19,6 +21,10 @@ export interface BackendConfig {
   url: string;
   weight: number;
   name?: string;
+  /** Starts draining: no new requests (written by `velo config save` for a runtime drain). */
+  drain?: true;
+  /** Starts in maintenance: out of rotation for everyone, still health-checked (HAProxy `disabled`). */
+  maintenance?: true;
 }
 
 export interface HealthCheckConfig {
@@ -234,4 +240,6 @@ export interface VeloConfig {
   clientTlsHandshakeTimeoutMs: number;
   /** Absolute path of the file this config came from, if any. */
   source?: string;
+  /** Problems that do not stop velo (a pool with no backends), with path, line and column. */
+  warnings?: ConfigIssue[];
 }

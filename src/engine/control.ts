@@ -1,9 +1,12 @@
 /**
  * The operations the dashboard, the admin API and the CLI share: add, remove, drain, undrain,
- * set weight, set strategy, reload. Each validates first and changes nothing when it throws a
- * `VeloError` (`E_NOT_FOUND`, `E_CONFLICT`, `E_BAD_REQUEST`, `E_CONFIG`); each success is an
- * event in the engine's log.
+ * set weight, set strategy, maintenance on/off, reload, and the config diff and save. Each
+ * validates first and changes nothing when it throws a `VeloError` (`E_NOT_FOUND`,
+ * `E_CONFLICT`, `E_BAD_REQUEST`, `E_CONFIG`); each success is an event in the engine's log.
+ * Every runtime change is recorded in the engine's overlay (overlay.ts), which a reload keeps
+ * where the file did not change the same item.
  */
+import { createHash } from 'node:crypto';
 import { describeStrategies, resolveStrategyName } from '../balancing/registry.js';
 import { backendUrlProblem, normalizeBackendUrl } from '../config/schema.js';
 import type { BackendConfig, PoolConfig, StrategyName, VeloConfig } from '../config/types.js';
@@ -12,16 +15,37 @@ import type { Pool } from '../upstream/pool.js';
 import type { Upstream } from '../upstream/upstream.js';
 import type { Engine } from './engine.js';
 import { upstreamTlsIssues } from '../upstream/upstream-tls.js';
+import { describeChange, type OverlayEntry, type OverlayReport } from './overlay.js';
+import { saveChanges, type SaveResult } from './config-save.js';
 
 /** Who asked, for the event log. */
 export type Actor = 'dashboard' | 'api' | 'cli' | 'signal' | 'file-watch';
 
+/** What a reload changed: backends added, removed and kept, pools, and what became of the runtime changes. */
 export interface ReloadResult {
   added: number;
   removed: number;
   kept: number;
   pools: number;
+  /** Runtime changes kept (the file left their item alone) and those the file overrode, named. */
+  runtime: OverlayReport;
 }
+
+/** One runtime change not in the file, as `GET /api/config/diff` and `velo config diff` show it. */
+export interface ConfigDiffEntry {
+  pool: string;
+  /** Backend id, or null for a pool setting. */
+  backend: string | null;
+  field: OverlayEntry['field'];
+  /** The running value (for an added backend: its settings). */
+  runtime: unknown;
+  /** The file's value; null when the file does not list the backend. */
+  file: unknown;
+  /** In words, e.g. `weight 5 on b2 in pool web`. */
+  change: string;
+}
+
+export type { SaveResult };
 
 export const MAX_WEIGHT = 1000;
 
@@ -57,6 +81,10 @@ export class Control {
     }
     const upstream = pool.add({ url: input.url, weight, name: input.name });
     this.engine.watch(pool, upstream);
+    const overlay = this.engine.overlay;
+    overlay.record(pool.name, id, upstream.name, 'listed', true, { url: id, weight, ...(input.name !== undefined ? { name: input.name } : {}) });
+    // Re-adding a backend the file lists: only a weight different from the file's is a change.
+    overlay.record(pool.name, id, upstream.name, 'weight', weight);
     this.event(actor, `added ${upstream.name} (weight ${weight})`, pool, upstream);
     return upstream;
   }
@@ -66,6 +94,7 @@ export class Control {
     const pool = this.pool(poolName);
     const upstream = this.backend(poolName, ref);
     this.forget(pool, upstream);
+    this.engine.overlay.record(pool.name, upstream.id, upstream.name, 'listed', false);
     this.event(actor, `removed ${upstream.name}`, pool, upstream);
     return upstream;
   }
@@ -74,6 +103,7 @@ export class Control {
     const upstream = this.backend(poolName, ref);
     if (!upstream.draining) {
       upstream.draining = true;
+      this.engine.overlay.record(poolName, upstream.id, upstream.name, 'drain', true);
       this.event(actor, `draining ${upstream.name} (${upstream.inFlight} in flight)`, this.pool(poolName), upstream);
     }
     return upstream;
@@ -83,6 +113,7 @@ export class Control {
     const upstream = this.backend(poolName, ref);
     if (upstream.draining) {
       upstream.draining = false;
+      this.engine.overlay.record(poolName, upstream.id, upstream.name, 'drain', false);
       this.event(actor, `undrained ${upstream.name}`, this.pool(poolName), upstream);
     }
     return upstream;
@@ -94,6 +125,7 @@ export class Control {
     if (upstream.weight !== weight) {
       upstream.weight = weight;
       const pool = this.pool(poolName);
+      this.engine.overlay.record(pool.name, upstream.id, upstream.name, 'weight', weight);
       // Plain round robin is the one strategy that ignores weights (the contract keeps it exact).
       const note = pool.strategyName === 'round-robin' ? '; round-robin ignores weights, weighted-round-robin uses them' : '';
       this.event(actor, `weight of ${upstream.name} set to ${weight}${note}`, pool, upstream);
@@ -107,9 +139,69 @@ export class Control {
     if (name === undefined) throw new VeloError('E_BAD_REQUEST', `unknown strategy "${String(input)}" (valid: ${describeStrategies()})`);
     if (pool.strategyName !== name) {
       pool.setStrategy(name);
+      this.engine.overlay.record(pool.name, undefined, undefined, 'strategy', name);
       this.event(actor, `strategy set to ${name}`, pool);
     }
     return name;
+  }
+
+  /**
+   * Puts a backend in maintenance (`on`) or takes it out (HAProxy's `disable server` / `enable
+   * server`): in maintenance it gets no request, not from sticky clients, not in panic mode;
+   * its health checks keep running, so it returns with a known state. In-flight requests finish.
+   */
+  setMaintenance(poolName: string, ref: string, on: boolean, actor: Actor = 'api'): Upstream {
+    const upstream = this.backend(poolName, ref);
+    if (upstream.maintenance !== on) {
+      upstream.maintenance = on;
+      this.engine.overlay.record(poolName, upstream.id, upstream.name, 'maintenance', on);
+      const message = on ? `${upstream.name} in maintenance (${upstream.inFlight} in flight finish; checks continue)` : `${upstream.name} out of maintenance`;
+      this.event(actor, message, this.pool(poolName), upstream);
+    }
+    return upstream;
+  }
+
+  /** The runtime changes not in the config file, oldest first. */
+  configDiff(): ConfigDiffEntry[] {
+    return this.engine.overlay.list().map((e) => ({
+      pool: e.pool,
+      backend: e.backend ?? null,
+      field: e.field,
+      runtime: e.added ?? e.value,
+      file: e.base ?? null,
+      change: describeChange(e),
+    }));
+  }
+
+  /**
+   * Writes every runtime change into the config file the instance started from, keeping its
+   * comments, order and formatting; validated first, written atomically (temp file + rename).
+   * Afterwards the file holds them, so the diff is empty; the file watcher does not reload for
+   * this write (`isOwnWrite`). Throws `E_BAD_REQUEST` without a config file, `E_CONFLICT` when
+   * the file changed since it was loaded or a change has no place in it, `E_CONFIG` when the
+   * result would not validate (nothing is written then).
+   */
+  async saveConfig(actor: Actor = 'api'): Promise<SaveResult> {
+    const file = this.engine.overlay.file.source ?? this.engine.config.source;
+    if (file === undefined) throw new VeloError('E_BAD_REQUEST', 'nothing to save to: this instance was started without a config file');
+    const entries = this.engine.overlay.list();
+    const result = await saveChanges(file, entries);
+    if (result.saved === 0) return result;
+    this.ownWrites = [...this.ownWrites.slice(-7), result.sha256];
+    const next = this.reloader !== undefined ? await this.reloader().catch(() => undefined) : undefined;
+    if (next !== undefined) this.engine.overlay.rebase(next);
+    else this.engine.overlay.clear();
+    const message = `saved ${result.saved} runtime change${result.saved === 1 ? '' : 's'} to ${file} [${actor}]`;
+    this.engine.events.add({ kind: 'admin', level: 'info', message });
+    this.engine.logger.info('runtime changes saved to the config file', { actor, file, changes: result.changes });
+    return result;
+  }
+
+  private ownWrites: string[] = [];
+
+  /** True when `text` is what `saveConfig` last wrote: a file-watch event for it is velo's own save, not an edit. */
+  isOwnWrite(text: string): boolean {
+    return this.ownWrites.includes(sha256(text));
   }
 
   /** Re-reads the config; a bad file keeps the running config and throws the `ConfigError`. */
@@ -132,18 +224,24 @@ export class Control {
       this.engine.logger.error('reload rejected, old config kept', { actor, reason });
       throw err;
     }
-    const result = this.applyConfig(config);
+    const runtime = this.engine.overlay.rebase(config);
+    const result = { ...this.applyConfig(this.engine.overlay.apply(config)), runtime };
     installCertificates?.(actor);
-    const message = `config reloaded by ${actor}: ${result.pools} pools, +${result.added} -${result.removed} backends, ${result.kept} kept`;
-    this.engine.events.add({ kind: 'reload', level: 'info', message });
+    const parts = [`config reloaded by ${actor}: ${result.pools} pools, +${result.added} -${result.removed} backends, ${result.kept} kept`];
+    if (runtime.kept.length + runtime.overridden.length > 0) parts.push(...runtime.kept, ...runtime.overridden);
+    const message = parts.join('; ');
+    this.engine.events.add({ kind: 'reload', level: runtime.overridden.length > 0 ? 'warn' : 'info', message });
     this.engine.logger.info('config reloaded', { actor, ...result });
     return result;
   }
 
-  /** Reconciles the running pools with `config`; backends that stay keep stats and connections. */
-  applyConfig(config: VeloConfig): ReloadResult {
+  /**
+   * Reconciles the running pools with `config` (the file with the runtime changes applied);
+   * backends that stay keep stats and connections and take its weight, drain and maintenance.
+   */
+  applyConfig(config: VeloConfig): Omit<ReloadResult, 'runtime'> {
     const engine = this.engine;
-    const result: ReloadResult = { added: 0, removed: 0, kept: 0, pools: config.pools.length };
+    const result = { added: 0, removed: 0, kept: 0, pools: config.pools.length };
     const old = engine.config;
     if (old.listen.port !== config.listen.port || old.listen.host !== config.listen.host) {
       engine.logger.warn('listen address changes take effect after a restart', { running: old.listen, file: config.listen });
@@ -178,7 +276,7 @@ export class Control {
     return result;
   }
 
-  private reconcileBackends(pool: Pool, pc: PoolConfig, result: ReloadResult): void {
+  private reconcileBackends(pool: Pool, pc: PoolConfig, result: { added: number; removed: number; kept: number }): void {
     const wanted = new Map<string, BackendConfig>(pc.backends.map((b) => [normalizeBackendUrl(b.url), b]));
     for (const u of [...pool.upstreams]) {
       const b = wanted.get(u.id);
@@ -187,6 +285,8 @@ export class Control {
         result.removed += 1;
       } else {
         u.weight = b.weight;
+        u.draining = b.drain === true;
+        u.maintenance = b.maintenance === true;
         result.kept += 1;
       }
     }
@@ -214,6 +314,10 @@ export class Control {
 function checkUpstreamTls(config: VeloConfig): void {
   const issues = config.pools.flatMap((p, i) => (p.tls !== undefined ? upstreamTlsIssues(p.tls, `pools[${i}].tls`) : []));
   if (issues.length > 0) throw new ConfigError(issues, config.source);
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }
 
 function checkWeight(weight: unknown): asserts weight is number {

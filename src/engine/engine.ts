@@ -27,6 +27,7 @@ import { Logger } from '../log/logger.js';
 import { IpFilter, IpMatcher } from '../resilience/ip-filter.js';
 import { Listener, peerAddress } from './listener.js';
 import { VERSION } from '../version.js';
+import { RuntimeOverlay } from './overlay.js';
 
 export interface EngineOptions {
   config: VeloConfig;
@@ -59,6 +60,8 @@ export class Engine implements ForwardEnv {
   readonly proto: 'http' | 'https';
   readonly startedAt: number;
   readonly sticky: StickySessions;
+  /** Runtime changes not in the config file, and the file config they apply to (changed through `Control`). */
+  readonly overlay: RuntimeOverlay;
   server: http.Server | undefined;
   /** The client-facing listener (set by `start`); certificate reloads go through it. */
   listener: Listener | undefined;
@@ -74,6 +77,7 @@ export class Engine implements ForwardEnv {
 
   constructor(options: EngineOptions) {
     this.config = options.config;
+    this.overlay = new RuntimeOverlay(options.config);
     this.clock = options.clock ?? (() => performance.now());
     this.wallClock = options.wallClock ?? Date.now;
     this.random = options.random ?? Math.random;
@@ -404,7 +408,7 @@ export class Engine implements ForwardEnv {
     this.logger[level]('health transition', { pool: pool?.name, backend: u.id, from, to, detail });
   }
 
-  private snapshotBase(): Pick<EngineSnapshot, 'listen' | 'admin' | 'events' | 'configSource' | 'shuttingDown'> {
+  private snapshotBase(): Pick<EngineSnapshot, 'listen' | 'admin' | 'events' | 'configSource' | 'shuttingDown' | 'runtimeChanges'> {
     const { listen, admin } = this.config;
     return {
       listen: { host: listen.host, port: this.address.port, tls: listen.tls !== undefined },
@@ -412,6 +416,7 @@ export class Engine implements ForwardEnv {
       events: this.events.recent(50),
       configSource: this.config.source,
       shuttingDown: this.shuttingDown,
+      runtimeChanges: this.overlay.size,
     };
   }
 }

@@ -16,7 +16,7 @@ export interface SamplerSource {
   pools(): readonly Pool[];
   totals(): { requests: number; success: number; failed: number; retries: number; rateLimited: number; inFlight: number };
   queueDepth(pool: Pool): number;
-  base(): Pick<EngineSnapshot, 'listen' | 'admin' | 'events' | 'configSource' | 'shuttingDown'>;
+  base(): Pick<EngineSnapshot, 'listen' | 'admin' | 'events' | 'configSource' | 'shuttingDown' | 'runtimeChanges'>;
   clock: () => number;
   wallClock: () => number;
 }
@@ -27,7 +27,9 @@ interface Previous {
   history: number[];
 }
 
+/** The one word for a backend's state; `maint` (HAProxy's MAINT) wins over everything else. */
 export function backendState(u: Upstream): BackendState {
+  if (u.maintenance) return 'maint';
   if (u.draining) return 'draining';
   if (u.health.state === 'unhealthy') return 'unhealthy';
   if (u.breaker.state === 'open' || u.isEjected()) return 'down';
@@ -108,6 +110,7 @@ export class Sampler {
       health: u.health.state,
       circuit: u.breaker.state,
       draining: u.draining,
+      maintenance: u.maintenance,
       ejected: u.isEjected(),
       weight: u.weight,
       effectiveWeight: Math.round(u.effectiveWeight(now) * 100) / 100,

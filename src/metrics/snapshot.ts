@@ -6,8 +6,11 @@ import type { StrategyName } from '../config/types.js';
 import type { CircuitState } from '../resilience/circuit-breaker.js';
 import type { EngineEvent } from './event-log.js';
 
-/** What an operator reads first: `down` means the breaker is open or the backend is ejected. */
-export type BackendState = 'healthy' | 'unhealthy' | 'draining' | 'down' | 'unknown';
+/**
+ * What an operator reads first: `down` means the breaker is open or the backend is ejected;
+ * `maint` means an operator took it out of rotation (HAProxy's MAINT), checks still running.
+ */
+export type BackendState = 'healthy' | 'unhealthy' | 'draining' | 'maint' | 'down' | 'unknown';
 
 export interface BackendSnapshot {
   id: string;
@@ -17,6 +20,8 @@ export interface BackendSnapshot {
   health: 'unknown' | 'healthy' | 'unhealthy';
   circuit: CircuitState;
   draining: boolean;
+  /** In maintenance: out of rotation for everyone, still health-checked. */
+  maintenance: boolean;
   ejected: boolean;
   weight: number;
   effectiveWeight: number;
@@ -74,5 +79,7 @@ export interface EngineSnapshot {
   rpsHistory: readonly number[];
   events: readonly EngineEvent[];
   configSource?: string;
+  /** Runtime changes (add, remove, weight, strategy, drain, maintenance) not in the config file. */
+  runtimeChanges: number;
   shuttingDown: boolean;
 }

@@ -55,12 +55,13 @@ export class Pool {
 
   /**
    * Picks a backend for one attempt, or undefined when none is eligible. In panic mode (fewer
-   * than `panic_threshold` percent up) health is ignored, but draining backends stay out.
+   * than `panic_threshold` percent up) health is ignored, but draining backends and those in
+   * maintenance stay out (an operator's decision, not a health verdict).
    */
   pick(ctx: PickContext): Upstream | undefined {
     if (this.config.panicThreshold > 0 && this.healthyPercent() < this.config.panicThreshold) {
       ctx.ignoreAvailability = true;
-      return this.strategy.pick(this.upstreams.filter((u) => !u.draining && u.hasCapacity()), ctx) as Upstream | undefined;
+      return this.strategy.pick(this.upstreams.filter((u) => !u.draining && !u.maintenance && u.hasCapacity()), ctx) as Upstream | undefined;
     }
     return this.strategy.pick(this.upstreams, ctx) as Upstream | undefined;
   }

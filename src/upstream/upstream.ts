@@ -49,6 +49,11 @@ export class Upstream implements Balanceable {
   /** Tunnels ever opened (for `velo_websocket_sessions_total`). */
   tunnelsTotal = 0;
   draining = false;
+  /**
+   * Maintenance (HAProxy's MAINT): out of rotation for everyone, sticky clients and panic mode
+   * included, while its health checks keep running so its state is known when it comes back.
+   */
+  maintenance = false;
   /** Set once removed from its pool; in-flight requests still finish. */
   removed = false;
   readonly health: Hysteresis;
@@ -84,11 +89,13 @@ export class Upstream implements Balanceable {
   readonly probeDispatcher: UndiciPool | undefined;
   private readonly clock: () => number;
 
-  constructor(id: string, config: { url: string; weight: number; name?: string }, pool: PoolConfig, deps: UpstreamDeps) {
+  constructor(id: string, config: { url: string; weight: number; name?: string; drain?: boolean; maintenance?: boolean }, pool: PoolConfig, deps: UpstreamDeps) {
     this.id = id;
     this.url = new URL(config.url);
     this.name = config.name ?? this.url.host;
     this.weight = config.weight;
+    this.draining = config.drain === true;
+    this.maintenance = config.maintenance === true;
     this.clock = deps.clock;
     this.health = new Hysteresis(pool.healthCheck.rise, pool.healthCheck.fall);
     if (!pool.healthCheck.enabled) this.health.set('healthy');
@@ -131,9 +138,10 @@ export class Upstream implements Balanceable {
     return this.ejectedUntil > 0 && this.clock() < this.ejectedUntil;
   }
 
-  /** In service: not draining, not removed, not failing checks, not ejected, breaker not open. */
+  /** In service: not in maintenance, not draining, not removed, not failing checks, not ejected, breaker not open. */
   isUp(): boolean {
     return (
+      !this.maintenance &&
       !this.draining &&
       !this.removed &&
       this.health.state !== 'unhealthy' &&

@@ -53,7 +53,7 @@ test('POST /api/reload re-reads the file; a broken file is a 400 with its proble
   await writeFile(file, `${NO_HEALTH}strategy: random\nbackends: [${backends[0]!.url}, ${backends[1]!.url}]\n`);
   const ok = await velo.api('POST', '/api/reload');
   t.is(ok.status, 200);
-  t.deepEqual(ok.json, { reloaded: true, added: 1, removed: 0, kept: 1, pools: 1 });
+  t.deepEqual(ok.json, { reloaded: true, added: 1, removed: 0, kept: 1, pools: 1, runtime: { kept: [], overridden: [] } });
   t.is((await velo.api('GET', '/api/pools/default')).json.strategy, 'random');
   const agent = client(t);
   const names = new Set<string>();

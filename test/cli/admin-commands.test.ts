@@ -4,7 +4,7 @@
  * trace) when the instance is unreachable, the token is wrong or an argument is bad.
  */
 import test from 'ava';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
@@ -109,6 +109,14 @@ test('velo reload re-reads the file; a broken file exits 2 with its problems and
   t.is(ok.code, 0, ok.stderr);
   t.is(ok.stdout, 'reloaded: 1 pool, +1 -0 backends, 1 kept\n');
   t.is(velo.engine.pools[0]!.upstreams.length, 2);
+  velo.control.setWeight('default', backends[1]!.url, 4, 'cli');
+  velo.control.setStrategy('default', 'random', 'cli');
+  await writeFile(file, `${NO_HEALTH}strategy: least-connections\nbackends: [${backends[0]!.url}, ${backends[1]!.url}]\n`);
+  const overlay = await runVelo(['reload', '--admin', velo.admin.url]);
+  t.is(
+    overlay.stdout,
+    `reloaded: 1 pool, +0 -0 backends, 2 kept\n  kept runtime weight 4 on ${new URL(backends[1]!.url).host} in pool default\n  file now sets strategy least-connections on pool default; runtime strategy random dropped\n`,
+  );
   await writeFile(file, `${NO_HEALTH}backends: [nope]\n`);
   const bad = await runVelo(['reload', '--admin', velo.admin.url]);
   t.is(bad.code, 2);
@@ -159,4 +167,56 @@ test('bad arguments exit 2 with one line; --help shows examples', async (t) => {
     t.is(help.code, 0, args.join(' '));
     t.regex(help.stdout, /Examples?:\n {2}velo /, args.join(' '));
   }
+});
+
+test('velo servers weight, disable and enable change the running pool; a bad weight exits 2', async (t) => {
+  const backends = await startBackends(t, 2);
+  const velo = await startAdminVelo(t, NO_HEALTH, backends.map((b) => b.url));
+  const admin = ['--admin', velo.admin.url];
+  const url = backends[1]!.url;
+  const u = () => velo.engine.pools[0]!.find(url)!;
+  const weight = await runVelo(['servers', 'weight', url, '5', ...admin]);
+  t.is(weight.code, 0, weight.stderr);
+  t.is(weight.stdout, `weight of ${url} in pool default: 5 (was 1)\n`);
+  t.is(u().weight, 5);
+  const bad = await runVelo(['servers', 'weight', url, '0', ...admin]);
+  t.is(bad.code, 2);
+  oneLine(t, bad, /^velo: weight must be an integer from 1 to 1000, got "0"$/);
+  const disable = await runVelo(['servers', 'disable', new URL(url).host, ...admin]);
+  t.is(disable.code, 0, disable.stderr);
+  t.is(disable.stdout, `${url} in pool default is in maintenance (0 in flight finishing)\n`);
+  t.true(u().maintenance);
+  const health = await runVelo(['health', ...admin]);
+  t.regex(health.stdout, new RegExp(`${url}\\s+maint\\s`));
+  t.regex(health.stdout, /^2 runtime changes not in the config file \(velo config diff, velo config save\)$/m);
+  const enable = await runVelo(['servers', 'enable', url, ...admin]);
+  t.is(enable.code, 0, enable.stderr);
+  t.is(enable.stdout, `${url} in pool default is out of maintenance (state healthy)\n`);
+  t.false(u().maintenance);
+});
+
+test('velo config diff lists runtime changes and velo config save writes them into the file', async (t) => {
+  const backends = await startBackends(t, 2);
+  const [a, b] = backends.map((x) => x.url) as [string, string];
+  const dir = await mkdtemp(join(tmpdir(), 'velo-cli-config-'));
+  const file = join(dir, 'velo.config.yaml');
+  const text = `# keep me\n${NO_HEALTH}backends:\n  - ${a}   # first\n  - ${b}\n`;
+  await writeFile(file, text);
+  const velo = await startAdminVelo(t, text);
+  velo.engine.overlay.file = await loadConfig({ file, env: {} });
+  velo.control.reloader = () => loadConfig({ file, env: {} });
+  const admin = ['--admin', velo.admin.url];
+  const empty = await runVelo(['config', 'diff', ...admin]);
+  t.is(empty.code, 0, empty.stderr);
+  t.is(empty.stdout, `no runtime changes: the running config is the file (${file})\n`);
+  velo.control.setWeight('default', a, 3, 'dashboard');
+  velo.control.drain('default', b, 'dashboard');
+  const diff = await runVelo(['config', 'diff', ...admin]);
+  t.is(diff.stdout, `2 runtime changes not in ${file}:\n  weight 3 on ${new URL(a).host} in pool default (file: 1)\n  drain on ${new URL(b).host} in pool default (file: false)\n`);
+  const save = await runVelo(['config', 'save', ...admin]);
+  t.is(save.code, 0, save.stderr);
+  t.is(save.stdout, `saved 2 runtime changes to ${file}:\n  weight 3 on ${new URL(a).host} in pool default\n  drain on ${new URL(b).host} in pool default\n`);
+  t.is(await readFile(file, 'utf8'), `# keep me\n${NO_HEALTH}backends:\n  - { url: ${a}, weight: 3 }   # first\n  - { url: ${b}, drain: true }\n`);
+  const again = await runVelo(['config', 'save', ...admin]);
+  t.is(again.stdout, `nothing to save: ${file} already holds the running config\n`);
 });

@@ -29,6 +29,7 @@ export function backend(name: string, port: number, overrides: Partial<BackendSn
     health: 'healthy',
     circuit: 'closed',
     draining: false,
+    maintenance: false,
     ejected: false,
     weight: 1,
     effectiveWeight: 1,
@@ -81,6 +82,7 @@ export function snapshot(pools: PoolSpec[], events: EngineEvent[] = []): EngineS
     rpsHistory: [10, 12, 11, 14, 12, 13],
     events,
     shuttingDown: false,
+    runtimeChanges: 0,
   };
 }
 

@@ -302,7 +302,7 @@ test('reload keeps unchanged backends as the same objects with their counters, d
 
   const result = await s.control.reload('signal');
 
-  t.deepEqual(result, { added: 2, removed: 2, kept: 1, pools: 2 });
+  t.deepEqual(result, { added: 2, removed: 2, kept: 1, pools: 2, runtime: { kept: [], overridden: [] } });
   t.deepEqual(s.engine.pools.map((p) => p.name), ['web', 'admin']);
   t.is(s.pool('web'), web, 'the pool object is kept');
   t.deepEqual(s.ids('web'), ['http://127.0.0.1:2', 'http://127.0.0.1:4']);
@@ -401,4 +401,44 @@ test('applyConfig of an unchanged config keeps everything and reports every back
   const result = s.control.applyConfig(parseConfigText(START, undefined) as VeloConfig);
   t.deepEqual(result, { added: 0, removed: 0, kept: 3, pools: 2 });
   t.deepEqual(s.engine.pools.flatMap((p) => p.upstreams), before);
+});
+
+// ---- runtime overlay ----
+
+test('each runtime operation is one overlay entry; changing it back to the file\'s value removes it', (t) => {
+  const s = setup(t);
+  const diff = () => s.control.configDiff().map((d) => d.change);
+  s.control.setWeight('web', 'two', 4);
+  s.control.setStrategy('web', 'random');
+  s.control.drain('api', 'http://127.0.0.1:3');
+  s.control.setMaintenance('web', 'http://127.0.0.1:1', true);
+  t.deepEqual(diff(), ['weight 4 on two in pool web', 'strategy random on pool web', 'drain on 127.0.0.1:3 in pool api', 'maintenance on 127.0.0.1:1 in pool web']);
+  t.is(s.engine.sampler.tick().runtimeChanges, 4);
+  s.control.setWeight('web', 'two', 3);
+  s.control.setStrategy('web', 'round-robin');
+  s.control.undrain('api', 'http://127.0.0.1:3');
+  s.control.setMaintenance('web', 'http://127.0.0.1:1', false);
+  t.deepEqual(diff(), []);
+  s.control.addBackend('web', { url: 'http://127.0.0.1:9', weight: 2 });
+  s.control.setWeight('web', 'http://127.0.0.1:9', 6);
+  s.control.drain('web', 'http://127.0.0.1:9');
+  t.deepEqual(s.control.configDiff(), [
+    { pool: 'web', backend: 'http://127.0.0.1:9', field: 'listed', runtime: { url: 'http://127.0.0.1:9', weight: 6, drain: true }, file: false, change: 'add of 127.0.0.1:9 to pool web' },
+  ]);
+  s.control.removeBackend('web', 'http://127.0.0.1:9');
+  t.deepEqual(diff(), [], 'adding then removing a backend is no change');
+  s.control.removeBackend('web', 'two');
+  s.control.addBackend('web', { url: 'http://127.0.0.1:2', weight: 3 });
+  t.deepEqual(diff(), [], 'removing then re-adding a listed backend with its weight is no change');
+});
+
+test('maintenance: out of rotation, state maint, an event; unknown backends are E_NOT_FOUND', (t) => {
+  const s = setup(t);
+  const u = s.control.setMaintenance('api', 'http://127.0.0.1:3', true, 'cli');
+  t.true(u.maintenance);
+  t.false(u.isUp());
+  t.false(u.isAvailable());
+  t.is(s.engine.sampler.tick().pools[1]!.backends[0]!.state, 'maint');
+  t.is(s.events().at(-1)!.message, '127.0.0.1:3 in maintenance (0 in flight finish; checks continue) [cli]');
+  veloError(t, () => s.control.setMaintenance('api', 'http://127.0.0.1:7', true), 'E_NOT_FOUND', 404);
 });

@@ -32,7 +32,7 @@ function setup(t: ExecutionContext, opts: { pools?: () => readonly Pool[] } = {}
       pools: opts.pools ?? (() => [pool]),
       totals: () => totals,
       queueDepth: () => 4,
-      base: () => ({ listen: { host: '127.0.0.1', port: 8080, tls: false }, admin: undefined, events: events.recent(), configSource: undefined, shuttingDown: false }),
+      base: () => ({ listen: { host: '127.0.0.1', port: 8080, tls: false }, admin: undefined, events: events.recent(), configSource: undefined, shuttingDown: false, runtimeChanges: 0 }),
       clock: () => clock.now,
       wallClock: () => WALL + clock.now,
     },

@@ -1,7 +1,8 @@
 /**
  * Backend changes: `POST /api/pools/:pool/backends {url, weight}` (201), `DELETE
- * /api/pools/:pool/backends/:id`, and `POST .../:id/drain` and `/undrain`. `:id` is the
- * URL-encoded backend id, any spelling of its URL, its name, or its host:port.
+ * /api/pools/:pool/backends/:id`, `POST .../:id/drain` and `/undrain`, `PUT .../:id/weight
+ * {weight}`, and `POST .../:id/disable` and `/enable` (maintenance, HAProxy's `disable server`).
+ * `:id` is the URL-encoded backend id, any spelling of its URL, its name, or its host:port.
  */
 import { VeloError } from '../../errors.js';
 import type { Upstream } from '../../upstream/upstream.js';
@@ -20,7 +21,21 @@ function view(ctx: AdminContext, pool: string, u: Upstream) {
   return backendView(findBackend(ctx.snapshot(), pool, u.id));
 }
 
-/** Adding, removing, draining and undraining go through `Control`, exactly as the dashboard's do. */
+/** A `POST .../:id/<action>` route without a body that calls one `Control` operation. */
+function backendAction(action: string, run: (ctx: AdminContext, pool: string, id: string) => Upstream): AdminRoute {
+  return {
+    path: `/api/pools/:pool/backends/:id/${action}`,
+    methods: {
+      POST: (ctx, req) => {
+        const poolName = req.params.pool!;
+        const u = run(ctx, poolName, resolveBackend(ctx, poolName, req.params.id!).id);
+        return json({ pool: poolName, backend: view(ctx, poolName, u) });
+      },
+    },
+  };
+}
+
+/** Adding, removing, draining, weights and maintenance go through `Control`, exactly as the dashboard's do. */
 export const backendRoutes: AdminRoute[] = [
   {
     path: '/api/pools/:pool/backends',
@@ -52,23 +67,22 @@ export const backendRoutes: AdminRoute[] = [
       },
     },
   },
+  backendAction('drain', (ctx, pool, id) => ctx.control.drain(pool, id, 'api')),
+  backendAction('undrain', (ctx, pool, id) => ctx.control.undrain(pool, id, 'api')),
+  backendAction('disable', (ctx, pool, id) => ctx.control.setMaintenance(pool, id, true, 'api')),
+  backendAction('enable', (ctx, pool, id) => ctx.control.setMaintenance(pool, id, false, 'api')),
   {
-    path: '/api/pools/:pool/backends/:id/drain',
+    path: '/api/pools/:pool/backends/:id/weight',
+    body: true,
     methods: {
-      POST: (ctx, req) => {
+      PUT: (ctx, req) => {
         const poolName = req.params.pool!;
-        const u = ctx.control.drain(poolName, resolveBackend(ctx, poolName, req.params.id!).id, 'api');
-        return json({ pool: poolName, backend: view(ctx, poolName, u) });
-      },
-    },
-  },
-  {
-    path: '/api/pools/:pool/backends/:id/undrain',
-    methods: {
-      POST: (ctx, req) => {
-        const poolName = req.params.pool!;
-        const u = ctx.control.undrain(poolName, resolveBackend(ctx, poolName, req.params.id!).id, 'api');
-        return json({ pool: poolName, backend: view(ctx, poolName, u) });
+        const id = resolveBackend(ctx, poolName, req.params.id!).id;
+        const body = objectBody(req.body, ['weight'], '{"weight": 5}');
+        if (typeof body.weight !== 'number') throw new AdminHttpError(400, 'weight must be a number from 1 to 1000, e.g. {"weight": 5}');
+        const previous = ctx.control.backend(poolName, id).weight;
+        const u = ctx.control.setWeight(poolName, id, body.weight, 'api');
+        return json({ pool: poolName, backend: view(ctx, poolName, u), previous });
       },
     },
   },

@@ -31,7 +31,7 @@ export const healthRoutes: AdminRoute[] = [
         let status: HealthVerdict = 'ok';
         if (pools.some((p) => p.healthy === 0)) status = 'down';
         else if (pools.some((p) => p.healthy < p.total)) status = 'degraded';
-        return json({ status, version: s.version, uptimeMs: Math.round(s.uptimeMs), shuttingDown: s.shuttingDown, pools });
+        return json({ status, version: s.version, uptimeMs: Math.round(s.uptimeMs), shuttingDown: s.shuttingDown, runtimeChanges: s.runtimeChanges, pools });
       },
     },
   },

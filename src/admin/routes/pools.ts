@@ -1,4 +1,7 @@
-/** `GET /api/pools` and `GET /api/pools/:pool`: pools, their strategy and their backends. */
+/**
+ * `GET /api/pools` and `GET /api/pools/:pool`: pools, their strategy and their backends; the
+ * list also says how many runtime changes are not in the config file (`runtimeChanges`).
+ */
 import { json, type AdminRoute } from '../route.js';
 import { findPool, poolView } from '../views.js';
 
@@ -6,7 +9,12 @@ import { findPool, poolView } from '../views.js';
 export const poolRoutes: AdminRoute[] = [
   {
     path: '/api/pools',
-    methods: { GET: (ctx) => json({ pools: ctx.snapshot().pools.map(poolView) }) },
+    methods: {
+      GET: (ctx) => {
+        const s = ctx.snapshot();
+        return json({ pools: s.pools.map(poolView), runtimeChanges: s.runtimeChanges });
+      },
+    },
   },
   {
     path: '/api/pools/:pool',
