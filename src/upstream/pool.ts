@@ -77,12 +77,20 @@ export class Pool {
     return anyUp;
   }
 
-  /** Percentage of backends in service (100 for an empty pool, which cannot panic). */
+  /**
+   * Percentage in service of the backends not taken out on purpose: draining and maintenance
+   * are planned, not failures, so they count in neither part (Envoy leaves excluded hosts out
+   * of its panic computation). 100 when none is left, which cannot panic.
+   */
   healthyPercent(): number {
-    if (this.upstreams.length === 0) return 100;
+    let counted = 0;
     let up = 0;
-    for (const u of this.upstreams) if (u.isUp()) up += 1;
-    return (up / this.upstreams.length) * 100;
+    for (const u of this.upstreams) {
+      if (u.draining || u.maintenance) continue;
+      counted += 1;
+      if (u.isUp()) up += 1;
+    }
+    return counted === 0 ? 100 : (up / counted) * 100;
   }
 
   /** Finds a backend by id (normalized URL), URL in any spelling, or name. */

@@ -22,15 +22,17 @@ test('a sticky cookie for a backend in maintenance is not honoured', async (t) =
 });
 
 test('panic mode balances over unhealthy backends but never one in maintenance; its health checks keep running', async (t) => {
-  const backends = await startBackends(t, 3);
-  const urls = [...backends.map((b) => b.url), refusingUrl(), refusingUrl(2)];
+  const backends = await startBackends(t, 2);
+  const urls = [...backends.map((b) => b.url), refusingUrl(), refusingUrl(2), refusingUrl(3)];
   const velo = await startVelo(t, `${FAST_HEALTH}panic_threshold: 50\nretry: { attempts: 0 }\n`, urls);
   const pool = velo.engine.pools[0]!;
-  await eventually(() => pool.upstreams.filter((u) => u.health.state === 'unhealthy').length === 2 && pool.upstreams.filter((u) => u.health.state === 'healthy').length === 3, 5000, 'two down, three up');
-  // Three of five are up: no panic yet. Maintenance on one healthy backend: two of five up, panic.
+  await eventually(() => pool.upstreams.filter((u) => u.health.state === 'unhealthy').length === 3 && pool.upstreams.filter((u) => u.health.state === 'healthy').length === 2, 5000, 'three down, two up');
+  // Two of five are up: panic. Maintenance on one healthy backend leaves it out of the count
+  // (planned, not a failure): one of four.
+  t.is(pool.healthyPercent(), 40);
   const maint = pool.find(backends[0]!.url)!;
   velo.control.setMaintenance('default', maint.id, true, 'cli');
-  t.true(pool.healthyPercent() < 50);
+  t.is(pool.healthyPercent(), 25);
   const agent = client(t);
   const names: string[] = [];
   for (let i = 0; i < 20; i++) {
@@ -43,6 +45,19 @@ test('panic mode balances over unhealthy backends but never one in maintenance; 
   await eventually(() => (maint.lastCheck?.at ?? 0) > checksBefore, 5000, 'a health check of the backend in maintenance');
   t.is(maint.health.state, 'healthy');
   t.is(velo.engine.sampler.tick().pools[0]!.backends[0]!.state, 'maint');
+});
+
+test('draining or maintenance never pushes a pool into panic: planned states are not failures', async (t) => {
+  const backends = await startBackends(t, 2);
+  const velo = await startVelo(t, `${NO_HEALTH}panic_threshold: 60\n`, backends.map((b) => b.url));
+  const pool = velo.engine.pools[0]!;
+  velo.control.setMaintenance('default', backends[0]!.url, true, 'cli');
+  t.is(pool.healthyPercent(), 100);
+  velo.control.setMaintenance('default', backends[0]!.url, false, 'cli');
+  velo.control.drain('default', backends[1]!.url, 'cli');
+  t.is(pool.healthyPercent(), 100);
+  const agent = client(t);
+  for (let i = 0; i < 4; i++) t.is((await get(agent, velo.url)).body.trim(), 'b0', 'the drained backend gets nothing, panic or not');
 });
 
 test('an empty pool answers 503 with UH, says so in the snapshot, and serves once a backend is added', async (t) => {
