@@ -1,6 +1,6 @@
 /**
  * How the CLI subcommands talk to a running velo: the admin address (`--admin`, `$VELO_ADMIN`,
- * default http://127.0.0.1:9090), the token (`$VELO_ADMIN_TOKEN`), and one request helper that
+ * default http://127.0.0.1:8407), the token (`$VELO_ADMIN_TOKEN`), and one request helper that
  * turns every failure into a one-line `CliError` with the right exit code.
  */
 import type { Command } from 'commander';
@@ -8,7 +8,7 @@ import { Agent, errors, request } from 'undici';
 import { ExitCode } from './exit-codes.js';
 
 /** The admin address used when neither `--admin` nor `$VELO_ADMIN` is given. */
-export const DEFAULT_ADMIN_URL = 'http://127.0.0.1:9090';
+export const DEFAULT_ADMIN_URL = 'http://127.0.0.1:8407';
 
 const CONNECT_TIMEOUT_MS = 3000;
 const RESPONSE_TIMEOUT_MS = 10_000;

@@ -61,7 +61,7 @@ async function runDemo(flags: DemoFlags): Promise<void> {
     rps = parseCount('--traffic', flags.traffic, 0, 10_000);
     const overrides = flagOverrides({ port: flags.port, adminPort: flags.adminPort });
     port = overrides.port ?? 8080;
-    adminPort = overrides.adminPort ?? 9090;
+    adminPort = overrides.adminPort ?? 8407;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`velo: ${err.message}\n`);
@@ -113,7 +113,7 @@ export function registerDemoCommand(program: Command): void {
     .option('--backends <n>', 'how many demo backends to start', '3')
     .option('--traffic <rps>', 'synthetic requests per second (0 for none)', '20')
     .option('-p, --port <n>', 'listen port (0 picks a free one)', '8080')
-    .option('--admin-port <n>', 'admin API port (0 picks a free one)', '9090')
+    .option('--admin-port <n>', 'admin API port (0 picks a free one)', '8407')
     .option('--headless', 'never render the dashboard; log structured lines')
     .addHelpText(
       'after',

@@ -69,7 +69,7 @@ export function registerHealthCommand(program: Command): void {
 Examples:
   velo health
   velo health --json | jq '.pools[].healthy'
-  VELO_ADMIN=http://10.0.0.5:9090 VELO_ADMIN_TOKEN=secret velo health`,
+  VELO_ADMIN=http://10.0.0.5:8407 VELO_ADMIN_TOKEN=secret velo health`,
     )
     .action((flags: { admin?: string; json?: boolean }) =>
       runCli(async () => {

@@ -195,7 +195,7 @@ function checkMerged(config: VeloConfig, validated: ValidatedConfig): ConfigIssu
   }
   const { admin, listen } = config;
   if (admin.enabled && admin.port !== 0 && admin.port === listen.port) {
-    issues.push(issueAt('admin.port', `admin.port ${admin.port} is also the listen port`, 'give the admin API its own port, e.g. 9090'));
+    issues.push(issueAt('admin.port', `admin.port ${admin.port} is also the listen port`, 'give the admin API its own port, e.g. 8407'));
   }
   if (admin.enabled && !isLoopback(admin.host) && admin.token === undefined) {
     issues.push(issueAt('admin.token', `the admin API listens on ${admin.host} without a token`, 'set admin.token (or VELO_ADMIN_TOKEN), or keep admin.host on 127.0.0.1'));

@@ -142,7 +142,7 @@ test('a missing or wrong token is exit 3 with a clear line; the right one works'
 
 test('bad arguments exit 2 with one line; --help shows examples', async (t) => {
   for (const [args, pattern] of [
-    [['health', '--admin', 'ftp://127.0.0.1:9090'], /--admin must be an http or https URL/],
+    [['health', '--admin', 'ftp://127.0.0.1:8407'], /--admin must be an http or https URL/],
     [['health', '--admin', 'http://[nope'], /--admin must be an http URL/],
     [['servers', 'add', 'http://127.0.0.1:8083', '--weight', 'heavy'], /--weight must be an integer from 1 to 1000, got "heavy"/],
     [['servers', 'add'], /missing required argument 'url'/],

@@ -37,7 +37,7 @@ test('defaults apply when there is no file', async (t) => {
   const cwd = await tempDir(t);
   const c = await loadConfig({ cwd, env: {}, flags: { backends: ['http://127.0.0.1:8081'] } });
   t.deepEqual(c.listen, { host: '0.0.0.0', port: 8080 });
-  t.deepEqual(c.admin, { enabled: true, host: '127.0.0.1', port: 9090 });
+  t.deepEqual(c.admin, { enabled: true, host: '127.0.0.1', port: 8407 });
   t.is(c.pools[0]!.strategy, 'round-robin');
   t.is(c.logLevel, 'info');
   t.is(c.source, undefined);
