@@ -50,7 +50,7 @@ export class Engine implements ForwardEnv {
   readonly logger: Logger;
   readonly sampler: Sampler;
   readonly health: HealthChecker;
-  readonly totals: EngineTotals = { requests: 0, success: 0, failed: 0, retries: 0, rateLimited: 0, inFlight: 0 };
+  readonly totals: EngineTotals = { requests: 0, success: 0, failed: 0, rejected: 0, retries: 0, rateLimited: 0, inFlight: 0 };
   readonly observers: RequestObserver[] = [];
   /** Called after every active health probe (metrics). */
   readonly probeObservers: Array<(u: Upstream, result: ProbeResult) => void> = [];

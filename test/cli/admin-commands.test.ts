@@ -53,6 +53,19 @@ test('velo health exits 1 when a pool has no healthy backend', async (t) => {
   t.is(JSON.parse(json.stdout).status, 'down');
 });
 
+test('velo health: a backend drained on purpose is not a failure; the pool is not degraded', async (t) => {
+  const backends = await startBackends(t, 2);
+  const velo = await startAdminVelo(t, NO_HEALTH, backends.map((b) => b.url));
+  velo.control.drain('default', backends[0]!.url, 'dashboard');
+  const json = await runVelo(['health', '--json', '--admin', velo.admin.url]);
+  t.is(json.code, 0, json.stderr);
+  t.like(JSON.parse(json.stdout), { status: 'ok', pools: [{ healthy: 1, planned: 1, total: 2 }] });
+  const run = await runVelo(['health', '--admin', velo.admin.url]);
+  t.is(run.code, 0, run.stderr);
+  t.regex(run.stdout, /pool default \(round-robin\): 1\/2 healthy, 1 draining on purpose/);
+  t.is(run.stderr, '');
+});
+
 test('velo servers add, drain, undrain and remove change the running pool', async (t) => {
   const backends = await startBackends(t, 2);
   const velo = await startAdminVelo(t, `${NO_HEALTH}pools:\n  - name: web\n    backends: [${backends[0]!.url}]\n`.replace(NO_HEALTH, ''));
