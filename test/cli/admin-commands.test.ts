@@ -188,9 +188,9 @@ test('bad arguments exit 2 with one line; --help shows examples', async (t) => {
     [['health', '-c', '/nonexistent/velo.yaml'], /cannot find velo's address: .*cannot read \/nonexistent\/velo\.yaml: file not found/],
     [['health', '--admin', 'http://[nope'], /--admin must be an http URL/],
     [['servers', 'add', 'http://127.0.0.1:8083', '--weight', 'heavy'], /--weight must be an integer from 1 to 1000, got "heavy"/],
-    [['servers', 'add'], /missing required argument 'url'/],
-    [['strategy'], /missing required argument 'name'/],
-    [['health', '--bogus'], /unknown option '--bogus'/],
+    [['servers', 'add'], /^velo: missing required argument "url"/],
+    [['strategy'], /^velo: missing required argument "name"/],
+    [['health', '--bogus'], /^velo: unknown option "--bogus"/],
   ] as const) {
     const run = await runVelo([...args]);
     t.is(run.code, 2, args.join(' '));
