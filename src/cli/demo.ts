@@ -11,7 +11,7 @@ import { Logger } from '../log/logger.js';
 import { quietTerminal, runDashboard, wantsDashboard } from './dashboard-mode.js';
 import { startTraffic } from './demo-traffic.js';
 import { ExitCode } from './exit-codes.js';
-import { flagOverrides, launch, untilSignal, type Running } from './start.js';
+import { flagOverrides, launch, PortInUseError, untilSignal, type Running } from './start.js';
 
 interface DemoFlags {
   backends: string;
@@ -83,7 +83,8 @@ async function runDemo(flags: DemoFlags): Promise<void> {
   } catch (err) {
     terminal?.flush();
     await closeBackends();
-    process.stderr.write(`velo: cannot start the demo: ${(err as Error).message} (pick other ports with --port N --admin-port N, or 0 for any free one)\n`);
+    const why = err instanceof PortInUseError ? `${err.message}; pass another ${err.which === 'admin' ? '--admin-port' : '--port'}` : (err as Error).message;
+    process.stderr.write(`velo: cannot start the demo: ${why} (pick other ports with --port N --admin-port N, or 0 for any free one)\n`);
     process.exitCode = ExitCode.Failure;
     return;
   }
