@@ -41,11 +41,13 @@ export function demoConfigText(backends: readonly TestBackend[], port: number, a
 
 /** The two lines above the dashboard that say what this is and what to try. */
 export function demoTitle(backends: number, rps: number, port: number): string[] {
-  const flaky = backends >= 3 ? ' (b3: slow, flaky)' : '';
-  return [
-    `velo demo: ${rps} req/s of test traffic over ${backends} local backends${flaky}`,
-    `try: ? keys · j d = drain b2 · s = strategy · a = add · curl localhost:${port}`,
-  ];
+  // Every third backend gets the slow, flaky profile (PROFILES[2]): b3, b6, b9, ...
+  const flakyNames = Array.from({ length: backends }, (_, i) => i).filter((i) => PROFILES[i % PROFILES.length]!.failRate !== undefined).map((i) => `b${i + 1}`);
+  const flaky = flakyNames.length === 0 ? '' : ` (${flakyNames.length <= 3 ? flakyNames.join(', ') : `${flakyNames.slice(0, 2).join(', ')} ... ${flakyNames.at(-1)}`}: slow, flaky)`;
+  const noun = backends === 1 ? 'backend' : 'backends';
+  const drain = backends >= 2 ? 'j d = drain b2 · ' : 'd = drain b1 · ';
+  const traffic = rps === 0 ? 'no test traffic' : `${rps} req/s of test traffic`;
+  return [`velo demo: ${traffic} over ${backends} local ${noun}${flaky}`, `try: ? keys · ${drain}s = strategy · a = add · curl localhost:${port}`];
 }
 
 function parseCount(flag: string, raw: string, min: number, max: number): number {

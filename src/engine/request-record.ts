@@ -2,6 +2,7 @@
  * What the forwarding path needs from the engine, and what it reports when a request ends:
  * one `RequestRecord` per request, handed to each observer (access log, metrics).
  */
+import type { Logger } from '../log/logger.js';
 import type { Pool } from '../upstream/pool.js';
 import type { Upstream } from '../upstream/upstream.js';
 import type { Tunnel } from './tunnel.js';
@@ -68,6 +69,8 @@ export function countFinished(totals: EngineTotals, status: number, termination:
 }
 
 export interface ForwardEnv {
+  /** Debug lines on the request path are built only when `logger.enabled('debug')`. */
+  logger: Logger;
   /** Monotonic ms. */
   clock: () => number;
   wallClock: () => number;
