@@ -38,7 +38,7 @@ const MAX_SNAPSHOT_AGE_MS = 1000;
 export interface AdminServer {
   /** The bound address (port 0 resolved). */
   address: { host: string; port: number };
-  /** Base URL, e.g. `http://127.0.0.1:9090`. */
+  /** Base URL, e.g. `http://127.0.0.1:8407`. */
   url: string;
   metrics: VeloMetrics;
   /** Stops listening, closes open connections and detaches the metrics hooks. */

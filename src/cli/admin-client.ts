@@ -1,43 +1,25 @@
 /**
- * How the CLI subcommands talk to a running velo: the admin address (`--admin`, `$VELO_ADMIN`,
- * default http://127.0.0.1:9090), the token (`$VELO_ADMIN_TOKEN`), and one request helper that
- * turns every failure into a one-line `CliError` with the right exit code.
+ * How the CLI subcommands talk to a running velo: the admin address and token found by
+ * find-velo.ts, and one request helper that turns every failure into a one-line `CliError`
+ * with the right exit code and the address it tried.
  */
 import type { Command } from 'commander';
 import { Agent, errors, request } from 'undici';
+import { CliError } from './cli-error.js';
 import { ExitCode } from './exit-codes.js';
+import { adminTarget, LOOKUP_HELP, parseHttpUrl, type Target } from './find-velo.js';
 
-/** The admin address used when neither `--admin` nor `$VELO_ADMIN` is given. */
-export const DEFAULT_ADMIN_URL = 'http://127.0.0.1:9090';
+export { CliError };
+
+/** The admin address used when no flag, variable or config file says otherwise. */
+export const DEFAULT_ADMIN_URL = 'http://127.0.0.1:8407';
 
 const CONNECT_TIMEOUT_MS = 3000;
 const RESPONSE_TIMEOUT_MS = 10_000;
 
-/** A failure to report in one line, and the exit code that goes with it. */
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: ExitCode,
-    /** The admin API's error body, when there was one (reload issues are listed from it). */
-    readonly details?: Record<string, unknown>,
-  ) {
-    super(message);
-  }
-}
-
 /** Parses an admin address; `host:port` without a scheme means http. Throws a usage `CliError`. */
 export function parseAdminUrl(raw: string, source: string): URL {
-  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`;
-  let url: URL;
-  try {
-    url = new URL(withScheme);
-  } catch {
-    throw new CliError(`${source} must be an http URL like ${DEFAULT_ADMIN_URL}, got "${raw}"`, ExitCode.Usage);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new CliError(`${source} must be an http or https URL, got "${raw}"`, ExitCode.Usage);
-  }
-  return url;
+  return parseHttpUrl(raw, source, DEFAULT_ADMIN_URL);
 }
 
 /**
@@ -48,9 +30,12 @@ export function throwOnUsageError(command: Command): Command {
   return command.exitOverride();
 }
 
-/** Adds the `--admin URL` option every admin subcommand takes. */
+/** Adds the `--admin URL` and `-c FILE` options every admin subcommand takes, and the lookup order to its help. */
 export function adminOption(command: Command): Command {
-  return command.option('--admin <url>', `admin API address (default: $VELO_ADMIN or ${DEFAULT_ADMIN_URL})`);
+  return command
+    .option('--admin <url>', 'admin API address (default: $VELO_ADMIN, else from the config; see below)')
+    .option('-c, --config <file>', 'config file to read the admin address from (default: $VELO_CONFIG, then ./velo.config.yaml)')
+    .addHelpText('after', LOOKUP_HELP);
 }
 
 function connectFailure(err: unknown): string | undefined {
@@ -66,26 +51,35 @@ function connectFailure(err: unknown): string | undefined {
 /** A client for one admin API; `close()` releases its connections. */
 export class AdminClient {
   private readonly agent = new Agent({ connect: { timeout: CONNECT_TIMEOUT_MS }, headersTimeout: RESPONSE_TIMEOUT_MS, bodyTimeout: RESPONSE_TIMEOUT_MS });
+  private readonly found: Promise<Target>;
 
-  constructor(
-    readonly base: URL,
-    private readonly token: string | undefined,
-  ) {}
+  /** A client for `base` with `token`, or for the target a lookup will find (see `fromOptions`). */
+  constructor(base: URL | Promise<Target>, token?: string) {
+    this.found = base instanceof URL ? Promise.resolve({ url: base, source: `admin ${base.host}`, token }) : base;
+    // Rejections surface on the first call, not as an unhandled rejection.
+    this.found.catch(() => {});
+  }
 
-  /** The client for `--admin` or `$VELO_ADMIN`, with `$VELO_ADMIN_TOKEN`. */
-  static fromOptions(flags: { admin?: string }, env: NodeJS.ProcessEnv = process.env): AdminClient {
-    const fromEnv = env.VELO_ADMIN !== undefined && env.VELO_ADMIN.trim() !== '' ? env.VELO_ADMIN.trim() : undefined;
-    const base = flags.admin !== undefined ? parseAdminUrl(flags.admin, '--admin') : fromEnv !== undefined ? parseAdminUrl(fromEnv, '$VELO_ADMIN') : new URL(DEFAULT_ADMIN_URL);
-    const token = env.VELO_ADMIN_TOKEN !== undefined && env.VELO_ADMIN_TOKEN !== '' ? env.VELO_ADMIN_TOKEN : undefined;
-    return new AdminClient(base, token);
+  /**
+   * The client for `--admin`, `$VELO_ADMIN` or the config lookup (find-velo.ts); the lookup
+   * runs on the first call, so a bad flag or file is reported like any other failure.
+   */
+  static fromOptions(flags: { admin?: string; config?: string }, env: NodeJS.ProcessEnv = process.env): AdminClient {
+    return new AdminClient(adminTarget(flags, env));
+  }
+
+  /** The admin address and where it came from. */
+  target(): Promise<Target> {
+    return this.found;
   }
 
   /** Sends one request and resolves to the JSON body of a 2xx answer; anything else throws a `CliError`. */
   async call<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T> {
-    const url = new URL(path, this.base);
-    const where = `the velo admin API at ${this.base.origin}`;
+    const target = await this.found;
+    const url = new URL(path, target.url);
+    const where = `the velo admin API (${target.source})`;
     const headers: Record<string, string> = { accept: 'application/json' };
-    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
+    if (target.token !== undefined) headers.authorization = `Bearer ${target.token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     let status: number;
     let text: string;
@@ -95,17 +89,17 @@ export class AdminClient {
       text = await res.body.text();
     } catch (err) {
       const why = connectFailure(err) ?? (err instanceof Error ? err.message : String(err));
-      throw new CliError(`cannot reach ${where}: ${why} (is velo running? set --admin URL or $VELO_ADMIN)`, ExitCode.Unreachable);
+      throw new CliError(`cannot reach ${where}: ${why} (is velo running? pass --admin URL or -c FILE, or set $VELO_ADMIN)`, ExitCode.Unreachable);
     }
     let parsed: Record<string, unknown>;
     try {
       parsed = JSON.parse(text) as Record<string, unknown>;
     } catch {
-      throw new CliError(`${url.origin} answered ${status} without JSON: is it a velo admin API? (set --admin URL or $VELO_ADMIN)`, ExitCode.Unreachable);
+      throw new CliError(`${url.origin} answered ${status} without JSON: is it a velo admin API? (${target.source}; pass --admin URL or set $VELO_ADMIN)`, ExitCode.Unreachable);
     }
     const message = typeof parsed.error === 'string' ? parsed.error : `HTTP ${status}`;
     if (status === 401) {
-      const hint = this.token === undefined ? 'set $VELO_ADMIN_TOKEN' : 'check $VELO_ADMIN_TOKEN';
+      const hint = target.token === undefined ? 'set $VELO_ADMIN_TOKEN' : 'check $VELO_ADMIN_TOKEN';
       throw new CliError(`${where} refused the request: ${message} (${hint})`, ExitCode.Unreachable);
     }
     if (status >= 400) throw new CliError(message, status === 400 ? ExitCode.Usage : ExitCode.Failure, parsed);

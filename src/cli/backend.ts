@@ -19,12 +19,12 @@ type Parsed = { ok: true; options: TestBackendOptions } | { ok: false; error: st
 export function parseBackendFlags(flags: BackendFlags): Parsed {
   const options: TestBackendOptions = { host: flags.host, name: flags.name };
   if (!/^\d+$/.test(flags.port) || Number(flags.port) > 65535) {
-    return { ok: false, error: `--port must be an integer in 0..65535, got '${flags.port}'` };
+    return { ok: false, error: `--port must be an integer in 0..65535, got "${flags.port}"` };
   }
   options.port = Number(flags.port);
   if (flags.host.trim() === '') return { ok: false, error: '--host must not be empty' };
   if (flags.name !== undefined && !/^[\x21-\x7e]+$/.test(flags.name)) {
-    return { ok: false, error: `--name must be printable ASCII without spaces, got '${flags.name}'` };
+    return { ok: false, error: `--name must be printable ASCII without spaces, got "${flags.name}"` };
   }
   for (const [flag, key, raw] of [
     ['--latency', 'latencyMs', flags.latency],
@@ -32,19 +32,19 @@ export function parseBackendFlags(flags: BackendFlags): Parsed {
   ] as const) {
     if (raw === undefined) continue;
     const ms = parseDuration(raw);
-    if (ms === undefined) return { ok: false, error: `${flag} must be a duration like 250ms, 1s or 20, got '${raw}'` };
+    if (ms === undefined) return { ok: false, error: `${flag} must be a duration like 250ms, 1s or 20, got "${raw}"` };
     options[key] = ms;
   }
   if (flags.failRate !== undefined) {
     const fraction = /^\d*\.?\d+$/.test(flags.failRate) ? Number(flags.failRate) : NaN;
     if (!(fraction >= 0 && fraction <= 1)) {
-      return { ok: false, error: `--fail-rate must be a number in 0..1, got '${flags.failRate}'` };
+      return { ok: false, error: `--fail-rate must be a number in 0..1, got "${flags.failRate}"` };
     }
     options.failRate = fraction;
   }
   if (flags.status !== undefined) {
     if (!/^\d{3}$/.test(flags.status) || Number(flags.status) < 200 || Number(flags.status) > 599) {
-      return { ok: false, error: `--status must be an HTTP status in 200..599, got '${flags.status}'` };
+      return { ok: false, error: `--status must be an HTTP status in 200..599, got "${flags.status}"` };
     }
     options.status = Number(flags.status);
   }
@@ -65,7 +65,7 @@ export function registerBackendCommand(program: Command): void {
     .option('--status <code>', 'status forced on every non-health response')
     .action(async function (this: Command, flags: BackendFlags) {
       const parsed = parseBackendFlags(flags);
-      if (!parsed.ok) this.error(`error: ${parsed.error}`, { exitCode: ExitCode.Usage, code: 'velo.usage' });
+      if (!parsed.ok) this.error(`velo: ${parsed.error}`, { exitCode: ExitCode.Usage, code: 'velo.usage' });
       const backend = await startTestBackend(parsed.options);
       const shutdown = (): void => {
         process.off('SIGINT', shutdown);

@@ -11,7 +11,7 @@ import { Logger } from '../log/logger.js';
 import { quietTerminal, runDashboard, wantsDashboard } from './dashboard-mode.js';
 import { startTraffic } from './demo-traffic.js';
 import { ExitCode } from './exit-codes.js';
-import { flagOverrides, launch, untilSignal, type Running } from './start.js';
+import { flagOverrides, launch, PortInUseError, untilSignal, type Running } from './start.js';
 
 interface DemoFlags {
   backends: string;
@@ -41,11 +41,13 @@ export function demoConfigText(backends: readonly TestBackend[], port: number, a
 
 /** The two lines above the dashboard that say what this is and what to try. */
 export function demoTitle(backends: number, rps: number, port: number): string[] {
-  const flaky = backends >= 3 ? ' (b3: slow, flaky)' : '';
-  return [
-    `velo demo: ${rps} req/s of test traffic over ${backends} local backends${flaky}`,
-    `try: ? keys · j d = drain b2 · s = strategy · a = add · curl localhost:${port}`,
-  ];
+  // Every third backend gets the slow, flaky profile (PROFILES[2]): b3, b6, b9, ...
+  const flakyNames = Array.from({ length: backends }, (_, i) => i).filter((i) => PROFILES[i % PROFILES.length]!.failRate !== undefined).map((i) => `b${i + 1}`);
+  const flaky = flakyNames.length === 0 ? '' : ` (${flakyNames.length <= 3 ? flakyNames.join(', ') : `${flakyNames.slice(0, 2).join(', ')} ... ${flakyNames.at(-1)}`}: slow, flaky)`;
+  const noun = backends === 1 ? 'backend' : 'backends';
+  const drain = backends >= 2 ? 'j d = drain b2 · ' : 'd = drain b1 · ';
+  const traffic = rps === 0 ? 'no test traffic' : `${rps} req/s of test traffic`;
+  return [`velo demo: ${traffic} over ${backends} local ${noun}${flaky}`, `try: ? keys · ${drain}s = strategy · a = add · curl localhost:${port}`];
 }
 
 function parseCount(flag: string, raw: string, min: number, max: number): number {
@@ -61,7 +63,7 @@ async function runDemo(flags: DemoFlags): Promise<void> {
     rps = parseCount('--traffic', flags.traffic, 0, 10_000);
     const overrides = flagOverrides({ port: flags.port, adminPort: flags.adminPort });
     port = overrides.port ?? 8080;
-    adminPort = overrides.adminPort ?? 9090;
+    adminPort = overrides.adminPort ?? 8407;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`velo: ${err.message}\n`);
@@ -83,7 +85,8 @@ async function runDemo(flags: DemoFlags): Promise<void> {
   } catch (err) {
     terminal?.flush();
     await closeBackends();
-    process.stderr.write(`velo: cannot start the demo: ${(err as Error).message} (pick other ports with --port N --admin-port N, or 0 for any free one)\n`);
+    const why = err instanceof PortInUseError ? `${err.message}; pass another ${err.which === 'admin' ? '--admin-port' : '--port'}` : (err as Error).message;
+    process.stderr.write(`velo: cannot start the demo: ${why} (pick other ports with --port N --admin-port N, or 0 for any free one)\n`);
     process.exitCode = ExitCode.Failure;
     return;
   }
@@ -113,7 +116,7 @@ export function registerDemoCommand(program: Command): void {
     .option('--backends <n>', 'how many demo backends to start', '3')
     .option('--traffic <rps>', 'synthetic requests per second (0 for none)', '20')
     .option('-p, --port <n>', 'listen port (0 picks a free one)', '8080')
-    .option('--admin-port <n>', 'admin API port (0 picks a free one)', '9090')
+    .option('--admin-port <n>', 'admin API port (0 picks a free one)', '8407')
     .option('--headless', 'never render the dashboard; log structured lines')
     .addHelpText(
       'after',

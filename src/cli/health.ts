@@ -23,10 +23,17 @@ interface HealthReply {
   uptimeMs: number;
   /** Runtime changes not in the config file (absent from older velos). */
   runtimeChanges?: number;
-  pools: Array<{ name: string; strategy: string; healthy: number; total: number; backends: HealthBackend[] }>;
+  pools: Array<{ name: string; strategy: string; healthy: number; planned?: number; total: number; backends: HealthBackend[] }>;
 }
 
 const STATE_COLOUR = { healthy: 'green', unhealthy: 'red', down: 'red', draining: 'yellow', maint: 'yellow', unknown: 'dim' } as const;
+/** States an operator chose: out of rotation, but not a failure. */
+const PLANNED = new Set(['draining', 'maint']);
+
+/** Backends out of rotation on purpose; older velos do not send `planned`, so count them here. */
+function plannedCount(p: HealthReply['pools'][number]): number {
+  return p.planned ?? p.backends.filter((b) => PLANNED.has(b.state)).length;
+}
 
 function ago(iso: string, now: number): string {
   const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
@@ -46,8 +53,11 @@ export function formatHealth(h: HealthReply, useColour: boolean, now = Date.now(
   const changes = h.runtimeChanges ?? 0;
   if (changes > 0) lines.push(`${changes} runtime change${changes === 1 ? '' : 's'} not in the config file (velo config diff, velo config save)`);
   for (const p of h.pools) {
-    const summary = `${p.healthy}/${p.total} healthy`;
-    lines.push('', `pool ${p.name} (${p.strategy}): ${colour(summary, p.healthy === 0 ? 'red' : p.healthy < p.total ? 'yellow' : 'green', useColour)}`);
+    const planned = plannedCount(p);
+    const states = [...new Set(p.backends.filter((b) => PLANNED.has(b.state)).map((b) => b.state))].join(', ');
+    const summary = `${p.healthy}/${p.total} healthy${planned > 0 && p.healthy > 0 ? `, ${planned} ${states || 'out'} on purpose` : ''}`;
+    const failing = p.healthy + planned < p.total;
+    lines.push('', `pool ${p.name} (${p.strategy}): ${colour(summary, p.healthy === 0 ? 'red' : failing ? 'yellow' : 'green', useColour)}`);
     if (p.backends.length === 0) {
       lines.push('  (no backends)');
       continue;
@@ -73,14 +83,14 @@ export function registerHealthCommand(program: Command): void {
 Examples:
   velo health
   velo health --json | jq '.pools[].healthy'
-  VELO_ADMIN=http://10.0.0.5:9090 VELO_ADMIN_TOKEN=secret velo health`,
+  VELO_ADMIN=http://10.0.0.5:8407 VELO_ADMIN_TOKEN=secret velo health`,
     )
     .action((flags: { admin?: string; json?: boolean }) =>
       runCli(async () => {
         const client = AdminClient.fromOptions(flags);
         try {
           const health = await client.call<HealthReply>('GET', '/api/health');
-          if (!Array.isArray(health.pools)) throw new CliError(`${client.base.origin} did not answer like a velo admin API (no pools in /api/health)`, ExitCode.Unreachable);
+          if (!Array.isArray(health.pools)) throw new CliError(`${(await client.target()).source} did not answer like a velo admin API (no pools in /api/health)`, ExitCode.Unreachable);
           process.stdout.write(flags.json ? JSON.stringify(health, null, 2) + '\n' : formatHealth(health, colourEnabled()));
           const empty = health.pools.filter((p) => p.healthy === 0);
           for (const p of empty) process.stderr.write(`velo: pool ${p.name} has no healthy backend\n`);

@@ -5,6 +5,7 @@
 import { writeFile } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { parse } from 'yaml';
 import { DEFAULT_CONFIG_FILE } from '../config/load.js';
 import { CONFIG_TEMPLATE } from '../config/template.js';
 import { ExitCode } from './exit-codes.js';
@@ -15,9 +16,15 @@ export function displayPath(file: string, cwd = process.cwd()): string {
   return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
 }
 
+/** The default config as strict JSON (what `velo init x.json` writes; JSON has no comments). */
+export function configTemplateJson(): string {
+  return JSON.stringify(parse(CONFIG_TEMPLATE), null, 2) + '\n';
+}
+
 /**
- * Adds `velo init`: creates FILE (default ./velo.config.yaml) atomically with respect to other
- * writers; an existing file is left untouched and the exit code is 2 unless `--force` is given.
+ * Adds `velo init`: creates FILE (default ./velo.config.yaml; JSON when it ends in `.json`)
+ * atomically with respect to other writers; an existing file is left untouched and the exit
+ * code is 2 unless `--force` is given.
  */
 export function registerInitCommand(program: Command): void {
   program
@@ -33,18 +40,19 @@ export function registerInitCommand(program: Command): void {
       const shown = displayPath(target);
       try {
         // 'wx' fails with EEXIST if the file appears between any check and the write.
-        await writeFile(target, CONFIG_TEMPLATE, { flag: opts.force === true ? 'w' : 'wx' });
+        const text = /\.json$/i.test(target) ? configTemplateJson() : CONFIG_TEMPLATE;
+        await writeFile(target, text, { flag: opts.force === true ? 'w' : 'wx' });
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
         if (e.code === 'EEXIST') {
-          writeErr(`error: ${shown} already exists; pass --force to overwrite it\n`);
+          writeErr(`velo: ${shown} already exists; pass --force to overwrite it\n`);
           process.exitCode = ExitCode.Usage;
         } else {
-          writeErr(`error: cannot write ${shown}: ${e.message}\n`);
+          writeErr(`velo: cannot write ${shown}: ${e.message}\n`);
           process.exitCode = ExitCode.Failure;
         }
         return;
       }
-      writeOut(`wrote ${shown}\ncheck it with: velo validate -c ${shown}\n`);
+      writeOut(`wrote ${shown}\ncheck it with: velo validate ${shown}\n`);
     });
 }

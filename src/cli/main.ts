@@ -26,6 +26,14 @@ const COMMANDS: ReadonlyArray<[string, () => Promise<Register>]> = [
   ['validate', async () => (await import('./validate.js')).registerValidateCommand],
 ];
 
+/**
+ * Commander's errors in velo's one style: `velo: ...` and values in double quotes
+ * (`error: unknown option '--x'` becomes `velo: unknown option "--x"`).
+ */
+export function veloStyle(text: string): string {
+  return text.replace(/^error: /, 'velo: ').replace(/'([^'\n]*)'/g, '"$1"');
+}
+
 /** The program with the named subcommands registered (all of them when `only` is undefined). */
 export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command();
@@ -47,7 +55,9 @@ Examples:
   velo make-request -c 100 -n 1000            load it and see the distribution`,
     )
     // Set before the subcommands exist: commander copies these settings into each at creation,
-    // so a usage error in any subcommand exits 2 rather than commander's own 1.
+    // so a usage error in any subcommand exits 2 rather than commander's own 1, and reads
+    // like every other velo error.
+    .configureOutput({ outputError: (text, write) => write(veloStyle(text)) })
     .exitOverride();
   for (const [name, load] of COMMANDS) {
     if (only === undefined || name === only) (await load())(program);
@@ -60,7 +70,7 @@ async function main(): Promise<void> {
   const names = new Set(COMMANDS.map(([name]) => name));
   if (first !== undefined && !first.startsWith('-') && first !== 'help' && !names.has(first)) {
     // `start` is the default command, so commander would blame it for "too many arguments".
-    process.stderr.write(`velo: unknown command '${first}' (run velo --help for the list)\n`);
+    process.stderr.write(`velo: unknown command "${first}" (run velo --help for the list)\n`);
     process.exitCode = ExitCode.Usage;
     return;
   }

@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig, type FlagOverrides } from '../config/load.js';
+import { describeOrigin, lookupAddresses } from '../config/addresses.js';
 import type { VeloConfig } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 import { Engine, type StopSummary } from '../engine/engine.js';
@@ -46,6 +47,39 @@ export function flagOverrides(flags: StartFlags): FlagOverrides {
     strategy: flags.strategy,
     backends: flags.backend,
   };
+}
+
+/** A port velo could not bind because something else holds it; `which` says which of velo's two. */
+export class PortInUseError extends Error {
+  constructor(
+    readonly which: 'listen' | 'admin',
+    readonly host: string,
+    readonly port: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`${which === 'admin' ? 'admin port' : 'port'} ${port} is in use`, options);
+  }
+}
+
+function inUse(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
+}
+
+/**
+ * `port 8080 is in use (listen.port in ./velo.config.yaml; change it or pass --port)`: the
+ * setting that chose the port, from the same lookup `start` used.
+ */
+export async function portInUseMessage(err: PortInUseError, file: string | undefined, flags: FlagOverrides): Promise<string> {
+  const flag = err.which === 'admin' ? '--admin-port' : '--port';
+  try {
+    const a = await lookupAddresses({ file, flags });
+    const setting = err.which === 'admin' ? a.admin.port : a.listen.port;
+    const origin = describeOrigin(setting, a.file);
+    const advice = setting.from === 'flag' ? `pass another ${flag}` : `change it or pass ${flag}`;
+    return `${err.message} (${origin}; ${advice})`;
+  } catch {
+    return `${err.message} (pass ${flag})`;
+  }
 }
 
 export interface Running {
@@ -112,24 +146,28 @@ export async function launch(
   };
   // Watchers and the SIGHUP handler exist before the "listening" line, so a reload requested
   // right after start is never lost (and SIGHUP never falls back to its default: exit).
-  try {
-    await engine.start();
-  } catch (err) {
-    stopWatching();
-    throw err;
-  }
+  // The admin API binds first: a busy admin port stops start-up before "listening" is logged.
   let admin: AdminServer | undefined;
   if (config.admin.enabled) {
     try {
       admin = await startAdminServer(engine, control, config.admin);
     } catch (err) {
       stopWatching();
-      await engine.stop();
       await accessLog?.close();
+      if (inUse(err)) throw new PortInUseError('admin', config.admin.host, config.admin.port, { cause: err });
       throw new Error(`admin API on ${config.admin.host}:${config.admin.port}: ${(err as Error).message}`, { cause: err });
     }
-    logger.info('admin listening', { address: admin.url });
   }
+  try {
+    await engine.start();
+  } catch (err) {
+    stopWatching();
+    await admin?.close();
+    await accessLog?.close();
+    if (inUse(err)) throw new PortInUseError('listen', config.listen.host, config.listen.port, { cause: err });
+    throw err;
+  }
+  if (admin !== undefined) logger.info('admin listening', { address: admin.url });
   let stopping: Promise<StopSummary> | undefined;
   const shutdown = (): Promise<StopSummary> => {
     stopping ??= (async () => {
@@ -190,7 +228,8 @@ async function runStart(flags: StartFlags): Promise<void> {
     running = await launch(config, reloader, logger, { watchFile: flags.watch, accessLog: !(dashboard && ['stdout', '-'].includes(config.accessLog.target)) });
   } catch (err) {
     terminal?.flush();
-    process.stderr.write(`velo: cannot start: ${(err as Error).message}\n`);
+    const message = err instanceof PortInUseError ? await portInUseMessage(err, file, overrides) : `cannot start: ${(err as Error).message}`;
+    process.stderr.write(`velo: ${message}\n`);
     process.exitCode = ExitCode.Failure;
     return;
   }

@@ -1,6 +1,6 @@
 /**
- * `velo validate [-c FILE]`: loads a config exactly as `velo start` would and reports whether
- * it is valid, without starting anything.
+ * `velo validate [FILE | -c FILE]`: loads a config exactly as `velo start` would and reports
+ * whether it is valid, without starting anything. A `.json` file must be strict JSON.
  */
 import type { Command } from 'commander';
 import { ConfigError } from '../errors.js';
@@ -19,17 +19,31 @@ function plural(n: number, word: string): string {
 export function registerValidateCommand(program: Command): void {
   program
     .command('validate')
-    .description('check a config file (same lookup as start: -c, $VELO_CONFIG, ./velo.config.yaml)')
-    .option('-c, --config <file>', 'config file to check')
-    .action(async function (this: Command) {
+    .description('check a config file (FILE, else the lookup of start: -c, $VELO_CONFIG, ./velo.config.yaml)')
+    .argument('[file]', 'config file to check (.yaml, .yml or .json)')
+    .option('-c, --config <file>', 'config file to check (same as FILE)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  velo validate
+  velo validate staging.yaml
+  velo init velo.json && velo validate velo.json`,
+    )
+    .action(async function (this: Command, positional: string | undefined) {
       const output = this.configureOutput();
       const writeOut = output.writeOut ?? ((s: string) => process.stdout.write(s));
       const writeErr = output.writeErr ?? ((s: string) => process.stderr.write(s));
       // optsWithGlobals: a root-level -c given before the subcommand counts too.
-      const { config: file } = this.optsWithGlobals<{ config?: string }>();
-      const found = await findConfigFile({ file });
+      const { config: flag } = this.optsWithGlobals<{ config?: string }>();
+      if (positional !== undefined && flag !== undefined && positional !== flag) {
+        writeErr(`velo: give the file once: "${positional}" or -c "${flag}"\n`);
+        process.exitCode = ExitCode.Usage;
+        return;
+      }
+      const found = await findConfigFile({ file: positional ?? flag });
       if (found === undefined) {
-        writeErr('error: no config file to validate: pass -c FILE, set $VELO_CONFIG, or create ./velo.config.yaml with velo init\n');
+        writeErr('velo: no config file to validate: pass FILE or -c FILE, set $VELO_CONFIG, or create ./velo.config.yaml with velo init\n');
         process.exitCode = ExitCode.Usage;
         return;
       }
@@ -39,10 +53,10 @@ export function registerValidateCommand(program: Command): void {
         writeOut(`ok: ${displayPath(found)} (${plural(config.pools.length, 'pool')}, ${plural(backends, 'backend')})\n`);
       } catch (err) {
         if (err instanceof ConfigError) {
-          writeErr(`${err.message}\n`);
+          writeErr(`velo: ${err.message}\n`);
           process.exitCode = ExitCode.Usage;
         } else {
-          writeErr(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+          writeErr(`velo: ${err instanceof Error ? err.message : String(err)}\n`);
           process.exitCode = ExitCode.Failure;
         }
       }

@@ -22,8 +22,12 @@ function deepFreeze<T>(value: T): DeepReadonly<T> {
 export const DEFAULTS = deepFreeze({
   /** Where clients connect. */
   listen: { host: '0.0.0.0', port: 8080 },
-  /** The admin API has its own port and stays on loopback unless told otherwise. */
-  admin: { enabled: true, host: '127.0.0.1', port: 9090 },
+  /**
+   * The admin API has its own port and stays on loopback unless told otherwise. 8407: not
+   * Prometheus's 9090, nor in 9091-9999 (Pushgateway, Alertmanager and the exporters' allocated
+   * range), nor beside velo's 8080 and its backends' 8081+, nor HAProxy's 8404/8405 or Envoy's 9901.
+   */
+  admin: { enabled: true, host: '127.0.0.1', port: 8407 },
   /** One line per request. */
   accessLog: { enabled: true, target: 'stdout' },
   /** Empty lists: every client is allowed. */

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { resolveStrategyName } from '../balancing/registry.js';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import type { BackendConfig, LogLevel, VeloConfig } from './types.js';
+import { parseDuration } from './parse-duration.js';
 import { addBackend, readBackendUrl, strategyHint } from './schema-pool.js';
 import { IssueCollector } from './schema-node.js';
 import { LOG_LEVELS, normalizeListenHost, validateConfigText, type ValidatedConfig } from './schema.js';
@@ -39,12 +40,26 @@ const LOG_LEVEL_SYNONYMS: Readonly<Record<string, LogLevel>> = { trace: 'debug',
 const NO_BACKENDS_HINT = 'requests get 503 until one is added: in the config, with --backend URL, or at runtime (velo servers add URL)';
 
 /**
- * The absolute path of the config file to read: `file`, else `$VELO_CONFIG`, else
+ * Environment variables that set the listen and admin addresses, first one set wins (the seed's
+ * names after velo's own). `applyEnv` and the address lookup of the CLI helpers share them.
+ */
+export const ADDRESS_ENV = {
+  'listen.port': ['VELO_PORT', 'LB_PORT'],
+  'listen.host': ['VELO_HOST', 'LB_ADDRESS'],
+  'admin.port': ['VELO_ADMIN_PORT'],
+  'admin.host': ['VELO_ADMIN_HOST'],
+} as const;
+
+/**
+ * The absolute path of the config file to read: `file`, else `$VELO_CONFIG` (or the seed's
+ * `$LB_CONFIG`), else
  * `./velo.config.yaml` when it exists, else undefined (defaults only). Never throws.
  */
 export async function findConfigFile(opts: LoadOptions = {}): Promise<string | undefined> {
   const cwd = opts.cwd ?? process.cwd();
-  const explicit = opts.file ?? nonEmpty((opts.env ?? process.env).VELO_CONFIG);
+  const env = opts.env ?? process.env;
+  // LB_CONFIG is the seed's name for $VELO_CONFIG.
+  const explicit = opts.file ?? nonEmpty(env.VELO_CONFIG) ?? nonEmpty(env.LB_CONFIG);
   if (explicit !== undefined) return resolve(cwd, explicit);
   const fallback = resolve(cwd, DEFAULT_CONFIG_FILE);
   try {
@@ -97,12 +112,13 @@ export function parseConfigText(
   return config;
 }
 
-function nonEmpty(value: string | undefined): string | undefined {
+/** The value of an environment variable, trimmed; undefined when unset or blank. */
+export function nonEmpty(value: string | undefined): string | undefined {
   return value !== undefined && value.trim() !== '' ? value.trim() : undefined;
 }
 
 /** The first of `names` set to a non-empty value; VELO_* names come first so they win. */
-function fromEnv(env: NodeJS.ProcessEnv, ...names: string[]): { path: string; value: string } | undefined {
+export function fromEnv(env: NodeJS.ProcessEnv, ...names: string[]): { path: string; value: string } | undefined {
   for (const name of names) {
     const value = nonEmpty(env[name]);
     if (value !== undefined) return { path: `env.${name}`, value };
@@ -141,15 +157,15 @@ function parseBackends(c: IssueCollector, path: string, urls: readonly string[])
 
 function applyEnv(c: IssueCollector, config: VeloConfig, env: NodeJS.ProcessEnv): void {
   const pool = config.pools[0];
-  const port = fromEnv(env, 'VELO_PORT', 'LB_PORT');
+  const port = fromEnv(env, ...ADDRESS_ENV['listen.port']);
   if (port !== undefined) config.listen.port = parsePort(c, port.path, port.value) ?? config.listen.port;
-  const host = fromEnv(env, 'VELO_HOST', 'LB_ADDRESS');
+  const host = fromEnv(env, ...ADDRESS_ENV['listen.host']);
   if (host !== undefined) config.listen.host = parseHost(c, host.path, host.value) ?? config.listen.host;
-  const strategy = fromEnv(env, 'VELO_STRATEGY', 'LB_STRATEGY');
+  const strategy = fromEnv(env, 'VELO_STRATEGY', 'LB_STRATEGY', 'LB_ALGORITHM');
   if (strategy !== undefined && pool !== undefined) pool.strategy = parseStrategy(c, strategy.path, strategy.value) ?? pool.strategy;
-  const adminPort = fromEnv(env, 'VELO_ADMIN_PORT');
+  const adminPort = fromEnv(env, ...ADDRESS_ENV['admin.port']);
   if (adminPort !== undefined) config.admin.port = parsePort(c, adminPort.path, adminPort.value) ?? config.admin.port;
-  const adminHost = fromEnv(env, 'VELO_ADMIN_HOST');
+  const adminHost = fromEnv(env, ...ADDRESS_ENV['admin.host']);
   if (adminHost !== undefined) config.admin.host = parseHost(c, adminHost.path, adminHost.value) ?? config.admin.host;
   const token = fromEnv(env, 'VELO_ADMIN_TOKEN');
   if (token !== undefined) config.admin.token = token.value;
@@ -160,10 +176,46 @@ function applyEnv(c: IssueCollector, config: VeloConfig, env: NodeJS.ProcessEnv)
     if (LOG_LEVELS.includes(value)) config.logLevel = value;
     else c.report(level.path, undefined, `${JSON.stringify(level.value)} is not a log level`, `expected one of: ${LOG_LEVELS.join(', ')}`);
   }
+  applySeedEnv(c, config, env, level !== undefined);
   const backends = fromEnv(env, 'VELO_BACKENDS');
   if (backends !== undefined && pool !== undefined) {
     const urls = backends.value.split(',').map((s) => s.trim()).filter((s) => s !== '');
     pool.backends = parseBackends(c, backends.path, urls) ?? pool.backends;
+  }
+}
+
+const TRUE_WORDS = new Set(['1', 'true', 'yes', 'on']);
+const FALSE_WORDS = new Set(['0', 'false', 'no', 'off']);
+
+/**
+ * The seed's remaining variables: `LB_DEBUG` (debug logging unless a log level is set),
+ * `HEALTH_CHECK_INTERVAL`, `HEALTH_CHECK_TIMEOUT` and `CIRCUIT_FAILURE_THRESHOLD` (every pool;
+ * a `VELO_` prefix works too). A bad value is an error, never ignored.
+ */
+function applySeedEnv(c: IssueCollector, config: VeloConfig, env: NodeJS.ProcessEnv, levelSet: boolean): void {
+  const debug = fromEnv(env, 'LB_DEBUG');
+  if (debug !== undefined) {
+    const word = debug.value.toLowerCase();
+    if (TRUE_WORDS.has(word)) {
+      if (!levelSet) config.logLevel = 'debug';
+    } else if (!FALSE_WORDS.has(word)) c.report(debug.path, undefined, `${JSON.stringify(debug.value)} is not a yes or no`, 'expected 1, true, yes, on, or 0, false, no, off');
+  }
+  for (const [names, key] of [
+    [['VELO_HEALTH_CHECK_INTERVAL', 'HEALTH_CHECK_INTERVAL'], 'intervalMs'],
+    [['VELO_HEALTH_CHECK_TIMEOUT', 'HEALTH_CHECK_TIMEOUT'], 'timeoutMs'],
+  ] as const) {
+    const found = fromEnv(env, ...names);
+    if (found === undefined) continue;
+    // A bare number is refused: seconds or milliseconds would be a guess.
+    const ms = /^[\d.]+$/.test(found.value) ? undefined : parseDuration(found.value);
+    if (ms === undefined || ms <= 0) c.report(found.path, undefined, `${JSON.stringify(found.value)} is not a duration with a unit`, 'expected a duration such as 5s, 500ms or 1m');
+    else for (const pool of config.pools) pool.healthCheck[key] = ms;
+  }
+  const threshold = fromEnv(env, 'VELO_CIRCUIT_FAILURE_THRESHOLD', 'CIRCUIT_FAILURE_THRESHOLD');
+  if (threshold !== undefined) {
+    const n = /^\d+$/.test(threshold.value) ? Number(threshold.value) : NaN;
+    if (!(n >= 1 && n <= 1000)) c.report(threshold.path, undefined, `${JSON.stringify(threshold.value)} is not a failure count`, 'expected a whole number from 1 to 1000');
+    else for (const pool of config.pools) pool.circuitBreaker.failureThreshold = n;
   }
 }
 
@@ -202,7 +254,7 @@ function checkMerged(config: VeloConfig, validated: ValidatedConfig): { issues: 
   }
   const { admin, listen } = config;
   if (admin.enabled && admin.port !== 0 && admin.port === listen.port) {
-    issues.push(issueAt('admin.port', `admin.port ${admin.port} is also the listen port`, 'give the admin API its own port, e.g. 9090'));
+    issues.push(issueAt('admin.port', `admin.port ${admin.port} is also the listen port`, 'give the admin API its own port, e.g. 8407'));
   }
   if (admin.enabled && !isLoopback(admin.host) && admin.token === undefined) {
     issues.push(issueAt('admin.token', `the admin API listens on ${admin.host} without a token`, 'set admin.token (or VELO_ADMIN_TOKEN), or keep admin.host on 127.0.0.1'));

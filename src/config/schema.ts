@@ -10,6 +10,7 @@ import type { AccessLogConfig, ListenTlsConfig, LogLevel, PoolConfig, SniCertifi
 import { DEFAULT_POOL_NAME, DEFAULTS, TLS_DEFAULTS } from './defaults.js';
 import { POOL_KEYS, readPool } from './schema-pool.js';
 import { describeNode, IssueCollector, MapReader, readList, readString } from './schema-node.js';
+import { strictJsonIssue } from './strict-json.js';
 
 export { normalizeBackendUrl, backendUrlProblem } from './backend-url.js';
 
@@ -257,8 +258,11 @@ export function validateConfigText(text: string, file?: string): ValidatedConfig
     }
     return {};
   };
-  if (doc.errors.length > 0) {
-    for (const e of doc.errors) {
+  const jsonIssue = file !== undefined && /\.json$/i.test(file) ? strictJsonIssue(text) : undefined;
+  if (jsonIssue !== undefined) c.issues.push(jsonIssue);
+  if (doc.errors.length > 0 || jsonIssue !== undefined) {
+    // For a .json file the strict JSON error is the one to fix; YAML's view of it would be noise.
+    for (const e of jsonIssue === undefined ? doc.errors : []) {
       const pos = lineCounter.linePos(e.pos[0]);
       c.issues.push({ path: '(syntax)', line: pos.line, column: pos.col, message: e.message.split('\n')[0]!, hint: 'fix the YAML/JSON syntax first' });
     }

@@ -27,7 +27,7 @@ listen:
 admin:
   enabled: true
   host: 127.0.0.1
-  port: 9090
+  port: 8407
   # token: change-me
 
 # round-robin, weighted-round-robin, least-connections, random, ip-hash, url-hash, power-of-two, least-latency

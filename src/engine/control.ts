@@ -306,7 +306,7 @@ export class Control {
 
   private event(actor: Actor, message: string, pool: Pool, upstream?: Upstream): void {
     this.engine.events.add({ kind: 'admin', level: 'info', message: `${message} [${actor}]`, pool: pool.name, backend: upstream?.id });
-    this.engine.logger.info(message, { actor, pool: pool.name, backend: upstream?.id });
+    this.engine.logger.info(message, { actor, pool: pool.name, name: upstream?.name, url: upstream?.url.origin });
   }
 }
 

@@ -50,7 +50,7 @@ export class Engine implements ForwardEnv {
   readonly logger: Logger;
   readonly sampler: Sampler;
   readonly health: HealthChecker;
-  readonly totals: EngineTotals = { requests: 0, success: 0, failed: 0, retries: 0, rateLimited: 0, inFlight: 0 };
+  readonly totals: EngineTotals = { requests: 0, success: 0, failed: 0, rejected: 0, retries: 0, rateLimited: 0, inFlight: 0 };
   readonly observers: RequestObserver[] = [];
   /** Called after every active health probe (metrics). */
   readonly probeObservers: Array<(u: Upstream, result: ProbeResult) => void> = [];
@@ -97,6 +97,7 @@ export class Engine implements ForwardEnv {
       onResult: (u, result) => {
         if (result.ok && u.isEjected()) u.unEject(this.clock());
         for (const observe of this.probeObservers) observe(u, result);
+        if (this.logger.enabled('debug')) this.logger.debug('health probe', { name: u.name, url: u.url.origin, ok: result.ok, durationMs: result.durationMs, detail: result.detail });
       },
       onTransition: (u, from, to, result) => this.onHealthTransition(u, from, to, result.detail),
     });
@@ -201,7 +202,7 @@ export class Engine implements ForwardEnv {
       const level = to === 'open' ? 'warn' : 'info';
       const message = `${u.name} circuit ${from} -> ${to}`;
       this.events.add({ kind: 'circuit', level, message, pool: pool.name, backend: u.id });
-      this.logger[level]('circuit breaker transition', { pool: pool.name, backend: u.id, from, to });
+      this.logger[level]('circuit breaker transition', { pool: pool.name, name: u.name, url: u.url.origin, from, to });
     };
     if (this.server !== undefined) this.health.watch(u, () => pool.config.healthCheck);
   }
@@ -240,7 +241,7 @@ export class Engine implements ForwardEnv {
       onEject: (pool, u, ms) => {
         const message = `${u.name} ejected for ${Math.round(ms / 1000)}s (outlier detection, ejection #${u.ejectionsTotal})`;
         this.events.add({ kind: 'outlier', level: 'warn', message, pool: pool.name, backend: u.id });
-        this.logger.warn('backend ejected', { pool: pool.name, backend: u.id, durationMs: ms, ejections: u.ejectionsTotal, multiplier: u.ejectionCount });
+        this.logger.warn('backend ejected', { pool: pool.name, name: u.name, url: u.url.origin, durationMs: ms, ejections: u.ejectionsTotal, multiplier: u.ejectionCount });
       },
     });
   }
@@ -350,7 +351,10 @@ export class Engine implements ForwardEnv {
     let requestId = '-';
     try {
       requestId = this.nextRequestId(req);
-      if (this.shuttingDown) return sendError(res, 503, 'shutting down', requestId);
+      if (this.shuttingDown) {
+        sendError(res, 503, 'shutting down', requestId);
+        return;
+      }
       const peerIp = peerAddress(socket);
       const admission = this.admit(req, peerIp);
       if (!admission.ok) return this.answerLocally(req, res, requestId, admission);
@@ -358,7 +362,10 @@ export class Engine implements ForwardEnv {
       const websocket = String(req.headers.upgrade).trim().toLowerCase() === 'websocket';
       const upgrade: UpgradeClient | undefined = websocket ? { socket, head, protocol: 'websocket', detach: () => socket.off('end', onEarlyEnd) } : undefined;
       const body = websocket ? undefined : upgradeBody(req, socket, head, pool.config.retry.maxBodyBytes);
-      if (body === 'unsupported') return sendError(res, 411, 'a chunked body with an Upgrade header needs a Content-Length', requestId);
+      if (body === 'unsupported') {
+        sendError(res, 411, 'a chunked body with an Upgrade header needs a Content-Length', requestId);
+        return;
+      }
       new ForwardRequest(this, req, res, pool, requestId, peerIp, clientIp, target, upgrade, body).start();
     } catch (err) {
       this.logger.error('upgrade handler failed', { err, requestId });
@@ -368,7 +375,7 @@ export class Engine implements ForwardEnv {
 
   private answerLocally(req: http.IncomingMessage, res: http.ServerResponse, requestId: string, rejection: Rejection): void {
     const { status, message, termination, clientIp, headers, pool } = rejection;
-    sendError(res, status, message, requestId, headers);
+    const bytesOut = sendError(res, status, message, requestId, headers);
     countFinished(this.totals, status, termination);
     const record = {
       id: requestId,
@@ -384,7 +391,7 @@ export class Engine implements ForwardEnv {
       upstreamMs: -1,
       totalMs: 0,
       bytesIn: 0,
-      bytesOut: 0,
+      bytesOut,
       termination,
     };
     for (const observe of this.observers) observe(record);
@@ -405,7 +412,7 @@ export class Engine implements ForwardEnv {
     const level = to === 'unhealthy' ? 'warn' : 'info';
     const message = `${u.name} ${from === 'unknown' ? 'is' : 'is now'} ${to}${detail ? ` (${detail})` : ''}`;
     this.events.add({ kind: 'health', level, message, pool: pool?.name, backend: u.id });
-    this.logger[level]('health transition', { pool: pool?.name, backend: u.id, from, to, detail });
+    this.logger[level]('health transition', { pool: pool?.name, name: u.name, url: u.url.origin, from, to, detail });
   }
 
   private snapshotBase(): Pick<EngineSnapshot, 'listen' | 'admin' | 'events' | 'configSource' | 'shuttingDown' | 'runtimeChanges'> {

@@ -157,6 +157,9 @@ export class ForwardRequest implements AttemptOwner {
     this.tried.add(upstream);
     this.attempts += 1;
     this.backend = upstream;
+    if (this.env.logger.enabled('debug')) {
+      this.env.logger.debug('backend selected', { requestId: this.requestId, pool: this.pool.name, strategy: this.pool.strategyName, name: upstream.name, url: upstream.url.origin, attempt: this.attempts, inFlight: upstream.inFlight });
+    }
     const { timeouts, retry } = this.pool.config;
     const responseMs = retry.perTryTimeoutMs > 0 ? Math.min(retry.perTryTimeoutMs, timeouts.responseMs) : timeouts.responseMs;
     this.current = new Attempt(this, upstream, this.pool, this.env.clock, this.attempts > 1, responseMs, this.requestId);
@@ -382,6 +385,9 @@ export class ForwardRequest implements AttemptOwner {
   private retryLater(failure: AttemptFailure): void {
     this.lastFailure = failure;
     const delay = backoffMs(this.retries, this.pool.config.retry, this.env.random);
+    if (this.env.logger.enabled('debug')) {
+      this.env.logger.debug('retrying on another backend', { requestId: this.requestId, pool: this.pool.name, failure, name: this.backend?.name, url: this.backend?.url.origin, attempt: this.attempts, delayMs: Math.round(delay) });
+    }
     if (delay <= 0) return this.retryNow();
     setTimeout(() => this.retryNow(), delay);
   }
@@ -414,7 +420,7 @@ export class ForwardRequest implements AttemptOwner {
   /** velo's own answer to the client (JSON body), for requests and handshakes alike. */
   private reply(status: number, message: string, headers?: Record<string, string>): void {
     this.status = status;
-    sendError(this.res, status, message, this.requestId, this.env.shuttingDown ? { ...headers, connection: 'close' } : headers);
+    this.bytesOut += sendError(this.res, status, message, this.requestId, this.env.shuttingDown ? { ...headers, connection: 'close' } : headers);
   }
 
   private finish(termination: TerminationCause): void {

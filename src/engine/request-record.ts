@@ -2,6 +2,7 @@
  * What the forwarding path needs from the engine, and what it reports when a request ends:
  * one `RequestRecord` per request, handed to each observer (access log, metrics).
  */
+import type { Logger } from '../log/logger.js';
 import type { Pool } from '../upstream/pool.js';
 import type { Upstream } from '../upstream/upstream.js';
 import type { Tunnel } from './tunnel.js';
@@ -44,23 +45,32 @@ export interface EngineTotals {
   requests: number;
   success: number;
   failed: number;
+  /** velo's own 4xx answers (403 ip_filter, 404 no route, 429 rate limited, 400 unforwardable). */
+  rejected: number;
   retries: number;
   rateLimited: number;
   inFlight: number;
 }
 
+/** Endings where velo itself refused the request with a 4xx before any backend saw it. */
+const REJECTIONS: ReadonlySet<TerminationCause> = new Set(['RL', 'NR', 'DN', 'DPE']);
+
 /**
- * Counts one finished request in the totals, the same way wherever it ended: failed when the
- * client got a 5xx or a response that was cut or abandoned (UC, DC); otherwise a success, a
- * 4xx velo itself answered (400, 403, 404, 429) included.
+ * Counts one finished request in the totals, the same way wherever it ended, so that
+ * `requests = success + failed + rejected`: failed when the client got a 5xx or a response that
+ * was cut or abandoned (UC, DC); rejected when velo itself answered 4xx (400, 403, 404, 429);
+ * otherwise a success, a backend's own 4xx included.
  */
 export function countFinished(totals: EngineTotals, status: number, termination: TerminationCause): void {
   totals.requests += 1;
   if (status >= 500 || termination === 'UC' || termination === 'DC') totals.failed += 1;
+  else if (REJECTIONS.has(termination) && status >= 400) totals.rejected += 1;
   else totals.success += 1;
 }
 
 export interface ForwardEnv {
+  /** Debug lines on the request path are built only when `logger.enabled('debug')`. */
+  logger: Logger;
   /** Monotonic ms. */
   clock: () => number;
   wallClock: () => number;

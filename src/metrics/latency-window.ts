@@ -26,17 +26,32 @@ export class LatencyWindow {
     if (this.size < CAPACITY) this.size += 1;
   }
 
+  /** Appends to `out` the samples (ms) recorded in the last `windowMs`; returns `out`. */
+  collect(windowMs: number, out: number[] = []): number[] {
+    const since = this.clock() - windowMs;
+    for (let i = 0; i < this.size; i++) {
+      if (this.times[i]! >= since) out.push(this.values[i]!);
+    }
+    return out;
+  }
+
   /** p50/p99 in ms of the samples recorded in the last `windowMs`; zeros when there are none. */
   summarize(windowMs: number): LatencySummary {
-    const since = this.clock() - windowMs;
-    const recent: number[] = [];
-    for (let i = 0; i < this.size; i++) {
-      if (this.times[i]! >= since) recent.push(this.values[i]!);
-    }
+    const recent = this.collect(windowMs);
     if (recent.length === 0) return { p50: 0, p99: 0, count: 0 };
     recent.sort((a, b) => a - b);
     return { p50: quantile(recent, 0.5), p99: quantile(recent, 0.99), count: recent.length };
   }
+}
+
+/** avg, p50 and p99 (ms, two decimals) of the recent samples of several windows; zeros when none. */
+export function summarizeWindows(windows: Iterable<LatencyWindow>, windowMs: number): { avg: number; p50: number; p99: number; count: number } {
+  const all: number[] = [];
+  for (const w of windows) w.collect(windowMs, all);
+  if (all.length === 0) return { avg: 0, p50: 0, p99: 0, count: 0 };
+  all.sort((a, b) => a - b);
+  const round = (ms: number): number => Math.round(ms * 100) / 100;
+  return { avg: round(all.reduce((sum, v) => sum + v, 0) / all.length), p50: round(quantile(all, 0.5)), p99: round(quantile(all, 0.99)), count: all.length };
 }
 
 /** Nearest-rank quantile of an ascending array. */

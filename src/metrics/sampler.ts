@@ -8,13 +8,14 @@ import type { Pool } from '../upstream/pool.js';
 import type { BackendSnapshot, BackendState, EngineSnapshot, PoolSnapshot } from './snapshot.js';
 
 const HISTORY = 60;
-const LATENCY_WINDOW_MS = 10_000;
+/** The window of the p50/p99 the snapshot and the JSON metrics report. */
+export const LATENCY_WINDOW_MS = 10_000;
 
 export interface SamplerSource {
   version: string;
   startedAt: number;
   pools(): readonly Pool[];
-  totals(): { requests: number; success: number; failed: number; retries: number; rateLimited: number; inFlight: number };
+  totals(): { requests: number; success: number; failed: number; rejected: number; retries: number; rateLimited: number; inFlight: number };
   queueDepth(pool: Pool): number;
   base(): Pick<EngineSnapshot, 'listen' | 'admin' | 'events' | 'configSource' | 'shuttingDown' | 'runtimeChanges'>;
   clock: () => number;

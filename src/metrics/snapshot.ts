@@ -68,6 +68,8 @@ export interface EngineSnapshot {
     requests: number;
     success: number;
     failed: number;
+    /** velo's own 4xx answers (403, 404, 429, 400); `requests = success + failed + rejected`. */
+    rejected: number;
     retries: number;
     rateLimited: number;
     rps: number;

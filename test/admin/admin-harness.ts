@@ -90,11 +90,13 @@ export interface CliRun {
 }
 
 /** Runs the built binary without blocking the event loop (the in-process velo keeps serving). */
-export function runVelo(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+export function runVelo(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<CliRun> {
   const started = performance.now();
-  const clean = { ...process.env, VELO_ADMIN: '', VELO_ADMIN_TOKEN: '', VELO_URL: '', VELO_CONFIG: '', NO_COLOR: '1', ...env };
+  // No address from the caller's environment; the repository's velo.config.yaml still applies
+  // unless `cwd` is given (the tests that rely on the lookup pass their own directory).
+  const clean = { ...process.env, VELO_ADMIN: '', VELO_ADMIN_TOKEN: '', VELO_URL: '', VELO_CONFIG: '', LB_CONFIG: '', VELO_PORT: '', VELO_ADMIN_PORT: '', NO_COLOR: '1', ...env };
   return new Promise((resolve) => {
-    execFile(process.execPath, [VELO_BIN, ...args], { env: clean, timeout: 30_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [VELO_BIN, ...args], { env: clean, timeout: 30_000, cwd }, (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof err.code === 'number' ? err.code : null;
       resolve({ code, stdout, stderr, ms: performance.now() - started });
     });

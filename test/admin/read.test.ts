@@ -56,7 +56,7 @@ test('GET /api/pools and /api/pools/:pool show strategy, weights and counters', 
   t.like(one.json.backends[0], { id: backends[1]!.url, weight: 3, requests: 1, failures: 0, state: 'healthy', draining: false, lastCheck: null });
 });
 
-test('GET /api/metrics: uptime, totals with total = success + failed, retries, per-backend rows', async (t) => {
+test('GET /api/metrics: uptime, totals with total = success + failed + rejected, retries, per-backend rows', async (t) => {
   const backends = await startBackends(t, 2);
   const velo = await startAdminVelo(t, NO_HEALTH, backends.map((b) => b.url));
   const agent = client(t);
@@ -68,7 +68,7 @@ test('GET /api/metrics: uptime, totals with total = success + failed, retries, p
   t.is(r.status, 200);
   t.true(typeof r.json.uptimeMs === 'number' && r.json.uptimeMs >= 0);
   const totals = r.json.totals;
-  t.is(totals.total, totals.success + totals.failed);
+  t.is(totals.total, totals.success + totals.failed + totals.rejected);
   t.is(totals.total, 6);
   t.is(r.json.retries, totals.retries);
   t.true(totals.retries >= 1, 'a connect failure on the closed backend was retried');
@@ -116,4 +116,29 @@ test('a path with broken percent-encoding is a 400, and the server keeps serving
   t.is(r.status, 400);
   t.regex(r.json.error, /percent-encoding/);
   t.is((await velo.api('GET', '/api/health')).status, 200);
+});
+
+test("GET /api/metrics: velo's own 404 and 429 are rejected, not success; latency, backend counts and last checks", async (t) => {
+  const backends = await startBackends(t, 2);
+  const yaml = `pools:\n  - name: web\n    match: { host: a.test }\n    health_check: { interval: 100ms, timeout: 2s }\n    rate_limit: { rps: 0.001, burst: 3 }\n    backends:\n${backends.map((b, i) => `      - { url: ${b.url}, name: n${i} }`).join('\n')}\n`;
+  const velo = await startAdminVelo(t, yaml);
+  const agent = client(t);
+  await eventually(async () => (await velo.api('GET', '/api/metrics')).json.backends.every((b: { lastCheckOk: boolean | null }) => b.lastCheckOk === true), 10_000, 'first probes');
+  const statuses: number[] = [];
+  for (let i = 0; i < 5; i++) statuses.push((await get(agent, `${velo.url}/`, { headers: { host: 'a.test' } })).status);
+  statuses.push((await get(agent, `${velo.url}/`, { headers: { host: 'nowhere.test' } })).status);
+  t.deepEqual([...statuses].sort(), [200, 200, 200, 404, 429, 429]);
+  await eventually(async () => (await velo.api('GET', '/api/metrics')).json.totals.total === 6, 5000, 'six requests counted');
+  const m = (await velo.api('GET', '/api/metrics')).json;
+  t.like(m.totals, { total: 6, success: 3, failed: 0, rejected: 3 });
+  t.is(m.totals.total, m.totals.success + m.totals.failed + m.totals.rejected);
+  t.true(m.uptimeMs >= 0 && typeof m.uptimeSeconds === 'number');
+  t.true(m.latencyMs.samples >= 3, JSON.stringify(m.latencyMs));
+  t.true(m.latencyMs.p50 > 0 && m.latencyMs.p50 <= m.latencyMs.p99 && m.latencyMs.avg > 0);
+  t.like(m, { backendsHealthy: 2, backendsTotal: 2 });
+  t.deepEqual(m.backends.map((b: { name: string; url: string }) => [b.name, b.url]), backends.map((b, i) => [`n${i}`, b.url]));
+  for (const b of m.backends) {
+    t.true(Date.parse(b.lastCheckAt) > 0);
+    t.is(b.lastCheckOk, true);
+  }
 });

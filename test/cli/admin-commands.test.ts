@@ -53,6 +53,19 @@ test('velo health exits 1 when a pool has no healthy backend', async (t) => {
   t.is(JSON.parse(json.stdout).status, 'down');
 });
 
+test('velo health: a backend drained on purpose is not a failure; the pool is not degraded', async (t) => {
+  const backends = await startBackends(t, 2);
+  const velo = await startAdminVelo(t, NO_HEALTH, backends.map((b) => b.url));
+  velo.control.drain('default', backends[0]!.url, 'dashboard');
+  const json = await runVelo(['health', '--json', '--admin', velo.admin.url]);
+  t.is(json.code, 0, json.stderr);
+  t.like(JSON.parse(json.stdout), { status: 'ok', pools: [{ healthy: 1, planned: 1, total: 2 }] });
+  const run = await runVelo(['health', '--admin', velo.admin.url]);
+  t.is(run.code, 0, run.stderr);
+  t.regex(run.stdout, /pool default \(round-robin\): 1\/2 healthy, 1 draining on purpose/);
+  t.is(run.stderr, '');
+});
+
 test('velo servers add, drain, undrain and remove change the running pool', async (t) => {
   const backends = await startBackends(t, 2);
   const velo = await startAdminVelo(t, `${NO_HEALTH}pools:\n  - name: web\n    backends: [${backends[0]!.url}]\n`.replace(NO_HEALTH, ''));
@@ -130,10 +143,39 @@ test('an unreachable admin API is one line and exit 3 for every subcommand', asy
   for (const args of [['health'], ['servers', 'add', 'http://127.0.0.1:8083'], ['servers', 'remove', 'x'], ['strategy', 'rr'], ['reload']]) {
     const run = await runVelo([...args, '--admin', admin]);
     t.is(run.code, 3, args.join(' '));
-    oneLine(t, run, new RegExp(`^velo: cannot reach the velo admin API at ${admin}: connection refused \\(is velo running\\? set --admin URL or \\$VELO_ADMIN\\)$`));
+    oneLine(t, run, /^velo: cannot reach the velo admin API \(admin 127\.0\.0\.1:1 from --admin\): connection refused \(is velo running\? pass --admin URL or -c FILE, or set \$VELO_ADMIN\)$/);
   }
   const viaEnv = await runVelo(['health'], { VELO_ADMIN: admin.replace('http://', '') });
   t.is(viaEnv.code, 3, 'VELO_ADMIN without a scheme means http');
+  oneLine(t, viaEnv, /\(admin 127\.0\.0\.1:1 from \$VELO_ADMIN\)/);
+});
+
+test('without --admin, every helper finds the admin API through the config lookup of velo start', async (t) => {
+  const backends = await startBackends(t, 1);
+  const velo = await startAdminVelo(t, NO_HEALTH, backends.map((b) => b.url));
+  const dir = await mkdtemp(join(tmpdir(), 'velo-cli-lookup-'));
+  const port = velo.admin.address.port;
+  await writeFile(join(dir, 'velo.config.yaml'), `admin: { host: 127.0.0.1, port: ${port} }\nbackends: [${backends[0]!.url}]\n`);
+  const inDir = await runVelo(['health', '--json'], {}, dir);
+  t.is(inDir.code, 0, inDir.stderr);
+  t.like(JSON.parse(inDir.stdout), { status: 'ok' });
+  const other = join(dir, 'other.yaml');
+  await writeFile(other, `admin: { port: ${port} }\nbackends: [${backends[0]!.url}]\n`);
+  for (const [env, args] of [[{}, ['-c', other]], [{ VELO_CONFIG: other }, []], [{ LB_CONFIG: other }, []], [{ VELO_ADMIN_PORT: String(port) }, []]] as const) {
+    const run = await runVelo(['strategy', 'rr', ...args], env, tmpdir());
+    t.is(run.code, 0, `${JSON.stringify(env)} ${args.join(' ')}: ${run.stderr}`);
+  }
+  // A failure names the address and where it came from.
+  await writeFile(join(dir, 'velo.config.yaml'), `admin: { port: 1 }\nbackends: [${backends[0]!.url}]\n`);
+  for (const args of [['health'], ['reload'], ['servers', 'drain', 'x'], ['strategy', 'rr']]) {
+    const down = await runVelo(args, {}, dir);
+    t.is(down.code, 3, args.join(' '));
+    oneLine(t, down, /^velo: cannot reach the velo admin API \(admin 127\.0\.0\.1:1 from \.\/velo\.config\.yaml\): connection refused/);
+  }
+  const envPort = await runVelo(['health'], { VELO_ADMIN_PORT: '1' }, tmpdir());
+  oneLine(t, envPort, /\(admin 127\.0\.0\.1:1 from \$VELO_ADMIN_PORT\)/);
+  const help = await runVelo(['health', '--help']);
+  t.regex(help.stdout, /Finding velo: --admin URL .*\n.*-c FILE, else \$VELO_CONFIG, else \.\/velo\.config\.yaml/);
 });
 
 test('a missing or wrong token is exit 3 with a clear line; the right one works', async (t) => {
@@ -150,12 +192,13 @@ test('a missing or wrong token is exit 3 with a clear line; the right one works'
 
 test('bad arguments exit 2 with one line; --help shows examples', async (t) => {
   for (const [args, pattern] of [
-    [['health', '--admin', 'ftp://127.0.0.1:9090'], /--admin must be an http or https URL/],
+    [['health', '--admin', 'ftp://127.0.0.1:8407'], /--admin must be an http or https URL/],
+    [['health', '-c', '/nonexistent/velo.yaml'], /cannot find velo's address: .*cannot read \/nonexistent\/velo\.yaml: file not found/],
     [['health', '--admin', 'http://[nope'], /--admin must be an http URL/],
     [['servers', 'add', 'http://127.0.0.1:8083', '--weight', 'heavy'], /--weight must be an integer from 1 to 1000, got "heavy"/],
-    [['servers', 'add'], /missing required argument 'url'/],
-    [['strategy'], /missing required argument 'name'/],
-    [['health', '--bogus'], /unknown option '--bogus'/],
+    [['servers', 'add'], /^velo: missing required argument "url"/],
+    [['strategy'], /^velo: missing required argument "name"/],
+    [['health', '--bogus'], /^velo: unknown option "--bogus"/],
   ] as const) {
     const run = await runVelo([...args]);
     t.is(run.code, 2, args.join(' '));

@@ -1,6 +1,6 @@
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import test from 'ava';
 import { Command } from 'commander';
 import { registerInitCommand } from '../../src/cli/init.js';
@@ -61,7 +61,7 @@ test.serial('a second init refuses to overwrite without --force and leaves the f
   const run = await velo('init', file);
   t.is(run.exitCode, 2);
   t.is(run.stdout, '');
-  t.regex(run.stderr, /mine\.yaml already exists; pass --force to overwrite it/);
+  t.regex(run.stderr, /^velo: .*mine\.yaml already exists; pass --force to overwrite it\n$/);
   t.is(await readFile(file, 'utf8'), 'backends: [http://10.0.0.1]\n');
   t.is((await stat(file)).mtimeMs, before.mtimeMs);
 });
@@ -80,7 +80,7 @@ test.serial('validate prints every problem with line:column and exits 2, without
   const run = await velo('validate', '-c', file);
   t.is(run.exitCode, 2);
   t.is(run.stdout, '');
-  t.true(run.stderr.startsWith(`3 problems in ${file}:`), run.stderr);
+  t.true(run.stderr.startsWith(`velo: 3 problems in ${file}:`), run.stderr);
   t.true(run.stderr.includes(`${file}:2:9 listen.port`));
   t.true(run.stderr.includes(`${file}:3:1 stratgy: unknown key "stratgy" (did you mean "strategy"?)`));
   t.true(run.stderr.includes(`${file}:4:22 backends[1]: duplicate backend`));
@@ -91,6 +91,36 @@ test.serial('validate of a file that does not exist exits 2 with a one-line reas
   const file = join(await tempDir(t), 'nope.yaml');
   const run = await velo('validate', '-c', file);
   t.is(run.exitCode, 2);
-  t.regex(run.stderr, /cannot read .*nope\.yaml: file not found/);
+  t.regex(run.stderr, /^velo: 1 problem in .*nope\.yaml:\n.*cannot read .*nope\.yaml: file not found/);
   t.notRegex(run.stderr, /\n\s+at /);
+});
+
+test.serial('validate takes the file as an argument like init; -c still works', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'staging.yaml');
+  t.is((await velo('init', file)).exitCode, 0);
+  t.deepEqual(await velo('validate', file), { exitCode: 0, stdout: `ok: ${file} (1 pool, 3 backends)\n`, stderr: '' });
+  t.is((await velo('validate', '-c', file)).exitCode, 0);
+  const both = await velo('validate', file, '-c', join(dir, 'other.yaml'));
+  t.is(both.exitCode, 2);
+  t.regex(both.stderr, /^velo: give the file once/);
+});
+
+test.serial('init x.json writes JSON that validates strictly; a trailing comma is an error with line:column', async (t) => {
+  const file = join(await tempDir(t), 'velo.json');
+  const init = await velo('init', file);
+  t.is(init.exitCode, 0, init.stderr);
+  const text = await readFile(file, 'utf8');
+  const json = JSON.parse(text);
+  t.like(json, { listen: { port: 8080 }, admin: { port: 8407 }, strategy: 'round-robin' });
+  t.deepEqual({ ...parseConfigText(text, file), source: '' }, { ...parseConfigText(CONFIG_TEMPLATE, join(dirname(file), 'velo.config.yaml')), source: '' }, 'the same config as the YAML template');
+  t.deepEqual(await velo('validate', file), { exitCode: 0, stdout: `ok: ${file} (1 pool, 3 backends)\n`, stderr: '' });
+  await writeFile(file, '{\n  "listen": { "port": 8080 },\n  "backends": ["http://127.0.0.1:8081",]\n}\n');
+  const bad = await velo('validate', file);
+  t.is(bad.exitCode, 2);
+  t.regex(bad.stderr, new RegExp(`^velo: 1 problem in ${file.replace(/[.\\/]/g, '\\$&')}:\\n {2}${file.replace(/[.\\/]/g, '\\$&')}:3:39 \\(syntax\\): trailing comma`));
+  await writeFile(file, '{ "listen": { port: 8080 } }\n');
+  const unquoted = await velo('validate', file);
+  t.is(unquoted.exitCode, 2);
+  t.regex(unquoted.stderr, /:1:15 \(syntax\): Expected property name or '}'/);
 });

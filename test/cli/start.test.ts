@@ -6,6 +6,7 @@
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,8 +21,8 @@ interface Proc {
   exited: Promise<number | null>;
 }
 
-function run(t: { teardown: (fn: () => void) => void }, args: string[], env: NodeJS.ProcessEnv = {}): Proc {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env, VELO_CONFIG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+function run(t: { teardown: (fn: () => void) => void }, args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Proc {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, VELO_CONFIG: '', LB_CONFIG: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'], cwd });
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
   child.stdout!.resume();
@@ -111,6 +112,55 @@ test('file watching survives atomic saves (write a temp file, rename it over the
     await eventually(async () => (await get(agent, `http://127.0.0.1:${port}/`)).body.trim() === `b${i}`, 5000, `reload ${i}`);
   }
   t.is(proc.lines().filter((l) => l.msg === 'config reloaded').length >= 2, true);
+  proc.child.kill('SIGTERM');
+  t.is(await proc.exited, 0);
+});
+
+/** A port held by another process-like listener for the whole test. */
+async function busyPort(t: { teardown: (fn: () => void) => void }): Promise<number> {
+  const server: Server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => server.close());
+  return (server.address() as { port: number }).port;
+}
+
+test('a listen port in use names the key that set it; a busy --port names the flag', async (t) => {
+  const backends = await startBackends(t, 1);
+  const port = await busyPort(t);
+  const dir = await mkdtemp(join(tmpdir(), 'velo-busy-'));
+  await writeFile(join(dir, 'velo.config.yaml'), `listen: { host: 127.0.0.1, port: ${port} }\nadmin: { port: 0 }\nbackends: [${backends[0]!.url}]\n`);
+  const fromFile = run(t, ['start', '--headless'], {}, dir);
+  t.is(await fromFile.exited, 1);
+  t.regex(fromFile.stderr(), new RegExp(`^velo: port ${port} is in use \\(listen\\.port in \\./velo\\.config\\.yaml; change it or pass --port\\)\\n$`, 'm'));
+  const fromFlag = run(t, ['start', '--port', String(port), '--host', '127.0.0.1', '--admin-port', '0', '-b', backends[0]!.url]);
+  t.is(await fromFlag.exited, 1);
+  t.regex(fromFlag.stderr(), new RegExp(`^velo: port ${port} is in use \\(--port; pass another --port\\)$`, 'm'));
+  const fromEnv = run(t, ['start', '--host', '127.0.0.1', '--admin-port', '0', '-b', backends[0]!.url], { VELO_PORT: String(port) }, tmpdir());
+  t.is(await fromEnv.exited, 1);
+  t.regex(fromEnv.stderr(), new RegExp(`^velo: port ${port} is in use \\(\\$VELO_PORT; change it or pass --port\\)$`, 'm'));
+});
+
+test('an admin port in use stops start-up before "listening" is logged, naming admin.port', async (t) => {
+  const backends = await startBackends(t, 1);
+  const port = await busyPort(t);
+  const dir = await mkdtemp(join(tmpdir(), 'velo-busy-admin-'));
+  await writeFile(join(dir, 'velo.config.yaml'), `listen: { host: 127.0.0.1, port: 0 }\nadmin: { port: ${port} }\nbackends: [${backends[0]!.url}]\n`);
+  const proc = run(t, ['start', '--headless'], {}, dir);
+  t.is(await proc.exited, 1);
+  t.regex(proc.stderr(), new RegExp(`^velo: admin port ${port} is in use \\(admin\\.port in \\./velo\\.config\\.yaml; change it or pass --admin-port\\)$`, 'm'));
+  t.false(proc.lines().some((l) => l.msg === 'listening'), proc.stderr());
+});
+
+test('LB_CONFIG, the seed name of VELO_CONFIG, is honoured', async (t) => {
+  const backends = await startBackends(t, 1);
+  const dir = await mkdtemp(join(tmpdir(), 'velo-lb-config-'));
+  const file = join(dir, 'seed.yaml');
+  await writeFile(file, `listen: { host: 127.0.0.1, port: 0 }\nadmin: { port: 0 }\nhealth_check: { enabled: false }\nbackends: [${backends[0]!.url}]\n`);
+  const proc = run(t, ['start', '--headless'], { LB_CONFIG: file }, tmpdir());
+  const port = await listeningPort(proc);
+  const line = proc.lines().find((l) => l.msg === 'listening')!;
+  t.regex(String(line.address), /^http:\/\/127\.0\.0\.1:\d+$/, 'the file\'s listen address, not the default 0.0.0.0');
+  t.is((await get(client(t), `http://127.0.0.1:${port}/`)).body.trim(), 'b0');
   proc.child.kill('SIGTERM');
   t.is(await proc.exited, 0);
 });

@@ -78,7 +78,7 @@ export function snapshot(pools: PoolSpec[], events: EngineEvent[] = []): EngineS
     uptimeMs: 65_000,
     listen: { host: '127.0.0.1', port: 8080, tls: false },
     pools: built,
-    totals: { requests: 1000, success: 990, failed: 10, retries: 0, rateLimited: 0, rps: 12, errorRate: 0.01, inFlight: 0 },
+    totals: { requests: 1000, success: 990, failed: 10, rejected: 0, retries: 0, rateLimited: 0, rps: 12, errorRate: 0.01, inFlight: 0 },
     rpsHistory: [10, 12, 11, 14, 12, 13],
     events,
     shuttingDown: false,

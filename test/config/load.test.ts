@@ -37,7 +37,7 @@ test('defaults apply when there is no file', async (t) => {
   const cwd = await tempDir(t);
   const c = await loadConfig({ cwd, env: {}, flags: { backends: ['http://127.0.0.1:8081'] } });
   t.deepEqual(c.listen, { host: '0.0.0.0', port: 8080 });
-  t.deepEqual(c.admin, { enabled: true, host: '127.0.0.1', port: 9090 });
+  t.deepEqual(c.admin, { enabled: true, host: '127.0.0.1', port: 8407 });
   t.is(c.pools[0]!.strategy, 'round-robin');
   t.is(c.logLevel, 'info');
   t.is(c.source, undefined);
@@ -173,4 +173,28 @@ test('invalid backend entries are reported once, without an extra "no backends" 
     (err as ConfigError).issues.map((i) => i.path),
     ['backends[0]', 'backends[1]'],
   );
+});
+
+test('the seed env names are honoured: LB_ALGORITHM, LB_DEBUG, HEALTH_CHECK_INTERVAL/TIMEOUT, CIRCUIT_FAILURE_THRESHOLD', (t) => {
+  const env = { LB_ALGORITHM: 'lc', LB_DEBUG: 'true', HEALTH_CHECK_INTERVAL: '7s', HEALTH_CHECK_TIMEOUT: '1500ms', CIRCUIT_FAILURE_THRESHOLD: '9' };
+  const c = parseConfigText('backends: [http://127.0.0.1:8081]\n', undefined, { env });
+  t.is(c.pools[0]!.strategy, 'least-connections');
+  t.is(c.logLevel, 'debug');
+  t.like(c.pools[0]!.healthCheck, { intervalMs: 7000, timeoutMs: 1500 });
+  t.is(c.pools[0]!.circuitBreaker.failureThreshold, 9);
+  t.is(parseConfigText('backends: [http://127.0.0.1:8081]\n', undefined, { env: { LB_DEBUG: '0' } }).logLevel, 'info');
+  t.is(parseConfigText('backends: [http://127.0.0.1:8081]\n', undefined, { env: { LB_DEBUG: '1', LOG_LEVEL: 'warn' } }).logLevel, 'warn', 'an explicit level wins');
+});
+
+test('a bad seed env value is refused with its name, never ignored', (t) => {
+  for (const [name, value, pattern] of [
+    ['LB_DEBUG', 'maybe', /env\.LB_DEBUG: "maybe" is not a yes or no/],
+    ['HEALTH_CHECK_INTERVAL', '5', /env\.HEALTH_CHECK_INTERVAL: "5" is not a duration with a unit/],
+    ['HEALTH_CHECK_TIMEOUT', 'soon', /env\.HEALTH_CHECK_TIMEOUT: "soon" is not a duration/],
+    ['CIRCUIT_FAILURE_THRESHOLD', '0', /env\.CIRCUIT_FAILURE_THRESHOLD: "0" is not a failure count/],
+    ['LB_ALGORITHM', 'fastest', /env\.LB_ALGORITHM: unknown strategy "fastest"/],
+  ] as const) {
+    const err = t.throws(() => parseConfigText('backends: [http://127.0.0.1:8081]\n', undefined, { env: { [name]: value } }), { instanceOf: ConfigError }, name);
+    t.regex(err!.message, pattern);
+  }
 });

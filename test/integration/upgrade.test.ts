@@ -74,7 +74,7 @@ test('a handshake with no backend left gets velo JSON 502, never an empty reply'
   const reply = await exchange(velo.engine.address.port, HANDSHAKE);
   t.regex(reply, /^HTTP\/1\.1 502 Bad Gateway\r\n/);
   t.regex(reply, /content-type: application\/json/);
-  t.regex(reply, /\r\n\r\n\{"error":"upstream connect failed","request_id":"[^"]+"\}$/);
+  t.regex(reply, /\r\n\r\n\{"error":"upstream connect failed","request_id":"[^"]+"\}\n$/);
 });
 
 test('a backend that accepts and never answers a handshake gets a 504 within timeouts.response, and no backend socket stays open', async (t) => {

@@ -41,7 +41,9 @@ test('one JSON line per request with every field; UF for a dead backend, DC for 
   live.engine.observers.push(log.observe);
   const agent = client(t);
   t.is((await get(agent, `${live.url}/echo?q=1`, { method: 'POST', body: 'hello', headers: { 'x-request-id': 'req-1' } })).status, 200);
-  t.is((await get(agent, `${live.url}/`)).status, 502);
+  const bad = await get(agent, `${live.url}/`);
+  t.is(bad.status, 502);
+  t.true(bad.body.endsWith('}\n'), 'velo\'s own JSON error body ends with a newline');
   const controller = new AbortController();
   const aborted = request(`${live.url}/delay/2000`, { dispatcher: agent, signal: controller.signal }).catch(() => 'aborted');
   await eventually(() => live.engine.totals.inFlight === 1, 2000, 'request in flight');
@@ -57,7 +59,7 @@ test('one JSON line per request with every field; UF for a dead backend, DC for 
   t.regex(String(ok.time), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   t.true((ok.bytes_out as number) > 0);
   t.true((ok.upstream_ms as number) >= 0 && (ok.total_ms as number) >= (ok.upstream_ms as number));
-  t.like(failed, { status: 502, backend: dead, termination: 'UF', upstream_ms: null });
+  t.like(failed, { status: 502, backend: dead, termination: 'UF', upstream_ms: null, bytes_out: Buffer.byteLength(bad.body) });
   t.like(gone, { status: 499, path: '/delay/2000', termination: 'DC' });
 });
 

@@ -231,5 +231,5 @@ test('the shipped Grafana dashboard and Prometheus config use only names and lab
   for (const label of byLabels) t.true(labels.has(label), `label ${label} exists`);
   const scrapeConfig = await readFile(new URL('../../examples/prometheus.yml', import.meta.url), 'utf8');
   t.regex(scrapeConfig, /metrics_path: \/metrics/);
-  t.regex(scrapeConfig, /targets: \['127\.0\.0\.1:9090'\]/);
+  t.regex(scrapeConfig, /targets: \['127\.0\.0\.1:8407'\]/);
 });

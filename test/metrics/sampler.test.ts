@@ -22,7 +22,7 @@ function setup(t: ExecutionContext, opts: { pools?: () => readonly Pool[] } = {}
   const clock = { now: 1000 };
   const pool = new Pool(parseConfigText(YAML, undefined).pools[0]!, { clock: () => clock.now });
   t.teardown(() => Promise.all(pool.upstreams.map((u) => u.destroy())));
-  const totals = { requests: 0, success: 0, failed: 0, retries: 0, rateLimited: 0, inFlight: 0 };
+  const totals = { requests: 0, success: 0, failed: 0, rejected: 0, retries: 0, rateLimited: 0, inFlight: 0 };
   const events = new EventLog(10, () => WALL + clock.now);
   const errors: unknown[] = [];
   const sampler = new Sampler(

@@ -2,8 +2,16 @@
 import { json, type AdminRoute } from '../route.js';
 import { lastCheckView } from '../views.js';
 
-/** `ok` every backend may take requests; `degraded` some may not; `down` a pool has none. */
+/**
+ * `ok` every backend may take requests or is out of rotation on purpose (draining, maint);
+ * `degraded` some are out by failure; `down` a pool has no backend that may take a request.
+ */
 export type HealthVerdict = 'ok' | 'degraded' | 'down';
+
+/** Out of rotation because an operator said so, not because it failed. */
+export function isPlanned(b: { state: string; draining: boolean }): boolean {
+  return b.draining || b.state === 'draining' || b.state === 'maint';
+}
 
 /** Answers 200 whatever the verdict, so probing the admin API never restarts the balancer. */
 export const healthRoutes: AdminRoute[] = [
@@ -16,6 +24,8 @@ export const healthRoutes: AdminRoute[] = [
           name: p.name,
           strategy: p.strategy,
           healthy: p.healthyCount,
+          /** Backends out of rotation on purpose (draining, maint): never a failure. */
+          planned: p.backends.filter(isPlanned).length,
           total: p.backends.length,
           backends: p.backends.map((b) => ({
             id: b.id,
@@ -30,7 +40,7 @@ export const healthRoutes: AdminRoute[] = [
         }));
         let status: HealthVerdict = 'ok';
         if (pools.some((p) => p.healthy === 0)) status = 'down';
-        else if (pools.some((p) => p.healthy < p.total)) status = 'degraded';
+        else if (pools.some((p) => p.healthy + p.planned < p.total)) status = 'degraded';
         return json({ status, version: s.version, uptimeMs: Math.round(s.uptimeMs), shuttingDown: s.shuttingDown, runtimeChanges: s.runtimeChanges, pools });
       },
     },
