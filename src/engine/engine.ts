@@ -25,7 +25,7 @@ import { Sampler } from '../metrics/sampler.js';
 import type { EngineSnapshot } from '../metrics/snapshot.js';
 import { Logger } from '../log/logger.js';
 import { IpFilter, IpMatcher } from '../resilience/ip-filter.js';
-import { Listener, peerAddress } from './listener.js';
+import { Listener, closingConnections, peerAddress } from './listener.js';
 import { VERSION } from '../version.js';
 import { RuntimeOverlay } from './overlay.js';
 
@@ -314,6 +314,8 @@ export class Engine implements ForwardEnv {
   }
 
   private readonly onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    // A request parsed behind one velo refused for its framing is not answered (listener.ts).
+    if (closingConnections.has(req.socket)) return;
     let requestId = '-';
     try {
       requestId = this.nextRequestId(req);
@@ -375,6 +377,7 @@ export class Engine implements ForwardEnv {
 
   private answerLocally(req: http.IncomingMessage, res: http.ServerResponse, requestId: string, rejection: Rejection): void {
     const { status, message, termination, clientIp, headers, pool } = rejection;
+    if (headers?.connection === 'close') closingConnections.add(req.socket);
     const bytesOut = sendError(res, status, message, requestId, headers);
     countFinished(this.totals, status, termination);
     const record = {

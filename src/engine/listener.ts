@@ -59,6 +59,13 @@ export function peerAddress(socket: Socket): string {
 }
 
 /**
+ * Connections velo already answered with `Connection: close` because their framing cannot be
+ * trusted (engine.ts marks them). Whatever Node parses after that on such a connection (a
+ * request behind the bad one, possibly smuggled, or garbage) gets no second answer.
+ */
+export const closingConnections = new WeakSet<Socket>();
+
+/**
  * Writes `reply`, sends a FIN, and destroys the socket `CUT_LINGER_MS` later (or when the client
  * closes first): the reply gets time to be read (RFC 9112 section 9.6 lingering close), a client
  * that never closes its side cannot keep the fd.
@@ -134,6 +141,11 @@ export class Listener {
       // A TLS socket mid-handshake (timeout, bad ClientHello) cannot carry an HTTP reply.
       const handshaking = this.material !== undefined && !this.established.has(socket);
       if (handshaking || !socket.writable || err.code === 'ECONNRESET') return socket.destroy();
+      if (closingConnections.has(socket)) {
+        // The answer already written closes it; only make sure it cannot linger.
+        setTimeout(() => socket.destroy(), CUT_LINGER_MS).unref();
+        return;
+      }
       const status = CLIENT_ERROR_STATUS[err.code ?? ''] ?? '400 Bad Request';
       replyAndClose(socket, `HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
     });

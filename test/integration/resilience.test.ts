@@ -126,7 +126,8 @@ test('max_connections with a bounded queue: exact counts of 200s and 503s', asyn
   const [b] = await startBackends(t, 1);
   const velo = await startVelo(t, `${NO_HEALTH}max_connections: 2\nqueue: { size: 3, timeout: 5s }\n`, [b!.url]);
   const agent = client(t, 64);
-  const pending = Array.from({ length: 10 }, () => get(agent, `${velo.url}/delay/300`));
+  // Long enough that all ten are in before the first two finish, even on a loaded machine.
+  const pending = Array.from({ length: 10 }, () => get(agent, `${velo.url}/delay/1500`));
   await eventually(() => velo.engine.pools[0]!.queueDepth === 3, 3000, 'queue filled');
   velo.engine.sampler.tick();
   t.is(velo.engine.snapshot.pools[0]!.queueDepth, 3, 'queue depth is in the snapshot');

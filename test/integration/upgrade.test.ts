@@ -78,14 +78,16 @@ test('a handshake with no backend left gets velo JSON 502, never an empty reply'
 });
 
 test('a backend that accepts and never answers a handshake gets a 504 within timeouts.response, and no backend socket stays open', async (t) => {
-  const silent = await rawBackend(t, () => {});
+  let headAt = 0;
+  const silent = await rawBackend(t, (socket) => socket.once('data', () => (headAt = Date.now())));
   const velo = await startVelo(t, `${NO_HEALTH}retry: { attempts: 0 }\ntimeouts: { response: 400ms }\n`, [silent.url]);
   const started = Date.now();
   const reply = await exchange(velo.engine.address.port, HANDSHAKE);
-  const elapsed = Date.now() - started;
+  const answeredAt = Date.now();
   t.regex(reply, /^HTTP\/1\.1 504 Gateway Timeout\r\n/);
-  // The bound on lateness is checked precisely (100 ms) in request-target.test.ts; here, the deadline applies to handshakes.
-  t.true(elapsed >= 390 && elapsed < 400 + 250, `504 after ${elapsed} ms`);
+  // Measured from the handshake's arrival at the backend, so a loaded machine's connect time does not count.
+  t.true(answeredAt - started >= 390, `504 after ${answeredAt - started} ms`);
+  t.true(answeredAt - headAt <= 400 + 150, `504 ${answeredAt - headAt} ms after the backend got the handshake`);
   await eventually(() => silent.open() === 0, 2000, 'backend socket closed');
   t.is(velo.engine.totals.inFlight, 0);
 });
