@@ -123,12 +123,12 @@ export class Control {
       config = await this.reloader();
     } catch (err) {
       const reason = err instanceof ConfigError ? err.message : String(err);
-      this.engine.events.add({ kind: 'reload', level: 'error', message: `reload rejected, old config kept: ${reason.split('\n').slice(0, 3).join(' ')}` });
+      this.engine.events.add({ kind: 'reload', level: 'error', message: `reload rejected, old config kept: ${reason.split('\n').slice(0, 3).join(' ')}`, detail: reason });
       this.engine.logger.error('reload rejected, old config kept', { actor, reason });
       throw err;
     }
     const result = this.applyConfig(config);
-    const message = `config reloaded by ${actor}: ${result.pools} pools, +${result.added} -${result.removed} backends, ${result.kept} kept`;
+    const message = `config reloaded by ${actor}: ${result.pools} ${result.pools === 1 ? 'pool' : 'pools'}, +${result.added} -${result.removed} backends, ${result.kept} kept`;
     this.engine.events.add({ kind: 'reload', level: 'info', message });
     this.engine.logger.info('config reloaded', { actor, ...result });
     return result;

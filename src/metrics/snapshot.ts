@@ -74,5 +74,7 @@ export interface EngineSnapshot {
   rpsHistory: readonly number[];
   events: readonly EngineEvent[];
   configSource?: string;
+  /** Runtime changes not in the config file (the runtime-change overlay), when the engine counts them. */
+  runtimeChanges?: number;
   shuttingDown: boolean;
 }
