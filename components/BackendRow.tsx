@@ -54,7 +54,8 @@ function cellText(id: ColumnId, b: BackendSnapshot, width: number, trendMax: num
     case 'weight':
       return b.rampPercent < 100 ? `${b.weight}~${b.rampPercent}%` : String(b.weight);
     case 'url':
-      return shortenMiddle(b.url, width, Math.ceil(width / 2));
+      // A narrow column shows the host and port whole before anything is cut: http:// goes first.
+      return shortenMiddle(b.url.length <= width ? b.url : b.url.replace(/^http:\/\//, ''), width, Math.ceil(width / 2));
   }
 }
 

@@ -2,6 +2,7 @@
 import { Box, Text } from 'ink';
 import { STRATEGY_NAMES } from '../src/balancing/registry.js';
 import { bindingsIn, type KeyBinding, type KeyScope } from './keymap.js';
+import { wrapText } from './wrap-text.js';
 
 const KEY_WIDTH = 16;
 
@@ -33,10 +34,15 @@ export interface HelpPlaces {
 export function helpLines(width: number, places?: HelpPlaces): Line[] {
   const lines: Line[] = [{ key: 'title', text: 'keys (press ?, Esc or q to close)', bold: true }];
   if (places !== undefined) lines.push({ key: 'places', text: `  config ${places.config} · admin API ${places.admin}`, dim: true });
-  for (const b of [...bindingsIn('main'), ...bindingsIn('any')]) {
-    lines.push({ key: b.action + b.display, text: `  ${b.display.padEnd(KEY_WIDTH)}${b.label}` });
-  }
-  for (const [scope, title] of SCOPE_TITLES) lines.push({ key: scope, text: `  ${title}: ${inline(bindingsIn(scope))}` });
+  // Long entries wrap onto indented lines rather than being cut.
+  const add = (key: string, text: string, indent: number): void => {
+    const [first = '', ...rest] = wrapText(text, width);
+    lines.push({ key, text: first });
+    const pad = ' '.repeat(Math.min(indent, Math.floor(width / 2)));
+    wrapText(rest.map((l) => l.trim()).join(' '), width - pad.length).forEach((l, i) => rest.length > 0 && lines.push({ key: `${key}-${i}`, text: pad + l }));
+  };
+  for (const b of [...bindingsIn('main'), ...bindingsIn('any')]) add(b.action + b.display, `  ${b.display.padEnd(KEY_WIDTH)}${b.label}`, 2 + KEY_WIDTH);
+  for (const [scope, title] of SCOPE_TITLES) add(scope, `  ${title}: ${inline(bindingsIn(scope))}`, 4);
   let current = '  strategies:';
   STRATEGY_NAMES.forEach((name, i) => {
     const item = ` ${i + 1} ${name}`;

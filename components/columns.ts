@@ -32,7 +32,8 @@ const SPECS: readonly ColumnSpec[] = [
   { id: 'requests', title: 'requests', width: 8, align: 'right', dropOrder: 7 },
   { id: 'errors', title: 'errors', width: 6, align: 'right', dropOrder: 3 },
   { id: 'weight', title: 'weight', width: 6, align: 'right', dropOrder: 2 },
-  { id: 'url', title: 'url', width: 0, align: 'left', dropOrder: 10 },
+  // Before requests and the rest: an operator with named backends wants to see where they point.
+  { id: 'url', title: 'url', width: 0, align: 'left', dropOrder: 7.5 },
 ];
 
 /** Characters before the first column: the selection marker and a space. */
@@ -82,6 +83,7 @@ export function fitColumns(width: number, longestName: number, longestUrl = 0): 
     spare -= extra;
   };
   grow('name', Math.min(NAME_MAX, Math.max(longestName, 8)));
+  grow('url', Math.min(URL_MAX, longestUrl));
   grow('trend', TREND_MAX);
   if (spare < 0) {
     const name = columns.find((c) => c.id === 'name')!;

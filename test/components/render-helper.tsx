@@ -205,7 +205,7 @@ export interface RenderOptions {
 }
 
 /** Polls `check` every few ms until it returns a value other than undefined/false, or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => T | undefined | false, what: string, timeoutMs = 3000): Promise<T> {
+export async function eventually<T>(check: () => T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = check();
@@ -283,6 +283,7 @@ class FakeTty extends EventEmitter {
 /** Mounts the dashboard as `velo` does (mountDashboard) on fake TTY streams; `type` sends keys, `exited` settles on quit. */
 export function mountOnFakeTty(first: EngineSnapshot) {
   const tty = new FakeTty();
-  const handle = mountDashboard({ store: new FakeStore(first), control: new SpyControl() }, tty as unknown as NodeJS.WriteStream, tty as unknown as NodeJS.ReadStream);
-  return { type: (keys: string) => tty.type(keys), exited: handle.waitUntilExit(), unmount: handle.unmount };
+  const control = new SpyControl();
+  const handle = mountDashboard({ store: new FakeStore(first), control }, tty as unknown as NodeJS.WriteStream, tty as unknown as NodeJS.ReadStream);
+  return { control, type: (keys: string) => tty.type(keys), exited: handle.waitUntilExit(), unmount: handle.unmount };
 }
