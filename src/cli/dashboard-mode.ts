@@ -104,13 +104,15 @@ function showInWorker(running: Running, ring: LogRing, options: DashboardOptions
       engine.sampler.tick();
       stopped.then(() => post({ type: 'quit' }), reject);
     };
-    const url = reachableUrl(engine.snapshot.listen);
     worker.on('message', (message: FromWorker) => {
       if (message.type === 'call' && message.method === 'stop') {
         stop(String(message.args[0] ?? 'q'));
         post({ type: 'reply', id: message.id, ok: true, value: undefined });
       } else if (message.type === 'call' && message.method === 'sendTestRequests') {
-        runTestRequests(url, Number(message.args[0])).then(
+        // The address is read when asked: the listener is bound by then, and a reload never moves it.
+        Promise.resolve()
+          .then(() => runTestRequests(reachableUrl(engine.snapshot.listen), Number(message.args[0])))
+          .then(
           (value) => post({ type: 'reply', id: message.id, ok: true, value }),
           (err: unknown) => post(failure(message.id, err)),
         );
