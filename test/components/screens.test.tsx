@@ -120,13 +120,6 @@ test('e opens the events whole: a rejected reload shows every problem with line:
   await ui.waitFor(/events 2\/2/, 'Enter opens them too');
 });
 
-test('the dashboard says 1 pool, not 1 pools', async (t) => {
-  const events: EngineEvent[] = [{ seq: 1, at: 999_000, kind: 'reload', level: 'info', message: 'config reloaded by api: 1 pool, +0 -0 backends, 3 kept' }];
-  const ui = await renderDashboard(snapshot([{ backends: backends(1) }], events));
-  t.regex(ui.frame(), /1 pool,/);
-  t.notRegex(ui.frame(), /\b1 pools\b/);
-});
-
 test('NO_COLOR: no colour codes at all, and the state words still say it', async (t) => {
   const s = snapshot([{ backends: [backend('up', 9001), backend('sick', 9002, { state: 'unhealthy', health: 'unhealthy' }), backend('gone', 9003, { state: 'down', circuit: 'open' })] }]);
   const colored = await renderDashboard(s, { columns: 140 });
