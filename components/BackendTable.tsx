@@ -3,9 +3,10 @@ import { Box, Text } from 'ink';
 import { useMemo } from 'react';
 import type { BackendSnapshot } from '../src/metrics/snapshot.js';
 import { BackendRow, SMOOTH_TICKS } from './BackendRow.js';
-import { ROW_PREFIX, fitColumns } from './columns.js';
+import { ROW_PREFIX, fitColumns, shortNames } from './columns.js';
 import { fit } from './format-units.js';
 import { scrollStart } from './layout.js';
+import { useTint } from './palette.js';
 import { movingAverage } from './sparkline.js';
 
 /** The backends of the pool on screen, the selected index and the space to draw in. */
@@ -26,6 +27,9 @@ export function BackendTable({ backends, selected, height, width }: BackendTable
   const longestName = backends.reduce((n, b) => Math.max(n, b.name.length), 0);
   const longestUrl = backends.some(namedApartFromUrl) ? backends.reduce((n, b) => Math.max(n, b.url.length), 0) : 0;
   const columns = useMemo(() => fitColumns(width, longestName, longestUrl), [width, longestName, longestUrl]);
+  const tint = useTint();
+  const nameWidth = columns.find((c) => c.id === 'name')?.width ?? 8;
+  const labels = shortNames(backends.map((b) => b.name), nameWidth);
   const trendMax = backends.reduce((m, b) => Math.max(m, ...movingAverage(b.rpsHistory, SMOOTH_TICKS).slice(-30)), 0);
   const overflow = backends.length > height;
   const visible = overflow && height > 1 ? height - 1 : height;
@@ -38,16 +42,16 @@ export function BackendTable({ backends, selected, height, width }: BackendTable
         {heading}
       </Text>
       {backends.length === 0 && height > 0 ? (
-        <Text wrap="truncate-end" color="yellow">
+        <Text wrap="truncate-end" color={tint('yellow')}>
           {'  no backends in this pool: press a to add one'}
         </Text>
       ) : null}
       {shown.map((b, i) => (
-        <BackendRow key={b.id} backend={b} columns={columns} selected={start + i === selected} trendMax={trendMax} />
+        <BackendRow key={b.id} backend={b} label={labels[start + i]!} columns={columns} selected={start + i === selected} trendMax={trendMax} />
       ))}
       {overflow && height > 1 ? (
         <Text wrap="truncate-end" dimColor>
-          {`  ↑ ${start} more above · ↓ ${backends.length - start - shown.length} more below · ${backends.length} backends, j/k to scroll`}
+          {`  ↑ ${start} more above · ↓ ${backends.length - start - shown.length} more below · ${backends.length} backends · j/k PgUp/PgDn g/G`}
         </Text>
       ) : null}
     </Box>

@@ -3,6 +3,7 @@ import { Box, Text } from 'ink';
 import { useEffect } from 'react';
 import { formatClock } from './format-units.js';
 import { useStore } from './hooks/use-snapshot.js';
+import { useTint } from './palette.js';
 import type { LogEntry, LogStore } from './store.js';
 
 const LEVEL_COLORS: Record<LogEntry['level'], string | undefined> = { debug: 'gray', info: undefined, warn: 'yellow', error: 'red' };
@@ -10,30 +11,35 @@ const LEVEL_COLORS: Record<LogEntry['level'], string | undefined> = { debug: 'gr
 /** The log source and the lines the pane may take. */
 export interface LogPaneProps {
   store: LogStore;
-  /** Lines including the title; nothing is drawn below 2. */
+  /** Lines including the title; the pane always takes exactly this many. */
   height: number;
 }
 
 /** Draws a title and the newest `height - 1` entries; turns access-log capture on while mounted. */
 export function LogPane({ store, height }: LogPaneProps) {
   const entries = useStore(store);
+  const tint = useTint();
   useEffect(() => {
     store.setLive(true);
     return () => store.setLive(false);
   }, [store]);
-  if (height < 2) return null;
-  const shown = entries.slice(-(height - 1));
+  if (height < 1) return null;
+  const shown = height > 1 ? entries.slice(-(height - 1)) : [];
+  const blank = Math.max(0, height - 1 - (height > 1 ? Math.max(1, shown.length) : 0));
   return (
     <Box flexDirection="column">
       <Text wrap="truncate-end" bold>
         access log <Text dimColor>(l hides it)</Text>
       </Text>
-      {shown.length === 0 ? <Text dimColor>  waiting for requests…</Text> : null}
+      {shown.length === 0 && height > 1 ? <Text dimColor>  waiting for requests…</Text> : null}
       {shown.map((e, i) => (
-        <Text key={`${e.at}-${i}`} wrap="truncate-end" color={LEVEL_COLORS[e.level]}>
+        <Text key={`${e.at}-${i}`} wrap="truncate-end" color={tint(LEVEL_COLORS[e.level])}>
           <Text dimColor>{formatClock(e.at)} </Text>
           {e.text}
         </Text>
+      ))}
+      {Array.from({ length: blank }, (_, i) => (
+        <Text key={`blank-${i}`}> </Text>
       ))}
     </Box>
   );

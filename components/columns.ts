@@ -32,7 +32,8 @@ const SPECS: readonly ColumnSpec[] = [
   { id: 'requests', title: 'requests', width: 8, align: 'right', dropOrder: 7 },
   { id: 'errors', title: 'errors', width: 6, align: 'right', dropOrder: 3 },
   { id: 'weight', title: 'weight', width: 6, align: 'right', dropOrder: 2 },
-  { id: 'url', title: 'url', width: 0, align: 'left', dropOrder: 10 },
+  // Before requests and the rest: an operator with named backends wants to see where they point.
+  { id: 'url', title: 'url', width: 0, align: 'left', dropOrder: 7.5 },
 ];
 
 /** Characters before the first column: the selection marker and a space. */
@@ -43,6 +44,8 @@ const NAME_FIRST = 16;
 const NAME_MAX = 24;
 const TREND_MAX = 30;
 const URL_MAX = 40;
+/** The URL column shrinks (shortened in the middle) down to this before it is dropped. */
+const URL_MIN = 16;
 
 function totalWidth(columns: readonly Column[]): number {
   return ROW_PREFIX + columns.reduce((sum, c) => sum + c.width, 0) + GAP * Math.max(0, columns.length - 1);
@@ -62,6 +65,11 @@ export function fitColumns(width: number, longestName: number, longestUrl = 0): 
   }));
   const order = new Map(SPECS.map((s) => [s.id, s.dropOrder]));
   while (totalWidth(columns) > width) {
+    const url = columns.find((c) => c.id === 'url');
+    if (url !== undefined && url.width > URL_MIN) {
+      url.width = Math.max(URL_MIN, url.width - (totalWidth(columns) - width));
+      continue;
+    }
     const victim = columns.reduce((worst, c) => ((order.get(c.id) ?? 0) > (order.get(worst.id) ?? 0) ? c : worst));
     if ((order.get(victim.id) ?? 0) === 0) break;
     columns = columns.filter((c) => c !== victim);
@@ -75,10 +83,36 @@ export function fitColumns(width: number, longestName: number, longestUrl = 0): 
     spare -= extra;
   };
   grow('name', Math.min(NAME_MAX, Math.max(longestName, 8)));
+  grow('url', Math.min(URL_MAX, longestUrl));
   grow('trend', TREND_MAX);
   if (spare < 0) {
     const name = columns.find((c) => c.id === 'name')!;
     name.width = Math.max(1, name.width + spare);
   }
   return columns;
+}
+
+/**
+ * `text` in at most `width` characters: cut in the middle with `…` when too long, keeping its
+ * start and its last `tail` characters (`payments-se…-1a`), where names of siblings differ.
+ */
+export function shortenMiddle(text: string, width: number, tail = Math.max(1, Math.floor((width - 1) / 4))): string {
+  if (text.length <= width) return text;
+  if (width <= 2) return text.slice(0, width);
+  const end = Math.min(tail, width - 2);
+  return `${text.slice(0, width - 1 - end)}…${text.slice(text.length - end)}`;
+}
+
+/**
+ * Each name shortened in the middle to `width`, keeping as much of the end as it takes for
+ * names that differ only there to stay different (when the width allows).
+ */
+export function shortNames(names: readonly string[], width: number): string[] {
+  let tail = Math.max(1, Math.floor((width - 1) / 4));
+  for (;;) {
+    const short = names.map((n) => shortenMiddle(n, width, tail));
+    const distinct = new Set(short).size === new Set(names).size;
+    if (distinct || tail >= width - 2) return short;
+    tail += 1;
+  }
 }

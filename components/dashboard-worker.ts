@@ -7,7 +7,7 @@ import tty from 'node:tty';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { EngineSnapshot } from '../src/metrics/snapshot.js';
 import { mountDashboard } from './mount.js';
-import type { ControlMethod, DashboardControl, LogEntry, LogStore, SnapshotStore } from './store.js';
+import type { ControlMethod, DashboardControl, DrainView, LogEntry, LogStore, SnapshotStore } from './store.js';
 import type { FromWorker, ToWorker, WorkerStart } from './worker-protocol.js';
 
 /** A store whose value is replaced by `set`; subscribers hear each replacement. */
@@ -33,6 +33,7 @@ const send = (message: FromWorker): void => port.postMessage(message);
 
 const snapshots = valueStore<EngineSnapshot>(start.snapshot);
 const entries = valueStore<readonly LogEntry[]>([]);
+const drain = valueStore<DrainView | undefined>(undefined);
 const store: SnapshotStore = snapshots;
 const logs: LogStore = { subscribe: entries.subscribe, getSnapshot: entries.getSnapshot, setLive: (live) => send({ type: 'live', live }) };
 
@@ -53,6 +54,8 @@ const control = {
   undrain: call('undrain'),
   setWeight: call('setWeight'),
   setStrategy: call('setStrategy'),
+  stop: call('stop'),
+  sendTestRequests: call('sendTestRequests'),
 } as DashboardControl;
 
 let stdout: tty.WriteStream | undefined;
@@ -66,7 +69,7 @@ try {
   stdout = new tty.WriteStream(1);
   stdin = new tty.ReadStream(0);
   const out = stdout;
-  const dashboard = mountDashboard({ store, control, logs, title: start.title }, stdout as NodeJS.WriteStream, stdin as NodeJS.ReadStream);
+  const dashboard = mountDashboard({ store, control, logs, drain, title: start.title, color: start.color }, stdout as NodeJS.WriteStream, stdin as NodeJS.ReadStream);
   // The terminal went away (window closed, ssh dropped): quit as if q had been pressed.
   const hangUp = (): void => dashboard.unmount();
   stdin.once('end', hangUp).once('error', hangUp);
@@ -89,6 +92,8 @@ try {
         out.rows = message.rows;
         out.emit('resize');
         return;
+      case 'drain':
+        return drain.set(message.drain);
       case 'quit':
         return dashboard.unmount();
     }

@@ -2,6 +2,7 @@
  * The header's facts as segments (version, listen address, pool, strategy, uptime, req/s,
  * error rate, backends available), packed into as few lines as the terminal's width allows.
  */
+import { isAbsolute, relative } from 'node:path';
 import type { EngineSnapshot, PoolSnapshot } from '../src/metrics/snapshot.js';
 import { formatCount, formatPercent, formatUptime } from './format-units.js';
 
@@ -24,13 +25,12 @@ export function headerSegments(
   rates: { rps: number; errorRate: number } = snapshot.totals,
 ): Segment[] {
   const { listen } = snapshot;
-  const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
   const pools = snapshot.pools.length;
   const up = pool?.healthyCount ?? 0;
   const count = pool?.backends.length ?? 0;
   const segments: Segment[] = [
     { value: `velo ${snapshot.version}`, color: 'cyanBright' },
-    { label: 'listening ', value: `${listen.tls ? 'https' : 'http'}://${host}:${listen.port}` },
+    { label: 'listening ', value: `${listen.tls ? 'https' : 'http'}://${hostPort(listen.host, listen.port)}` },
     { label: 'pool ', value: pool?.name ?? '(none)', suffix: pools > 1 ? ` ${poolIndex + 1}/${pools}` : '' },
     { label: 'strategy ', value: pool?.strategy ?? '-', color: 'yellowBright' },
     { label: 'up ', value: formatUptime(snapshot.uptimeMs) },
@@ -38,9 +38,24 @@ export function headerSegments(
     { value: formatPercent(rates.errorRate), suffix: ' errors', color: rates.errorRate >= 0.01 ? 'redBright' : 'green' },
     { value: `${up}/${count}`, suffix: ' available', color: up === count && count > 0 ? 'green' : up === 0 ? 'redBright' : 'yellow' },
   ];
-  if (snapshot.runtimeChanges > 0) segments.push({ value: String(snapshot.runtimeChanges), suffix: ' not in file', color: 'yellow' });
+  const changes = snapshot.runtimeChanges;
+  if (changes !== undefined && changes > 0) segments.push({ value: String(changes), suffix: ' not in file', color: 'yellow' });
+  segments.push({ label: 'config ', value: configLabel(snapshot.configSource) });
+  segments.push({ label: 'admin ', value: snapshot.admin ? `http://${hostPort(snapshot.admin.host, snapshot.admin.port)}` : 'off' });
   if (snapshot.shuttingDown) segments.push({ value: 'shutting down', color: 'redBright' });
   return segments;
+}
+
+/** `host:port`, an IPv6 host in brackets. */
+export function hostPort(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** The config file as the header names it: relative to the working directory when inside it. */
+export function configLabel(source: string | undefined, cwd = process.cwd()): string {
+  if (source === undefined) return 'none (built in)';
+  const rel = relative(cwd, source);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : source;
 }
 
 /** Length of a segment as drawn. */

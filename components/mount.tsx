@@ -1,6 +1,6 @@
 /**
  * Puts the dashboard on the terminal: the alternate screen (the shell's screen comes back on
- * quit), at most 10 frames a second, Ctrl-C handled by the keymap rather than by Ink.
+ * quit), at most 10 frames a second, Ctrl-C handled by the keymap (the stop rule) rather than by Ink.
  */
 import { render } from 'ink';
 import { App, type AppProps } from './App.js';
@@ -10,7 +10,7 @@ const LEAVE_ALTERNATE_SCREEN = '\u001B[?1049l';
 
 /** A mounted dashboard. */
 export interface DashboardHandle {
-  /** Resolves when the user quits or `unmount` is called; rejects if rendering failed. */
+  /** Resolves when `unmount` is called (velo has stopped, or the terminal went away); rejects if rendering failed. */
   waitUntilExit(): Promise<void>;
   unmount(): void;
 }

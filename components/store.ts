@@ -41,6 +41,42 @@ export interface DashboardControl {
   undrain(pool: string, ref: string, actor: Actor): MaybePromise<unknown>;
   setWeight(pool: string, ref: string, weight: number, actor: Actor): MaybePromise<{ weight: number }>;
   setStrategy(pool: string, name: string, actor: Actor): MaybePromise<string>;
+  /** One request to stop velo, counted by the stop rule (src/cli/drain-guard.ts): drain, then warn, then cut. */
+  stop(source: StopSource): MaybePromise<unknown>;
+  /** Sends `count` requests through the balancer (`velo make-request -n count`) and resolves with what came back. */
+  sendTestRequests(count: number): MaybePromise<TestRequestsResult>;
+}
+
+/** The key that asked to stop. */
+export type StopSource = 'q' | 'ctrl-c';
+
+/** What `t` shows: the answers per backend and per status code, errors without an answer, and latency. */
+export interface TestRequestsResult {
+  sent: number;
+  success: number;
+  fails: number;
+  elapsedMs: number;
+  /** Backend name (its X-Backend header) and answers, most first. */
+  backends: ReadonlyArray<readonly [string, number]>;
+  codes: ReadonlyArray<readonly [number, number]>;
+  errors: ReadonlyArray<readonly [string, number]>;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+/** Where a drain stands (mirrors `DrainState` of src/cli/drain-guard.ts). */
+export interface DrainView {
+  /** Stop requests so far: 1 = draining, 2 = the next one cuts, 3+ = forced. */
+  stops: number;
+  beganAt: number;
+  deadlineAt: number;
+  forced: boolean;
+}
+
+/** The drain in progress, undefined until velo begins to stop. */
+export interface DrainStore {
+  subscribe(listener: () => void): () => void;
+  getSnapshot(): DrainView | undefined;
 }
 
 /** The name of a control operation, as sent between threads. */

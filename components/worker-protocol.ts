@@ -4,13 +4,14 @@
  * operations the keys ask for, so rendering never blocks a request.
  */
 import type { EngineSnapshot } from '../src/metrics/snapshot.js';
-import type { ControlMethod } from './store.js';
-import type { LogEntry } from './store.js';
+import type { ControlMethod, DrainView, LogEntry } from './store.js';
 
-/** What the worker needs to start: the first snapshot and the lines above the header. */
+/** What the worker needs to start: the first snapshot, the lines above the header, and whether to use colour. */
 export interface WorkerStart {
   snapshot: EngineSnapshot;
   title?: readonly string[];
+  /** False when `NO_COLOR` is set: state words carry the meaning alone. */
+  color?: boolean;
 }
 
 /** Proxy thread to worker. */
@@ -20,6 +21,9 @@ export type ToWorker =
   | { type: 'reply'; id: number; ok: true; value: unknown }
   | { type: 'reply'; id: number; ok: false; message: string }
   | { type: 'resize'; columns: number; rows: number }
+  /** The drain began, or another stop request came (a key or a signal). */
+  | { type: 'drain'; drain: DrainView }
+  /** velo has stopped: unmount and exit. */
   | { type: 'quit' };
 
 /** Worker to proxy thread. */

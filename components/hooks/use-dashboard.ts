@@ -6,23 +6,31 @@
  */
 import { useReducer, useRef } from 'react';
 import { STRATEGY_NAMES } from '../../src/balancing/registry.js';
+import type { StrategyName } from '../../src/config/types.js';
 import type { BackendSnapshot, EngineSnapshot, PoolSnapshot } from '../../src/metrics/snapshot.js';
-import type { ActionId } from '../keymap.js';
+import type { ActionId, ScreenScope } from '../keymap.js';
+import { applyEditKey, insertText, lineEdit, type LineEdit } from '../line-edit.js';
 import { parseAddInput } from '../parse-add-input.js';
-import type { DashboardControl } from '../store.js';
+import type { DashboardControl, StopSource } from '../store.js';
+import { formatTestResult, parseTestCount, DEFAULT_TEST_REQUESTS } from '../test-result.js';
 import { useKeymap } from './use-keymap.js';
 
-/** What the keys currently drive: the table, the help, the add input or the remove question. */
+/** What the keys currently drive: the table, the help, an input, a question, the strategy picker or the event view. */
 export type Mode =
   | { kind: 'main' }
   | { kind: 'help' }
-  | { kind: 'add'; text: string; error?: string }
-  | { kind: 'confirm'; pool: string; backend: Pick<BackendSnapshot, 'id' | 'name' | 'url' | 'inFlight'> };
+  | { kind: 'add'; edit: LineEdit; error?: string }
+  | { kind: 'test'; edit: LineEdit; error?: string }
+  | { kind: 'confirm'; pool: string; backend: Pick<BackendSnapshot, 'id' | 'name' | 'url' | 'inFlight'> }
+  | { kind: 'quit' }
+  | { kind: 'picker'; pool: string; current: StrategyName }
+  /** `selected` counts from the newest event (0), so new events do not move it. */
+  | { kind: 'events'; fromNewest: number };
 
 /** The outcome of the last action, for the status line. */
 export interface Notice {
   text: string;
-  level: 'info' | 'error';
+  level: 'info' | 'error' | 'busy';
 }
 
 interface UiState {
@@ -37,6 +45,12 @@ interface UiState {
 export interface DashboardView extends UiState {
   pool: PoolSnapshot | undefined;
   backend: BackendSnapshot | undefined;
+}
+
+/** Lines a page key moves; the App sets it to the list's visible height. */
+export interface PageSizes {
+  table: number;
+  events: number;
 }
 
 const ACTOR = 'dashboard';
@@ -67,8 +81,21 @@ export function viewOf(snapshot: EngineSnapshot, state: UiState): DashboardView 
   return { ...state, poolIndex, selected, pool, backend: pool?.backends[selected] };
 }
 
-/** Binds the keymap to `control` for the pool and backend on screen; `quit` is called for q and Ctrl-C. */
-export function useDashboard(getSnapshot: () => EngineSnapshot, control: DashboardControl, quit: () => void): DashboardView {
+/** The events of the pool on screen (and those of no pool), oldest first. */
+export function poolEvents(snapshot: EngineSnapshot, pool: PoolSnapshot | undefined): EngineSnapshot['events'] {
+  return snapshot.events.filter((e) => e.pool === undefined || e.pool === pool?.name);
+}
+
+/**
+ * Binds the keymap to `control` for the pool and backend on screen. `stopping()` says whether
+ * velo is stopping (then only the stop keys act); `pages()` gives the page sizes of the lists.
+ */
+export function useDashboard(
+  getSnapshot: () => EngineSnapshot,
+  control: DashboardControl,
+  stopping: () => boolean,
+  pages: () => PageSizes,
+): DashboardView & { chooseStrategy(name: string): void } {
   const state = useRef<UiState>({ poolIndex: 0, selected: 0, mode: { kind: 'main' }, logsVisible: false, notice: undefined });
   const [, rerender] = useReducer((n: number) => n + 1, 0);
   const set = (patch: Partial<UiState>): void => {
@@ -87,31 +114,54 @@ export function useDashboard(getSnapshot: () => EngineSnapshot, control: Dashboa
   const pickStrategy = (index: number): void => {
     const { pool } = current();
     const name = STRATEGY_NAMES[index];
+    if (state.current.mode.kind === 'picker') set({ mode: { kind: 'main' } });
     if (pool === undefined || name === undefined) return;
     attempt(() => control.setStrategy(pool.name, name, ACTOR), (chosen) => `strategy of pool ${pool.name}: ${chosen}`);
   };
-  const submitAdd = (text: string): void => {
+  const submitAdd = (edit: LineEdit): void => {
     const { pool } = current();
-    const input = parseAddInput(text);
-    if (!input.ok) return set({ mode: { kind: 'add', text, error: input.error } });
-    if (pool === undefined) return set({ mode: { kind: 'add', text, error: 'there is no pool to add to' } });
+    const input = parseAddInput(edit.text);
+    if (!input.ok) return set({ mode: { kind: 'add', edit, error: input.error } });
+    if (pool === undefined) return set({ mode: { kind: 'add', edit, error: 'there is no pool to add to' } });
     settle(
       () => control.addBackend(pool.name, { url: input.url, weight: input.weight }, ACTOR),
       (added) => set({ mode: { kind: 'main' }, selected: pool.backends.length, notice: { text: `added ${added.name} to pool ${pool.name}`, level: 'info' } }),
-      (err) => set({ mode: { kind: 'add', text, error: messageOf(err) } }),
+      (err) => set({ mode: { kind: 'add', edit, error: messageOf(err) } }),
     );
   };
+  const submitTest = (edit: LineEdit): void => {
+    const count = parseTestCount(edit.text);
+    if (!count.ok) return set({ mode: { kind: 'test', edit, error: count.error } });
+    set({ mode: { kind: 'main' }, notice: { text: `sending ${count.value} test ${count.value === 1 ? 'request' : 'requests'} through velo…`, level: 'busy' } });
+    attempt(() => control.sendTestRequests(count.value), formatTestResult);
+  };
+  /** Moves the selection of the list on screen (backends, or events in the event view) by `by`, clamped. */
   const move = (by: number): void => {
+    const { mode } = state.current;
+    if (mode.kind === 'events') {
+      const count = poolEvents(getSnapshot(), current().pool).length;
+      return set({ mode: { kind: 'events', fromNewest: Math.max(0, Math.min(count - 1, mode.fromNewest - by)) } });
+    }
     const { pool, selected } = current();
     set({ selected: Math.max(0, Math.min((pool?.backends.length ?? 1) - 1, selected + by)) });
+  };
+  const page = (): number => Math.max(1, state.current.mode.kind === 'events' ? pages().events : pages().table);
+  const stop = (source: StopSource): void => {
+    set({ mode: { kind: 'main' } });
+    attempt(() => control.stop(source), () => 'stopping velo');
   };
 
   const actions: Record<ActionId, (keyName: string) => void> = {
     'select-previous': () => move(-1),
     'select-next': () => move(1),
-    'cycle-strategy': () => {
+    'page-up': () => move(-page()),
+    'page-down': () => move(page()),
+    'select-first': () => move(-Infinity),
+    'select-last': () => move(Infinity),
+    'open-picker': () => {
       const { pool } = current();
-      pickStrategy(pool === undefined ? 0 : (STRATEGY_NAMES.indexOf(pool.strategy) + 1) % STRATEGY_NAMES.length);
+      if (pool === undefined) return note('there is no pool to set a strategy for', 'error');
+      set({ mode: { kind: 'picker', pool: pool.name, current: pool.strategy } });
     },
     'pick-strategy': (keyName) => pickStrategy(Number(keyName) - 1),
     'toggle-drain': () =>
@@ -122,12 +172,14 @@ export function useDashboard(getSnapshot: () => EngineSnapshot, control: Dashboa
       ),
     'weight-up': () => withBackend((p, b) => attempt(() => control.setWeight(p.name, b.id, b.weight + 1, ACTOR), (u) => `weight of ${b.name}: ${u.weight}`)),
     'weight-down': () => withBackend((p, b) => attempt(() => control.setWeight(p.name, b.id, b.weight - 1, ACTOR), (u) => `weight of ${b.name}: ${u.weight}`)),
-    'add-backend': () => (current().pool === undefined ? note('there is no pool to add to', 'error') : set({ mode: { kind: 'add', text: '' } })),
+    'add-backend': () => (current().pool === undefined ? note('there is no pool to add to', 'error') : set({ mode: { kind: 'add', edit: lineEdit() } })),
     'remove-backend': () => {
       const { pool, backend } = current();
       if (pool === undefined || backend === undefined) return note('no backend selected: press a to add one', 'error');
       set({ mode: { kind: 'confirm', pool: pool.name, backend } });
     },
+    'test-requests': () => set({ mode: { kind: 'test', edit: lineEdit(String(DEFAULT_TEST_REQUESTS)) } }),
+    'open-events': () => set({ mode: { kind: 'events', fromNewest: 0 } }),
     'next-pool': () => {
       const { pool, poolIndex } = current();
       const pools = getSnapshot().pools.length;
@@ -136,14 +188,16 @@ export function useDashboard(getSnapshot: () => EngineSnapshot, control: Dashboa
     },
     'toggle-logs': () => set({ logsVisible: !state.current.logsVisible }),
     'toggle-help': () => set({ mode: state.current.mode.kind === 'help' ? { kind: 'main' } : { kind: 'help' } }),
-    quit,
+    'ask-quit': () => set({ mode: { kind: 'quit' } }),
+    stop: (keyName) => stop(keyName === 'y' ? 'q' : 'ctrl-c'),
     submit: () => {
       const { mode } = state.current;
-      if (mode.kind === 'add') submitAdd(mode.text);
+      if (mode.kind === 'add') submitAdd(mode.edit);
+      if (mode.kind === 'test') submitTest(mode.edit);
     },
-    erase: () => {
+    edit: (keyName) => {
       const { mode } = state.current;
-      if (mode.kind === 'add') set({ mode: { kind: 'add', text: mode.text.slice(0, -1) } });
+      if (mode.kind === 'add' || mode.kind === 'test') set({ mode: { ...mode, edit: applyEditKey(mode.edit, keyName) } });
     },
     confirm: () => {
       const { mode } = state.current;
@@ -153,15 +207,25 @@ export function useDashboard(getSnapshot: () => EngineSnapshot, control: Dashboa
     },
     cancel: () => {
       const { mode } = state.current;
-      set({ mode: { kind: 'main' }, notice: mode.kind === 'confirm' ? { text: `kept ${mode.backend.name}`, level: 'info' } : undefined });
+      const notice: Notice | undefined =
+        mode.kind === 'confirm'
+          ? { text: `kept ${mode.backend.name}`, level: 'info' }
+          : mode.kind === 'picker'
+            ? { text: `strategy unchanged: ${mode.current}`, level: 'info' }
+            : mode.kind === 'quit'
+              ? { text: 'still running', level: 'info' }
+              : undefined;
+      set({ mode: { kind: 'main' }, notice });
     },
+    widget: () => {},
   };
-  useKeymap(() => state.current.mode.kind, {
+  const scope = (): ScreenScope => (stopping() ? 'stopping' : state.current.mode.kind);
+  useKeymap(scope, {
     onAction: (action, keyName) => actions[action](keyName),
     onText: (text) => {
       const { mode } = state.current;
-      if (mode.kind === 'add') set({ mode: { kind: 'add', text: mode.text + text } });
+      if (mode.kind === 'add' || mode.kind === 'test') set({ mode: { ...mode, edit: insertText(mode.edit, text), error: undefined } });
     },
   });
-  return current();
+  return { ...current(), chooseStrategy: (name) => pickStrategy(STRATEGY_NAMES.indexOf(name as StrategyName)) };
 }

@@ -1,22 +1,26 @@
 /**
  * Runs the Ink dashboard over a running engine, in a worker thread so that rendering never
  * holds up a request: this thread posts one snapshot per sampler tick and runs the control
- * calls the keys send back. Logs go to the dashboard's panes while it is up; q or Ctrl-C (or
- * SIGINT/SIGTERM) quits it. If it cannot render, velo says why on stderr and keeps serving
+ * calls the keys send back. Logs go to the dashboard's panes while it is up; q (after asking)
+ * or Ctrl-C (or SIGINT/SIGTERM) begins the drain, which the dashboard shows until velo has stopped. If it cannot render, velo says why on stderr and keeps serving
  * with plain structured logs until a signal.
  */
 import { Worker } from 'node:worker_threads';
-import { engineStore, type ControlMethod } from '../../components/store.js';
+import { engineStore, type ControlMethod, type DrainView } from '../../components/store.js';
 import { formatUptime } from '../../components/format-units.js';
 import type { FromWorker, ToWorker, WorkerStart } from '../../components/worker-protocol.js';
 import type { Control } from '../engine/control.js';
 import { stderrSink, type Logger } from '../log/logger.js';
+import { drainGuardOf, type DrainState } from './drain-guard.js';
 import { LogRing } from './log-ring.js';
+import { reachableUrl, runTestRequests } from './test-requests.js';
 import { untilSignal, type Running } from './start.js';
 
 export interface DashboardOptions {
   /** Lines shown above the header. */
   title?: readonly string[];
+  /** Called once when velo begins to stop, before the drain (the demo stops its traffic here). */
+  onStop?: () => void;
 }
 
 const WORKER = new URL('../../components/dashboard-worker.js', import.meta.url);
@@ -32,23 +36,42 @@ function plain(value: unknown): unknown {
   return typeof value === 'string' || typeof value === 'number' ? value : undefined;
 }
 
+function failure(id: number, err: unknown): ToWorker {
+  return { type: 'reply', id, ok: false, message: err instanceof Error ? err.message : String(err) };
+}
+
 /** Runs one control call from the worker and answers with its result or its error message. */
 function answer(control: Control, message: Extract<FromWorker, { type: 'call' }>): ToWorker {
   try {
     if (!METHODS.includes(message.method)) throw new Error(`unknown control operation ${message.method}`);
-    const operation = control[message.method] as (...args: unknown[]) => unknown;
+    const operation = control[message.method as keyof Control] as (...args: unknown[]) => unknown;
     return { type: 'reply', id: message.id, ok: true, value: plain(operation.apply(control, message.args)) };
   } catch (err) {
-    return { type: 'reply', id: message.id, ok: false, message: err instanceof Error ? err.message : String(err) };
+    return failure(message.id, err);
   }
 }
 
-/** Starts the worker and resolves when the user has quit; rejects if the dashboard fails. */
-function showInWorker(running: Running, ring: LogRing, options: DashboardOptions, cleanups: Array<() => void>): Promise<void> {
+function drainView(state: DrainState): DrainView {
+  return { stops: state.stops, beganAt: state.beganAt, deadlineAt: state.deadlineAt, forced: state.forced };
+}
+
+/** Whether a stop was requested while the dashboard was up (then the drain is under way, or done). */
+interface StopTracker {
+  began: boolean;
+}
+
+/**
+ * Starts the worker and resolves once velo has stopped (the dashboard stays up through the
+ * drain and shows it) or the terminal went away; rejects if the dashboard fails. The first stop
+ * (`q` then `y`, Ctrl-C, SIGINT, SIGTERM) begins `running.shutdown()`; later ones go to the
+ * drain guard, which applies the stop rule.
+ */
+function showInWorker(running: Running, ring: LogRing, options: DashboardOptions, cleanups: Array<() => void>, tracker: StopTracker): Promise<void> {
   const { engine, control } = running;
   return new Promise<void>((resolve, reject) => {
     // The snapshot taken before the server was bound shows port 0: start from a fresh one.
-    const start: WorkerStart = { snapshot: engine.sampler.tick(), title: options.title };
+    const color = (process.env.NO_COLOR ?? '') === '';
+    const start: WorkerStart = { snapshot: engine.sampler.tick(), title: options.title, color };
     // React's development build costs several times more per frame; production is the default here.
     const worker = new Worker(WORKER, { workerData: start, env: { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'production' } });
     const post = (message: ToWorker): void => worker.postMessage(message);
@@ -60,29 +83,64 @@ function showInWorker(running: Running, ring: LogRing, options: DashboardOptions
       }),
       ring.subscribe(() => post({ type: 'logs', entries: ring.getSnapshot() })),
     );
+    const onSignal = (signal: NodeJS.Signals): void => stop(signal);
+    const stop = (source: string): void => {
+      if (tracker.began) {
+        drainGuardOf(engine)?.stop(source);
+        return;
+      }
+      tracker.began = true;
+      // From here the drain guard counts signals; counting them here too would count each twice.
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      options.onStop?.();
+      const stopped = running.shutdown();
+      const guard = drainGuardOf(engine);
+      if (guard !== undefined) {
+        post({ type: 'drain', drain: drainView(guard.state()) });
+        cleanups.push(guard.subscribe((state) => post({ type: 'drain', drain: drainView(state) })));
+      }
+      // Show "shutting down" now rather than at the next tick.
+      engine.sampler.tick();
+      stopped.then(() => post({ type: 'quit' }), reject);
+    };
     worker.on('message', (message: FromWorker) => {
-      if (message.type === 'call') post(answer(control, message));
+      if (message.type === 'call' && message.method === 'stop') {
+        stop(String(message.args[0] ?? 'q'));
+        post({ type: 'reply', id: message.id, ok: true, value: undefined });
+      } else if (message.type === 'call' && message.method === 'sendTestRequests') {
+        // The address is read when asked: the listener is bound by then, and a reload never moves it.
+        Promise.resolve()
+          .then(() => runTestRequests(reachableUrl(engine.snapshot.listen), Number(message.args[0])))
+          .then(
+          (value) => post({ type: 'reply', id: message.id, ok: true, value }),
+          (err: unknown) => post(failure(message.id, err)),
+        );
+      } else if (message.type === 'call') post(answer(control, message));
       else if (message.type === 'live') ring.setLive(message.live);
       else if (message.type === 'exited') resolve();
       else reject(new Error(message.message));
     });
     worker.once('error', reject);
     worker.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`the dashboard stopped (worker exit code ${code})`))));
-    const quit = (): void => post({ type: 'quit' });
     const resize = (): void => post({ type: 'resize', columns: process.stdout.columns, rows: process.stdout.rows });
-    process.on('SIGINT', quit);
-    process.on('SIGTERM', quit);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
     if (process.stdout.isTTY) process.stdout.on('resize', resize);
     cleanups.push(() => {
-      process.off('SIGINT', quit);
-      process.off('SIGTERM', quit);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
       process.stdout.off('resize', resize);
       void worker.terminate();
     });
   });
 }
 
-/** Shows the dashboard until the user quits, then resolves; the caller shuts the engine down. */
+/**
+ * Shows the dashboard until velo has stopped: a stop request begins the drain and the dashboard
+ * shows it to the end. Resolves early if the terminal goes away; the caller then calls
+ * `running.shutdown()`, which returns the drain already under way, if any.
+ */
 export async function runDashboard(running: Running, logger: Logger, options: DashboardOptions = {}): Promise<void> {
   const { engine } = running;
   const nameOf = (id: string): string | undefined => {
@@ -92,6 +150,7 @@ export async function runDashboard(running: Running, logger: Logger, options: Da
   const ring = new LogRing(engine.observers, nameOf);
   const previousSink = logger.sink;
   const cleanups: Array<() => void> = [];
+  const tracker: StopTracker = { began: false };
   const restore = (): void => {
     for (const cleanup of cleanups.splice(0)) cleanup();
     ring.setLive(false);
@@ -99,9 +158,17 @@ export async function runDashboard(running: Running, logger: Logger, options: Da
   };
   logger.sink = ring.sink;
   try {
-    await showInWorker(running, ring, options, cleanups);
+    await showInWorker(running, ring, options, cleanups, tracker);
     restore();
   } catch (err) {
+    if (tracker.began) {
+      // The drain is already under way and its guard counts signals: just say why the screen went.
+      restore();
+      if (process.stdout.isTTY) process.stdout.write(LEAVE_ALTERNATE_SCREEN_SHOW_CURSOR);
+      if (process.stdin.isTTY) process.stdin.setRawMode(false);
+      logger.error('dashboard failed while stopping; the drain goes on', { err });
+      return;
+    }
     // Listen before the dashboard's own handlers go and before saying so: a signal sent in
     // between would otherwise kill the process without draining.
     const signalled = untilSignal();

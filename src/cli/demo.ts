@@ -95,7 +95,7 @@ async function runDemo(flags: DemoFlags): Promise<void> {
   logger.info('demo running', { url: `http://127.0.0.1:${bound}`, backends: backends.map((b) => `${b.name}=${b.url}`), trafficRps: rps });
   let farewell: (() => void) | undefined;
   if (terminal !== undefined) {
-    await runDashboard(running, logger, { title: demoTitle(count, rps, bound) });
+    await runDashboard(running, logger, { title: demoTitle(count, rps, bound), onStop: () => void traffic.stop() });
     farewell = terminal.release(running);
   } else {
     const signal = await signalled!;

@@ -220,14 +220,14 @@ export class Control {
       installCertificates = this.engine.listener?.prepareCertificates(config.listen.tls);
     } catch (err) {
       const reason = err instanceof ConfigError ? err.message : String(err);
-      this.engine.events.add({ kind: 'reload', level: 'error', message: `reload rejected, old config kept: ${reason.split('\n').slice(0, 3).join(' ')}` });
+      this.engine.events.add({ kind: 'reload', level: 'error', message: `reload rejected, old config kept: ${reason.split('\n').slice(0, 3).join(' ')}`, detail: reason });
       this.engine.logger.error('reload rejected, old config kept', { actor, reason });
       throw err;
     }
     const runtime = this.engine.overlay.rebase(config);
     const result = { ...this.applyConfig(this.engine.overlay.apply(config)), runtime };
     installCertificates?.(actor);
-    const parts = [`config reloaded by ${actor}: ${result.pools} pools, +${result.added} -${result.removed} backends, ${result.kept} kept`];
+    const parts = [`config reloaded by ${actor}: ${result.pools} ${result.pools === 1 ? 'pool' : 'pools'}, +${result.added} -${result.removed} backends, ${result.kept} kept`];
     if (runtime.kept.length + runtime.overridden.length > 0) parts.push(...runtime.kept, ...runtime.overridden);
     const message = parts.join('; ');
     this.engine.events.add({ kind: 'reload', level: runtime.overridden.length > 0 ? 'warn' : 'info', message });

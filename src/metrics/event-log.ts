@@ -12,6 +12,8 @@ export interface EngineEvent {
   kind: EventKind;
   level: EventLevel;
   message: string;
+  /** The whole story when the message is a summary (every problem of a rejected reload, one per line). */
+  detail?: string;
   pool?: string;
   backend?: string;
 }

@@ -35,16 +35,6 @@ test('d on a draining backend undrains it', async (t) => {
   t.deepEqual((await ui.waitForCalls(1))[0], { method: 'undrain', args: ['default', 'http://127.0.0.1:9001', 'dashboard'] });
 });
 
-test('s switches to the next strategy of STRATEGY_NAMES, wrapping after the last', async (t) => {
-  for (const [i, current] of STRATEGY_NAMES.entries()) {
-    const ui = await renderDashboard(snapshot([{ strategy: current, backends: backends(2) }]));
-    await ui.press('s');
-    const next = STRATEGY_NAMES[(i + 1) % STRATEGY_NAMES.length];
-    t.deepEqual((await ui.waitForCalls(1))[0], { method: 'setStrategy', args: ['default', next, 'dashboard'] }, `from ${current}`);
-    ui.unmount();
-  }
-});
-
 test('1-8 pick the strategy at that position; the header shows the pool\'s strategy', async (t) => {
   const ui = await renderDashboard(three());
   t.regex(ui.frame(), /strategy round-robin/);

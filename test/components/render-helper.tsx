@@ -9,14 +9,30 @@ import { render } from 'ink-testing-library';
 import { createElement } from 'react';
 import { App } from '../../components/App.js';
 import { mountDashboard } from '../../components/mount.js';
-import type { DashboardControl, LogEntry, LogStore, SnapshotStore } from '../../components/store.js';
+import type { DashboardControl, DrainStore, DrainView, LogEntry, LogStore, SnapshotStore, StopSource, TestRequestsResult } from '../../components/store.js';
 import type { StrategyName } from '../../src/config/types.js';
 import type { Upstream } from '../../src/upstream/upstream.js';
 import type { BackendSnapshot, EngineSnapshot, PoolSnapshot } from '../../src/metrics/snapshot.js';
 import type { EngineEvent } from '../../src/metrics/event-log.js';
 
 /** Key sequences as a terminal sends them. */
-export const KEYS = { up: '\u001B[A', down: '\u001B[B', tab: '\t', escape: '\u001B', enter: '\r', backspace: '\u007F', ctrlC: '\u0003' } as const;
+export const KEYS = {
+  up: '\u001B[A',
+  down: '\u001B[B',
+  left: '\u001B[D',
+  right: '\u001B[C',
+  pageUp: '\u001B[5~',
+  pageDown: '\u001B[6~',
+  home: '\u001B[H',
+  end: '\u001B[F',
+  tab: '\t',
+  escape: '\u001B',
+  enter: '\r',
+  backspace: '\u007F',
+  ctrlC: '\u0003',
+  ctrlU: '\u0015',
+  ctrlW: '\u0017',
+} as const;
 
 /** A backend snapshot named `name` on 127.0.0.1:`port`, healthy and idle unless overridden. */
 export function backend(name: string, port: number, overrides: Partial<BackendSnapshot> = {}): BackendSnapshot {
@@ -153,6 +169,30 @@ export class SpyControl implements DashboardControl {
     this.record('setStrategy', [pool, name, actor], pool);
     return name as StrategyName;
   }
+  stop(source: StopSource): void {
+    this.record('stop', [source], '');
+  }
+  /** What `sendTestRequests` resolves with; set by the test. */
+  testResult: TestRequestsResult = { sent: 0, success: 0, fails: 0, elapsedMs: 0, backends: [], codes: [], errors: [], p50Ms: 0, p99Ms: 0 };
+  async sendTestRequests(count: number): Promise<TestRequestsResult> {
+    this.record('sendTestRequests', [count], '');
+    return this.testResult;
+  }
+}
+
+/** A drain store the test sets, as the proxy thread would when velo begins to stop. */
+export class FakeDrain implements DrainStore {
+  private listeners = new Set<() => void>();
+  private current: DrainView | undefined;
+  readonly subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+  readonly getSnapshot = (): DrainView | undefined => this.current;
+  set(next: DrainView): void {
+    this.current = next;
+    for (const l of this.listeners) l();
+  }
 }
 
 /** Terminal size and optional title and log source for `renderDashboard`. */
@@ -161,10 +201,13 @@ export interface RenderOptions {
   rows?: number;
   title?: string[];
   logs?: LogStore;
+  drain?: DrainStore;
+  /** False renders as under NO_COLOR; default true. */
+  color?: boolean;
 }
 
 /** Polls `check` every few ms until it returns a value other than undefined/false, or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => T | undefined | false, what: string, timeoutMs = 3000): Promise<T> {
+export async function eventually<T>(check: () => T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = check();
@@ -179,7 +222,7 @@ export async function renderDashboard(first: EngineSnapshot, options: RenderOpti
   const store = new FakeStore(first);
   const control = new SpyControl();
   // createElement rather than JSX: tsx applies tsconfig.json's jsx setting only to the files it includes, and test/ is not one.
-  const ui = render(createElement(App, { store, control, logs: options.logs, title: options.title }));
+  const ui = render(createElement(App, { store, control, logs: options.logs, title: options.title, drain: options.drain, color: options.color ?? true }));
   /**
    * Changes the terminal's size the way a terminal does (new columns and rows, then a resize
    * event), then publishes a snapshot copy so that a frame is drawn at the new size, and waits for it.
@@ -211,7 +254,9 @@ export async function renderDashboard(first: EngineSnapshot, options: RenderOpti
     }
   };
   const waitForCalls = (n: number): Promise<Call[]> => eventually(() => (control.calls.length >= n ? control.calls : undefined), `${n} control call(s)`);
-  return { store, control, frame, lines, press, resize, waitFor, waitForCalls, unmount: ui.unmount };
+  /** The last frame with its escape sequences (colours), for the NO_COLOR test. */
+  const rawFrame = (): string => ui.lastFrame() ?? '';
+  return { store, control, frame, rawFrame, lines, press, resize, waitFor, waitForCalls, unmount: ui.unmount };
 }
 
 class FakeTty extends EventEmitter {
@@ -240,6 +285,7 @@ class FakeTty extends EventEmitter {
 /** Mounts the dashboard as `velo` does (mountDashboard) on fake TTY streams; `type` sends keys, `exited` settles on quit. */
 export function mountOnFakeTty(first: EngineSnapshot) {
   const tty = new FakeTty();
-  const handle = mountDashboard({ store: new FakeStore(first), control: new SpyControl() }, tty as unknown as NodeJS.WriteStream, tty as unknown as NodeJS.ReadStream);
-  return { type: (keys: string) => tty.type(keys), exited: handle.waitUntilExit(), unmount: handle.unmount };
+  const control = new SpyControl();
+  const handle = mountDashboard({ store: new FakeStore(first), control }, tty as unknown as NodeJS.WriteStream, tty as unknown as NodeJS.ReadStream);
+  return { control, type: (keys: string) => tty.type(keys), exited: handle.waitUntilExit(), unmount: handle.unmount };
 }

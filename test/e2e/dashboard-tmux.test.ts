@@ -1,7 +1,9 @@
 /**
- * The built `velo start` in a real terminal (a private tmux server, 120x40): the dashboard
- * shows the backends; j then d drains one and it gets no new requests; s switches the strategy
- * and the distribution follows; a, a URL, Enter adds a backend that then serves; q exits 0.
+ * The built `velo start` in a real terminal (a private tmux server, 120x40 unless a test says
+ * otherwise): the dashboard shows the backends and fills the terminal; j then d drains one and
+ * it gets no new requests; the s picker switches the strategy and the distribution follows; a,
+ * a URL, Enter adds a backend that then serves; q asks, y stops and exits 0; the drain is shown
+ * with a request in flight; three Ctrl-C cut it and exit 1; a resize re-lays the frame.
  */
 import test, { type ExecutionContext } from 'ava';
 import { spawnSync } from 'node:child_process';
@@ -28,6 +30,7 @@ async function eventually<T>(check: () => T | undefined | false, what: string, t
 
 interface Terminal {
   screen(): string;
+  resize(columns: number, rows: number): void;
   keys(...keys: string[]): void;
   type(text: string): void;
   /** Waits until the screen matches `pattern`; the error shows the last screen. */
@@ -42,8 +45,16 @@ async function startBackends(t: ExecutionContext, names: string[]): Promise<Test
   return backends;
 }
 
-/** Runs `velo start` on a config listing `backends` (with weights) in a fresh tmux server, 120x40. */
-async function launch(t: ExecutionContext, backends: Array<{ backend: TestBackend; weight?: number }>): Promise<Terminal> {
+/** Terminal size and extra config lines for `launch`. */
+interface LaunchOptions {
+  columns?: number;
+  rows?: number;
+  config?: string[];
+}
+
+/** Runs `velo start` on a config listing `backends` (with weights) in a fresh tmux server, 120x40 unless told otherwise. */
+async function launch(t: ExecutionContext, backends: Array<{ backend: TestBackend; weight?: number }>, options: LaunchOptions = {}): Promise<Terminal> {
+  const { columns = 120, rows = 40 } = options;
   const dir = mkdtempSync(join(tmpdir(), 'velo-e2e-'));
   const file = (name: string): string => join(dir, name);
   writeFileSync(
@@ -54,6 +65,7 @@ async function launch(t: ExecutionContext, backends: Array<{ backend: TestBacken
       'strategy: round-robin',
       'health_check: { interval: 200ms, timeout: 500ms, rise: 1, fall: 2 }',
       'access_log: false',
+      ...(options.config ?? []),
       'backends:',
       ...backends.map(({ backend, weight }) => `  - { url: ${backend.url}, name: ${backend.name}, weight: ${weight ?? 1} }`),
       '',
@@ -70,7 +82,7 @@ async function launch(t: ExecutionContext, backends: Array<{ backend: TestBacken
   };
   // The inner shell records its pid and becomes velo, in the foreground on the pane's TTY; the outer one records the exit code.
   const velo = `exec env -u CI -u CONTINUOUS_INTEGRATION ${process.execPath} ${BIN} start -c ${file('velo.yaml')} --port 0 --admin-port 0 2>${file('stderr')}`;
-  tmux('new-session', '-d', '-s', 'velo', '-x', '120', '-y', '40', `sh -c 'echo $$ > ${file('pid')}; ${velo}'; echo EXIT:$? > ${file('exit')}`);
+  tmux('new-session', '-d', '-s', 'velo', '-x', String(columns), '-y', String(rows), `sh -c 'echo $$ > ${file('pid')}; ${velo}'; echo EXIT:$? > ${file('exit')}`);
   t.teardown(async () => {
     if (!existsSync(file('exit')) && existsSync(file('pid'))) {
       const pid = Number(readFileSync(file('pid'), 'utf8'));
@@ -95,6 +107,7 @@ async function launch(t: ExecutionContext, backends: Array<{ backend: TestBacken
     });
   const header = await waitFor(/listening http:\/\/127\.0\.0\.1:([1-9]\d*)/, 'the header with the bound port');
   return {
+    resize: (c, r) => void tmux('resize-window', '-t', 'velo', '-x', String(c), '-y', String(r)),
     screen,
     keys: (...keys) => void tmux('send-keys', '-t', 'velo', ...keys),
     type: (text) => void tmux('send-keys', '-t', 'velo', '-l', text),
@@ -117,14 +130,87 @@ async function send(t: ExecutionContext, port: number, count: number): Promise<v
 const row = (name: string, state: string): RegExp => new RegExp(`^[› ] ${name}\\s+${state}\\s`, 'm');
 const counts = (backends: TestBackend[]): number[] => backends.map((b) => b.requests);
 
-test.serial('the backends are shown with their state, and q exits 0', async (t) => {
+test.serial('the backends are shown with their state; q asks, n keeps running, q then y exits 0', async (t) => {
   const backends = await startBackends(t, ['b1', 'b2', 'b3']);
   const term = await launch(t, backends.map((backend) => ({ backend })));
   for (const b of backends) await term.waitFor(row(b.name, 'healthy'), `${b.name} healthy`);
   t.regex(term.screen(), /strategy round-robin/);
   t.regex(term.screen(), /3\/3 available/);
   term.keys('q');
+  await term.waitFor(/stop velo\? 0 requests in flight, 0 WebSocket connections {2}y\/N/, 'the question');
+  term.keys('n');
+  await term.waitFor(/✓ still running/, 'n keeps it running');
+  term.keys('q');
+  await term.waitFor(/stop velo\?/, 'the question again');
+  term.keys('y');
   t.is(await term.exitCode(), 0);
+});
+
+/** Sends one request to `path` through velo without waiting for it; resolves with its status. */
+function sendSlow(t: ExecutionContext, port: number, path: string): Promise<number> {
+  const agent = new Agent({ connections: 1 });
+  t.teardown(() => agent.destroy());
+  return request(`http://127.0.0.1:${port}${path}`, { dispatcher: agent }).then(
+    async (res) => {
+      await res.body.dump();
+      return res.statusCode;
+    },
+    () => -1,
+  );
+}
+
+test.serial('during a drain the screen shows the request in flight and the time left; it finishes and velo exits 0', async (t) => {
+  const backends = await startBackends(t, ['b1']);
+  const term = await launch(t, [{ backend: backends[0]! }], { config: ['shutdown_timeout: 30s'] });
+  await term.waitFor(row('b1', 'healthy'), 'b1 healthy');
+  const answered = sendSlow(t, term.port, '/delay/3000');
+  await term.waitFor(/^› b1\s+healthy\s+closed\s+1 /m, 'the request in flight');
+  term.keys('q');
+  await term.waitFor(/stop velo\? 1 request in flight/, 'the question counts it');
+  term.keys('y');
+  const screen = await term.waitFor(/stopping velo: new connections refused, 1 request in flight; \d+s of shutdown_timeout \(30s\) left/, 'the drain screen');
+  t.regex(screen, /Ctrl-C twice more cuts them \(exit 1\)/);
+  t.regex(screen, /shutting down/);
+  t.is(await answered, 200, 'the request in flight finished');
+  t.is(await term.exitCode(), 0);
+});
+
+test.serial('Ctrl-C three times: the drain, then what a third does, then the cut and exit 1', async (t) => {
+  const backends = await startBackends(t, ['b1']);
+  const term = await launch(t, [{ backend: backends[0]! }], { config: ['shutdown_timeout: 60s'] });
+  await term.waitFor(row('b1', 'healthy'), 'b1 healthy');
+  const answered = sendSlow(t, term.port, '/delay/30000');
+  await term.waitFor(/^› b1\s+healthy\s+closed\s+1 /m, 'the request in flight');
+  term.keys('C-c');
+  await term.waitFor(/stopping velo: .*1 request in flight/, 'the drain screen');
+  term.keys('C-c');
+  await term.waitFor(/Ctrl-C once more cuts 1 request now and velo exits 1/, 'what a third does');
+  term.keys('C-c');
+  t.is(await term.exitCode(), 1);
+  t.not(await answered, 200, 'the request was cut');
+});
+
+test.serial('the frame fills 60x20, 120x40 and 250x70: header first, key bar on the last line; a resize re-lays it', async (t) => {
+  const backends = await startBackends(t, ['b1', 'b2', 'b3']);
+  for (const [columns, rows] of [[60, 20], [120, 40], [250, 70]] as const) {
+    const term = await launch(t, backends.map((backend) => ({ backend })), { columns, rows });
+    await term.waitFor(row('b3', 'healthy'), 'b3 healthy');
+    const lines = term.screen().split('\n');
+    t.regex(lines[0]!, /^velo \d/, `${columns}x${rows}: header on the first line`);
+    t.regex(lines[rows - 1]!, /\? help\s+q quit/, `${columns}x${rows}: key bar on the last line:\n${lines.join('\n')}`);
+    t.true(lines.every((l) => l.length <= columns));
+    if (columns === 250) {
+      term.resize(80, 24);
+      await term.waitFor(/^velo \d[^\n]*\n(?:[^\n]*\n){22}[^\n]*q quit/, 'the key bar on row 24 after the resize');
+      const after = term.screen().split('\n');
+      t.regex(after[23]!, /q quit/, `after the resize to 80x24:\n${after.join('\n')}`);
+      t.regex(after[0]!, /^velo \d/);
+    }
+    term.keys('q');
+    await term.waitFor(/stop velo\?/);
+    term.keys('y');
+    t.is(await term.exitCode(), 0);
+  }
 });
 
 test.serial('j then d drains the second backend: it shows draining and gets no new requests', async (t) => {
@@ -143,10 +229,12 @@ test.serial('j then d drains the second backend: it shows draining and gets no n
   term.keys('d');
   await term.waitFor(row('b2', 'healthy'), 'b2 back in rotation');
   term.keys('q');
+  await term.waitFor(/stop velo\?/);
+  term.keys('y');
   t.is(await term.exitCode(), 0);
 });
 
-test.serial('s switches round-robin to weighted-round-robin on screen and in the distribution', async (t) => {
+test.serial('the s picker switches round-robin to weighted-round-robin on screen and in the distribution', async (t) => {
   const backends = await startBackends(t, ['b1', 'b2', 'b3']);
   const term = await launch(t, [{ backend: backends[0]! }, { backend: backends[1]! }, { backend: backends[2]!, weight: 4 }]);
   for (const b of backends) await term.waitFor(row(b.name, 'healthy'), `${b.name} healthy`);
@@ -154,11 +242,18 @@ test.serial('s switches round-robin to weighted-round-robin on screen and in the
   await send(t, term.port, 30);
   t.deepEqual(counts(backends).map((n, i) => n - before[i]!), [10, 10, 10], 'round robin ignores weights');
   term.keys('s');
+  await term.waitFor(/❯ 1 round-robin {2}\(current\)/, 'the picker');
+  term.keys('Down');
+  await term.waitFor(/❯ 2 weighted-round-robin/, 'moved to the second');
+  t.regex(term.screen(), /strategy round-robin/, 'moving applies nothing');
+  term.keys('Enter');
   await term.waitFor(/strategy weighted-round-robin/, 'the new strategy in the header');
   before = counts(backends);
   await send(t, term.port, 60);
   t.deepEqual(counts(backends).map((n, i) => n - before[i]!), [10, 10, 40], 'weights 1:1:4');
   term.keys('q');
+  await term.waitFor(/stop velo\?/);
+  term.keys('y');
   t.is(await term.exitCode(), 0);
 });
 
@@ -177,5 +272,7 @@ test.serial('a, a URL, Enter: the new backend appears and serves', async (t) => 
   await send(t, term.port, 8);
   t.is(extra!.requests, 2, 'round robin gives it one request in four');
   term.keys('q');
+  await term.waitFor(/stop velo\?/);
+  term.keys('y');
   t.is(await term.exitCode(), 0);
 });

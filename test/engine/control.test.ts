@@ -442,3 +442,25 @@ test('maintenance: out of rotation, state maint, an event; unknown backends are 
   t.is(s.events().at(-1)!.message, '127.0.0.1:3 in maintenance (0 in flight finish; checks continue) [cli]');
   veloError(t, () => s.control.setMaintenance('api', 'http://127.0.0.1:7', true), 'E_NOT_FOUND', 404);
 });
+
+test('a reload to one pool says "1 pool", and a rejected reload keeps every problem with its line:column in the event', async (t) => {
+  const s = setup(t);
+  s.control.reloader = async () => parseConfigText('pools:\n  - name: web\n    backends: [http://127.0.0.1:1]\n', undefined);
+  await s.control.reload('api');
+  t.regex(s.events().at(-1)!.message, /^config reloaded by api: 1 pool, /);
+  const bad = ['pools:', '  - name: web', '    strategy: fastest', '    backends:', '      - ftp://127.0.0.1:1', '      - { url: http://127.0.0.1:2, weight: 0 }', '      - http://user:pw@127.0.0.1:3', ''].join('\n');
+  let configError: ConfigError | undefined;
+  try {
+    parseConfigText(bad, 'velo.config.yaml');
+  } catch (err) {
+    configError = err as ConfigError;
+  }
+  t.true(configError instanceof ConfigError && configError.message.split('\n').length > 3, 'more problems than the summary line holds');
+  s.control.reloader = async () => {
+    throw configError;
+  };
+  await t.throwsAsync(s.control.reload('api'));
+  const detail = s.engine.events.recent().at(-1)!.detail ?? '';
+  for (const line of configError!.message.split('\n')) t.true(detail.includes(line), line);
+  t.true((detail.match(/\d+:\d+/g) ?? []).length >= 3, detail);
+});
