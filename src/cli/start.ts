@@ -151,6 +151,8 @@ export async function launch(
   if (config.admin.enabled) {
     try {
       admin = await startAdminServer(engine, control, config.admin);
+      // The snapshot (dashboard header, `?`) shows the port actually bound, not a configured 0.
+      engine.adminAddress = admin.address;
     } catch (err) {
       stopWatching();
       await accessLog?.close();

@@ -63,6 +63,8 @@ export class Engine implements ForwardEnv {
   /** Runtime changes not in the config file, and the file config they apply to (changed through `Control`). */
   readonly overlay: RuntimeOverlay;
   server: http.Server | undefined;
+  /** The admin API's bound address once it listens (port 0 resolved); set by the CLI. */
+  adminAddress: { host: string; port: number } | undefined;
   /** The client-facing listener (set by `start`); certificate reloads go through it. */
   listener: Listener | undefined;
   shuttingDown = false;
@@ -422,7 +424,7 @@ export class Engine implements ForwardEnv {
     const { listen, admin } = this.config;
     return {
       listen: { host: listen.host, port: this.address.port, tls: listen.tls !== undefined },
-      admin: admin.enabled ? { host: admin.host, port: admin.port } : undefined,
+      admin: admin.enabled ? (this.adminAddress ?? { host: admin.host, port: admin.port }) : undefined,
       events: this.events.recent(50),
       configSource: this.config.source,
       shuttingDown: this.shuttingDown,

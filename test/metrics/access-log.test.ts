@@ -104,6 +104,8 @@ for (const [title, enabled, optsLog, expectLines] of [
     t.teardown(() => running.shutdown());
     const admin = lines.find((l) => l.msg === 'admin listening');
     t.regex(String(admin?.address), /^http:\/\/127\.0\.0\.1:\d+$/);
+    // The snapshot (dashboard header) names the bound admin port, never the configured 0.
+    t.is(`http://127.0.0.1:${running.engine.sampler.tick().admin?.port}`, String(admin?.address));
     const agent = client(t);
     t.is((await get(agent, `${String(admin!.address)}/api/health`)).status, 200);
     const proxy = `http://127.0.0.1:${running.engine.address.port}`;
