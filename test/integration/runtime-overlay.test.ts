@@ -160,6 +160,6 @@ test('one reload names every change it kept and every one the file overrode, in 
   t.deepEqual(report, expected);
   const event = s.velo.engine.events.recent().filter((e) => e.kind === 'reload').at(-1)!;
   t.is(event.level, 'warn', 'an overridden change is worth a look');
-  t.is(event.message, ['config reloaded by api: 1 pools, +0 -0 backends, 2 kept', ...expected.kept, ...expected.overridden].join('; '));
+  t.is(event.message, ['config reloaded by api: 1 pool, +0 -0 backends, 2 kept', ...expected.kept, ...expected.overridden].join('; '));
   t.is(s.velo.engine.sampler.tick().runtimeChanges, 2);
 });
