@@ -7,7 +7,7 @@ import type { Socket } from 'node:net';
 import type { Dispatcher } from 'undici';
 import type { Pool } from '../upstream/pool.js';
 import type { Upstream } from '../upstream/upstream.js';
-import { expectRequestHead, forgetRequestHead, type ConnectionClaimant, type ConnectionUse } from '../upstream/connector.js';
+import { claimNextRequest, type ConnectionClaimant, type ConnectionUse } from '../upstream/connector.js';
 
 /** Why velo itself aborts an attempt; never counted against the backend. */
 export class AttemptCancelled extends Error {}
@@ -53,8 +53,10 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionClaimant {
 
   /**
    * Takes one in-flight slot on `upstream` (and a retry slot when `isRetry`) until `release()`.
-   * `responseTimeoutMs` (> 0) bounds the wait for response headers, measured from now, with
-   * Node's timer (undici's own timers are coarse above 1 s: up to 0.5 s late).
+   * `responseTimeoutMs` (> 0) bounds, with Node's timer (undici's own are coarse above 1 s: up
+   * to 0.5 s late), first the wait for a connection and then, once the whole request has been
+   * sent, the wait for response headers. The upload in between is not timed here (a slow
+   * client's upload is bounded by `client_timeouts.request`), as undici's headersTimeout.
    */
   constructor(
     private readonly owner: AttemptOwner,
@@ -62,17 +64,19 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionClaimant {
     private readonly pool: Pool,
     private readonly clock: () => number,
     private readonly isRetry: boolean,
-    responseTimeoutMs: number,
-    private readonly requestId: string,
+    private readonly responseTimeoutMs: number,
   ) {
     this.startedAt = clock();
-    expectRequestHead(requestId, this);
     upstream.inFlight += 1;
     if (isRetry) pool.retryBudget.retriesInFlight += 1;
     this.isProbe = upstream.breaker.onDispatch();
-    if (responseTimeoutMs > 0) {
-      this.deadline = setTimeout(() => this.cancel(new AttemptTimedOut(`no response headers within ${responseTimeoutMs} ms`)), responseTimeoutMs);
-    }
+    this.armDeadline();
+  }
+
+  private armDeadline(): void {
+    this.clearDeadline();
+    const ms = this.responseTimeoutMs;
+    if (ms > 0 && !this.done) this.deadline = setTimeout(() => this.cancel(new AttemptTimedOut(`no response headers within ${ms} ms`)), ms);
   }
 
   /** Aborts this attempt on velo's behalf (client gone, a status to retry, a deadline). */
@@ -82,7 +86,15 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionClaimant {
     // without undici opening a replacement connection (see ConnectionUse.socket).
     const socket = this.connection?.socket;
     if (socket !== undefined && !socket.destroyed && !this.done) socket.destroy(this.cancelled);
-    else this.abortFn?.(this.cancelled);
+    else if (this.abortFn !== undefined) this.abortFn(this.cancelled);
+    else if (!this.done) {
+      // Not handed to a socket yet (connecting, or queued in undici): end the attempt now; when
+      // undici gets to it, onConnect aborts it and its onError is ignored.
+      this.done = true;
+      this.clearDeadline();
+      const reason = this.cancelled;
+      setImmediate(() => this.owner.onAttemptError(this, reason));
+    }
   }
 
   retryOnStatus(status: number): void {
@@ -104,7 +116,6 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionClaimant {
    */
   settle(status: number, outcome: 'ok' | 'error' | 'neutral', keepSlot = false): void {
     this.clearDeadline();
-    forgetRequestHead(this.requestId, this);
     if (!keepSlot) this.release();
     if (this.settled) return;
     this.settled = true;
@@ -137,7 +148,15 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionClaimant {
   onConnect(abort: (err?: Error) => void): void {
     this.abortFn = abort;
     this.connected = true;
-    if (this.cancelled !== undefined) abort(this.cancelled);
+    if (this.cancelled !== undefined) return abort(this.cancelled);
+    claimNextRequest(this);
+    // The request is being written: its upload is not the backend's to answer for.
+    this.clearDeadline();
+  }
+
+  /** The whole request (head and body) is written: the wait for the response starts now. */
+  onRequestSent(): void {
+    this.armDeadline();
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {

@@ -15,7 +15,7 @@ import { ForwardRequest, type RequestTarget, type UpgradeClient } from './forwar
 import { sendError } from './reply.js';
 import { clientIpFromForwardedFor } from './headers.js';
 import type { Tunnel } from './tunnel.js';
-import { upgradeBody } from './request-body.js';
+import { hasRequestBody, upgradeBody } from './request-body.js';
 import { requestSyntaxProblem } from './request-validation.js';
 import { StickySessions } from '../balancing/sticky.js';
 import { countFinished, type EngineTotals, type ForwardEnv, type RequestObserver, type TerminationCause } from './request-record.js';
@@ -364,6 +364,12 @@ export class Engine implements ForwardEnv {
       if (!admission.ok) return this.answerLocally(req, res, requestId, admission);
       const { pool, clientIp, target } = admission;
       const websocket = String(req.headers.upgrade).trim().toLowerCase() === 'websocket';
+      if (websocket && hasRequestBody(req)) {
+        // A handshake is a GET without a body (RFC 6455 section 4.1); bytes after its head are
+        // frames. Forwarding a declared body would fail on every backend and be blamed on them.
+        sendError(res, 400, 'a WebSocket handshake cannot carry a body', requestId, { connection: 'close' });
+        return;
+      }
       const upgrade: UpgradeClient | undefined = websocket ? { socket, head, protocol: 'websocket', detach: () => socket.off('end', onEarlyEnd) } : undefined;
       const body = websocket ? undefined : upgradeBody(req, socket, head, pool.config.retry.maxBodyBytes);
       if (body === 'unsupported') {
@@ -399,7 +405,13 @@ export class Engine implements ForwardEnv {
       bytesOut,
       termination,
     };
-    for (const observe of this.observers) observe(record);
+    for (const observe of this.observers) {
+      try {
+        observe(record);
+      } catch {
+        // An observer (access log, metrics) must never take the proxy down.
+      }
+    }
   }
 
   private onHealthTransition(u: Upstream, from: string, to: string, detail: string | undefined): void {
@@ -455,6 +467,12 @@ export interface Rejection {
 export type Admission = { ok: true; pool: Pool; clientIp: string; target: RequestTarget } | Rejection;
 
 const ABSOLUTE_FORM = /^https?:\/\/([^/?#]*)/i;
+/**
+ * `host [":" port]` with a non-empty host (RFC 9110 section 4.2.1: a URI with an empty host is
+ * invalid): an IP literal, or a reg-name/IPv4 of unreserved, sub-delims and %-escapes; a port
+ * of at most 5 digits up to 65535. No userinfo (`@` is not allowed).
+ */
+const VALID_AUTHORITY = /^(?:\[[0-9A-Fa-f:.]+\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+)(?::(?:6553[0-5]|655[0-2]\d|65[0-4]\d{2}|6[0-4]\d{3}|[1-5]?\d{1,4}))?$/;
 
 /**
  * The request-target in origin form: `/path?q` as sent, or from the absolute form
@@ -467,7 +485,7 @@ export function requestTarget(url: string): RequestTarget | undefined {
   const m = ABSOLUTE_FORM.exec(url);
   if (m === null) return undefined;
   const authority = m[1]!;
-  if (authority === '' || authority.includes('@')) return undefined;
+  if (!VALID_AUTHORITY.test(authority)) return undefined;
   const rest = url.slice(m[0].length);
   if (rest.startsWith('#')) return undefined;
   return { path: rest.startsWith('/') ? rest : `/${rest}`, authority };

@@ -99,7 +99,8 @@ export class ForwardRequest implements AttemptOwner {
     body?: RequestBody,
   ) {
     this.startedAt = env.clock();
-    this.body = body ?? (hasRequestBody(req) ? new RequestBody(req, pool.config.retry.maxBodyBytes) : undefined);
+    // An upgrade's body (if any) was read off the raw socket by the engine; req carries none.
+    this.body = body ?? (upgrade === undefined && hasRequestBody(req) ? new RequestBody(req, pool.config.retry.maxBodyBytes) : undefined);
     this.headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, {
       peerIp,
       clientIp,
@@ -162,7 +163,7 @@ export class ForwardRequest implements AttemptOwner {
     }
     const { timeouts, retry } = this.pool.config;
     const responseMs = retry.perTryTimeoutMs > 0 ? Math.min(retry.perTryTimeoutMs, timeouts.responseMs) : timeouts.responseMs;
-    this.current = new Attempt(this, upstream, this.pool, this.env.clock, this.attempts > 1, responseMs, this.requestId);
+    this.current = new Attempt(this, upstream, this.pool, this.env.clock, this.attempts > 1, responseMs);
     upstream.dispatcher.dispatch(
       {
         path: this.target.path,
@@ -290,7 +291,8 @@ export class ForwardRequest implements AttemptOwner {
     this.res.off('close', this.onClientClose);
     this.res.detachSocket(client.socket);
     client.detach();
-    client.socket.write(upgradeResponseHead(status, raw));
+    // Header values were decoded as latin1: write them back byte for byte.
+    client.socket.write(upgradeResponseHead(status, raw), 'latin1');
     const upstream = attempt.upstream;
     upstream.tunnels += 1;
     upstream.tunnelsTotal += 1;
@@ -340,8 +342,10 @@ export class ForwardRequest implements AttemptOwner {
       this.staleResends += 1;
       this.retries += 1;
       this.env.totals.retries += 1;
-      const other = this.pickUpstream();
-      return this.send(other ?? attempt.upstream);
+      const next = this.pickUpstream() ?? (attempt.upstream.isAvailable() ? attempt.upstream : undefined);
+      if (next !== undefined) return this.send(next);
+      this.lastFailure = 'reset';
+      return this.failWith('reset');
     }
     const failure: AttemptFailure =
       !attempt.connected || (err.code !== undefined && CONNECT_ERRORS.has(err.code))
@@ -356,9 +360,12 @@ export class ForwardRequest implements AttemptOwner {
   }
 
   /**
-   * True when the attempt failed on a reused connection before any byte of its response, and
-   * sending the request again cannot repeat anything the client would notice: an idempotent
-   * method, or a body velo still holds in full (RFC 9112 section 9.3.1).
+   * True when the attempt failed on a reused connection before any byte of its response and
+   * may be sent again (RFC 9112 section 9.3.1: automatic retry only for idempotent methods, or
+   * when the user agent knows the request is idempotent): an idempotent method, or
+   * `retry.retry_non_idempotent`, or an `Idempotency-Key` header; and a body velo still holds
+   * in full. "No response byte" cannot tell a keep-alive race from a backend that processed
+   * the request and then died, so a POST is never resent on that evidence alone.
    */
   private isStaleConnection(attempt: Attempt, err: Error): boolean {
     const conn = attempt.connection;
@@ -366,7 +373,7 @@ export class ForwardRequest implements AttemptOwner {
     if (err instanceof AttemptCancelled || err instanceof AttemptTimedOut || this.clientGone) return false;
     if (this.staleResends >= MAX_STALE_RESENDS) return false;
     if (this.body !== undefined && !this.body.replayable) return false;
-    return isIdempotent(this.req.method!) || this.body === undefined || this.body.replayable;
+    return isIdempotent(this.req.method!) || this.pool.config.retry.retryNonIdempotent || this.req.headers['idempotency-key'] !== undefined;
   }
 
   /**
@@ -451,6 +458,12 @@ export class ForwardRequest implements AttemptOwner {
       bytesOut: this.bytesOut,
       termination,
     };
-    for (const observe of this.env.observers) observe(record);
+    for (const observe of this.env.observers) {
+      try {
+        observe(record);
+      } catch {
+        // An observer (access log, metrics) must never take the proxy down from a socket event.
+      }
+    }
   }
 }

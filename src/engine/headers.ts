@@ -37,6 +37,13 @@ export interface ForwardedInfo {
   authority?: string;
 }
 
+/**
+ * Fields that define the message itself and are kept even when a `Connection` header names
+ * them (`Connection: Host` would otherwise route on the client's Host and send the backend
+ * undici's). RFC 9110 section 7.6.1 says a sender MUST NOT list such end-to-end fields.
+ */
+const NEVER_CONNECTION_OPTION = new Set(['host', 'content-length']);
+
 /** Names listed in a Connection header value, lower-cased (they are hop-by-hop too). */
 function connectionTokens(value: string | undefined): Set<string> | undefined {
   if (value === undefined) return undefined;
@@ -48,7 +55,7 @@ function connectionTokens(value: string | undefined): Set<string> | undefined {
   let tokens: Set<string> | undefined;
   for (const raw of value.split(',')) {
     const t = raw.trim().toLowerCase();
-    if (t === '' || t === 'close' || t === 'keep-alive') continue;
+    if (t === '' || t === 'close' || t === 'keep-alive' || NEVER_CONNECTION_OPTION.has(t)) continue;
     (tokens ??= new Set()).add(t);
   }
   return tokens;

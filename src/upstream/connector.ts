@@ -14,15 +14,16 @@
  *   connection before any response byte met a keep-alive race (the backend closed the idle
  *   connection as velo reused it) and can be sent again safely (RFC 9112 section 9.3.1).
  */
+import diagnostics from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
 import { buildConnector } from 'undici';
 import type { UpstreamTlsOptions } from './upstream-tls.js';
 
 /** What velo knows about one backend connection, shared with the attempt that used it. */
 export interface ConnectionUse {
-  /** Requests written on this socket so far, this one included. */
+  /** Requests sent on this socket so far, this one included. */
   requests: number;
-  /** Bytes received since this request's head was written (interim responses included). */
+  /** Bytes received since this request was sent (interim responses included). */
   responseBytes: number;
   /**
    * The socket itself. Destroying it with an error fails the request running on it with that
@@ -32,45 +33,41 @@ export interface ConnectionUse {
   socket: Socket;
 }
 
-/** An attempt that wants to learn which connection its request head goes out on. */
+/** An attempt that wants to learn which connection its request goes out on. */
 export interface ConnectionClaimant {
   connection: ConnectionUse | undefined;
 }
 
-/** Attempts waiting for their request head to be written, by X-Request-Id; null marks a clash. */
-const awaitingHead = new Map<string, ConnectionClaimant | null>();
+/** Every socket this connector instrumented, with its state. */
+const states = new WeakMap<Socket, SocketState>();
+let claimant: ConnectionClaimant | undefined;
 
 /**
- * Binds the request head carrying `x-request-id: <requestId>` to `who` when undici writes it,
- * on whichever socket and whenever that happens (with a streamed body undici writes the head
- * only with the first body chunk). Two attempts in flight with the same id (a client reusing
- * its X-Request-Id) bind to nothing, so neither can touch the other's socket.
+ * Binds the request undici is about to send to `who`; call it from the dispatch handler's
+ * `onConnect`. undici publishes `undici:client:sendHeaders` ({request, headers, socket}) in the
+ * same synchronous step, after `onConnect` and before the head is written (client-h1.js
+ * writeH1), whatever the body. Nothing a client sends takes part in the binding.
  */
-export function expectRequestHead(requestId: string, who: ConnectionClaimant): void {
-  awaitingHead.set(requestId, awaitingHead.has(requestId) ? null : who);
+export function claimNextRequest(who: ConnectionClaimant): void {
+  claimant = who;
+  // Only that synchronous step counts: a request aborted in onConnect publishes nothing.
+  queueMicrotask(() => {
+    if (claimant === who) claimant = undefined;
+  });
 }
 
-/** Forgets an attempt that ended before its head was written. */
-export function forgetRequestHead(requestId: string, who: ConnectionClaimant): void {
-  if (awaitingHead.get(requestId) === who) awaitingHead.delete(requestId);
-}
+diagnostics.subscribe('undici:client:sendHeaders', (message) => {
+  const state = states.get((message as { socket: Socket }).socket);
+  const who = claimant;
+  claimant = undefined;
+  if (state === undefined) return;
+  state.requests += 1;
+  state.responseBytes = 0;
+  state.atResponseStart = true;
+  state.pending = undefined;
+  if (who !== undefined) who.connection = state;
+});
 
-const REQUEST_ID_FIELD = '\r\nx-request-id: ';
-
-function claimantOf(head: string): ConnectionClaimant | undefined {
-  if (awaitingHead.size === 0) return undefined;
-  const at = head.indexOf(REQUEST_ID_FIELD);
-  if (at < 0) return undefined;
-  const start = at + REQUEST_ID_FIELD.length;
-  const id = head.slice(start, head.indexOf('\r\n', start));
-  const who = awaitingHead.get(id);
-  if (who === undefined) return undefined;
-  awaitingHead.delete(id);
-  return who ?? undefined;
-}
-
-/** A request line as undici writes it: `METHOD SP request-target SP HTTP/1.1 CRLF`. */
-const REQUEST_LINE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ \S+ HTTP\/1\.1\r\n/;
 /** Longest interim-response head we hold back while waiting for its end. */
 const MAX_INTERIM_HEAD_BYTES = 16 * 1024;
 
@@ -90,7 +87,7 @@ export interface ConnectorOptions {
    * otherwise derive it from each request's Host (and reconnect whenever it changes).
    */
   tls?: UpstreamTlsOptions;
-  /** Track request heads and drop unsolicited `100 Continue` (false for health probes). Default true. */
+  /** Track requests per socket and drop unsolicited `100 Continue` (false for health probes). Default true. */
   instrument?: boolean;
 }
 
@@ -112,18 +109,7 @@ export function createConnector(options: ConnectorOptions): buildConnector.conne
 
 function instrument(socket: Socket): void {
   const state: SocketState = { requests: 0, responseBytes: 0, atResponseStart: false, pending: undefined, socket };
-  const write = socket.write;
-  socket.write = function (this: Socket, chunk: unknown, ...rest: unknown[]): boolean {
-    if (typeof chunk === 'string' && REQUEST_LINE.test(chunk)) {
-      state.requests += 1;
-      state.responseBytes = 0;
-      state.atResponseStart = true;
-      state.pending = undefined;
-      const who = claimantOf(chunk);
-      if (who !== undefined) who.connection = state;
-    }
-    return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
-  } as Socket['write'];
+  states.set(socket, state);
   const push = socket.push;
   socket.push = function (this: Socket, chunk: Buffer | null, encoding?: BufferEncoding): boolean {
     if (chunk !== null && chunk.length > 0) {

@@ -5,6 +5,7 @@
  */
 import test from 'ava';
 import net from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startVelo } from './harness.js';
 import { converse, headersOf, onRequestHeads, rawBackend } from './raw-peers.js';
 
@@ -158,17 +159,33 @@ test('stale connections on two backends: four GETs are four 200s', async (t) => 
   }
 });
 
-test('a POST whose body velo holds is resent after a stale connection; one that broke after response bytes is not', async (t) => {
-  const b = await onceperConnection(t, 'ok');
+test('after a reused connection fails with no response byte, a POST is resent only with an Idempotency-Key; one that broke after response bytes never', async (t) => {
+  const posts: string[] = [];
+  const b = await rawBackend(t, (socket) =>
+    onRequestHeads(socket, (head, n) => {
+      if (n === 0 && head.startsWith('GET')) return void socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      posts.push(head.split('\r\n')[0]!);
+      // Read the POST, then drop it without a byte of response: a keep-alive race, or a backend
+      // that applied it and died; velo cannot tell which.
+      socket.destroy();
+    }),
+  );
   const velo = await startVelo(t, `${NO_HEALTH}retry: { attempts: 0 }\n`, [b.url]);
-  t.regex(await getOnce(velo.engine.address.port), /^HTTP\/1\.1 200 OK/);
-  const post = await new Promise<string>((resolve) => {
-    const s = net.connect(velo.engine.address.port, '127.0.0.1', () => s.write('POST /f HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi'));
-    let out = '';
-    s.on('data', (d: Buffer) => (out += d));
-    s.on('close', () => resolve(out));
-  });
-  t.regex(post, /^HTTP\/1\.1 200 OK/);
+  const port = velo.engine.address.port;
+  const post = (extra: string): Promise<string> =>
+    new Promise<string>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => s.write(`POST /pay HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${extra}Content-Length: 2\r\n\r\nhi`));
+      let out = '';
+      s.on('data', (d: Buffer) => (out += d));
+      s.on('close', () => resolve(out));
+    });
+  t.regex(await getOnce(port), /^HTTP\/1\.1 200 OK/);
+  t.regex(await post(''), /^HTTP\/1\.1 502 /);
+  t.is(posts.length, 1, 'a plain POST is not sent twice');
+  t.regex(await getOnce(port), /^HTTP\/1\.1 200 OK/);
+  posts.length = 0;
+  t.regex(await post('Idempotency-Key: k-1\r\n'), /^HTTP\/1\.1 502 /);
+  t.is(posts.length, 2, 'with an Idempotency-Key it is sent again on a fresh connection');
   // A backend that sends part of a status line and then drops: a real failure, never resent.
   const half = await rawBackend(t, (socket) => onRequestHeads(socket, () => socket.end('HTTP/1.1 2')));
   const velo2 = await startVelo(t, `${NO_HEALTH}retry: { attempts: 0 }\n`, [half.url]);
@@ -204,11 +221,17 @@ test('the response deadline fires within 100 ms of its value: a 1 s timeout answ
   let headAt = 0;
   const silent = await rawBackend(t, (socket) => onRequestHeads(socket, () => (headAt = Date.now())));
   const velo = await startVelo(t, `${NO_HEALTH}retry: { attempts: 0 }\ntimeouts: { response: 1s }\n`, [silent.url]);
+  // velo runs in this process: how late its event loop ran while we waited is the machine's
+  // doing (other processes on 2 cores), not velo's timer; it is allowed on top of the 100 ms.
+  const lag = monitorEventLoopDelay({ resolution: 10 });
+  lag.enable();
   const started = Date.now();
   const reply = await getOnce(velo.engine.address.port);
   const answeredAt = Date.now();
+  lag.disable();
+  const schedulerMs = lag.max / 1e6;
   t.regex(reply, /^HTTP\/1\.1 504 Gateway Timeout\r\n/);
-  // Measured from the moment the request reached the backend, so a loaded machine's connect and parse time do not count.
+  // Measured from the moment the request reached the backend, so connect and parse time do not count.
   t.true(answeredAt - started >= 1000, `504 after ${answeredAt - started} ms`);
-  t.true(answeredAt - headAt <= 1100, `504 ${answeredAt - headAt} ms after the backend got the request`);
+  t.true(answeredAt - headAt <= 1100 + schedulerMs, `504 ${answeredAt - headAt} ms after the backend got the request (event loop delayed up to ${Math.round(schedulerMs)} ms)`);
 });
