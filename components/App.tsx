@@ -7,6 +7,7 @@ import { Box, Text } from 'ink';
 import { AddBackendInput, LineInput, inputLines } from './AddBackendInput.js';
 import { BackendTable } from './BackendTable.js';
 import { ConfirmRemove } from './ConfirmRemove.js';
+import { ConfirmSave, saveQuestionLines } from './ConfirmSave.js';
 import { EventPane } from './EventPane.js';
 import { EventView } from './EventView.js';
 import { Header } from './Header.js';
@@ -102,7 +103,15 @@ function Screen({ store, control, logs, drain: drainStore = NO_DRAIN, title = []
       </>,
     );
   }
-  const statusLines = stopping ? 2 : mode.kind === 'add' || mode.kind === 'test' ? inputLines(mode.error, width) : 1;
+  // The save question lists the changes in up to a quarter of the terminal, the table and panes keep the rest.
+  const saveLines = Math.max(2, Math.floor(rows / 4));
+  const statusLines = stopping
+    ? 2
+    : mode.kind === 'add' || mode.kind === 'test'
+      ? inputLines(mode.error, width)
+      : mode.kind === 'save'
+        ? saveQuestionLines(mode.file, mode.changes, saveLines).length
+        : 1;
   const fixedLines = title.length + header.length + 1 + statusLines + 1;
   const plan = planLayout({ rows, fixedLines, backends: pool?.backends.length ?? 0, logsVisible: ui.logsVisible });
   pages.current = { ...pages.current, table: Math.max(1, plan.tableLines - 1) };
@@ -140,6 +149,8 @@ function Screen({ store, control, logs, drain: drainStore = NO_DRAIN, title = []
         <LineInput prompt="test requests to send through velo: " edit={mode.edit} error={mode.error} width={width} hint="Enter sends them (like velo make-request -n N) · Esc sends none" />
       ) : mode.kind === 'confirm' ? (
         <ConfirmRemove name={mode.backend.name} url={mode.backend.url} inFlight={mode.backend.inFlight} />
+      ) : mode.kind === 'save' ? (
+        <ConfirmSave file={mode.file} changes={mode.changes} maxLines={saveLines} />
       ) : mode.kind === 'quit' ? (
         <QuitConfirm requests={counts.requests} connections={counts.connections} />
       ) : (

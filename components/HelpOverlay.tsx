@@ -11,6 +11,7 @@ const SCOPE_TITLES: ReadonlyArray<readonly [KeyScope, string]> = [
   ['test', 'test requests (t)'],
   ['edit', 'editing either input'],
   ['confirm', 'removing a backend'],
+  ['save', 'saving to the config file (w)'],
   ['quit', 'stop velo? (q)'],
   ['stopping', 'while velo stops'],
   ['picker', 'strategy picker (s)'],

@@ -54,6 +54,9 @@ const control = {
   undrain: call('undrain'),
   setWeight: call('setWeight'),
   setStrategy: call('setStrategy'),
+  setMaintenance: call('setMaintenance'),
+  configDiff: call('configDiff'),
+  saveConfig: call('saveConfig'),
   stop: call('stop'),
   sendTestRequests: call('sendTestRequests'),
 } as DashboardControl;

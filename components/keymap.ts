@@ -5,10 +5,10 @@
 
 /**
  * Where a binding applies: the main screen, the add-backend and test-request inputs (both also
- * take the `edit` keys), the remove and quit questions, the strategy picker, the event view,
- * the help overlay, the shutdown screen, or everywhere.
+ * take the `edit` keys), the remove, save and quit questions, the strategy picker, the event
+ * view, the help overlay, the shutdown screen, or everywhere.
  */
-export type KeyScope = 'main' | 'add' | 'test' | 'edit' | 'confirm' | 'quit' | 'picker' | 'events' | 'help' | 'stopping' | 'any';
+export type KeyScope = 'main' | 'add' | 'test' | 'edit' | 'confirm' | 'save' | 'quit' | 'picker' | 'events' | 'help' | 'stopping' | 'any';
 
 /** Scopes that a screen can be in (`edit` and `any` only lend their keys to others). */
 export type ScreenScope = Exclude<KeyScope, 'edit' | 'any'>;
@@ -24,6 +24,8 @@ export type ActionId =
   | 'open-picker'
   | 'pick-strategy'
   | 'toggle-drain'
+  | 'toggle-maintenance'
+  | 'ask-save'
   | 'add-backend'
   | 'remove-backend'
   | 'weight-up'
@@ -73,6 +75,7 @@ export const KEYMAP: readonly KeyBinding[] = Object.freeze([
   { scope: 'main', keys: ['home', 'g'], display: 'Home / g', label: 'select the first backend', action: 'select-first' },
   { scope: 'main', keys: ['end', 'G'], display: 'End / G', label: 'select the last backend', action: 'select-last' },
   { scope: 'main', keys: ['d'], display: 'd', label: 'drain the selected backend (no new requests), or undrain it', hint: { keys: 'd', label: 'drain' }, action: 'toggle-drain' },
+  { scope: 'main', keys: ['m'], display: 'm', label: 'put the selected backend in maintenance (no requests at all, health checks go on), or take it out', action: 'toggle-maintenance' },
   { scope: 'main', keys: ['s'], display: 's', label: 'choose the balancing strategy from a list', hint: { keys: 's', label: 'strategy' }, action: 'open-picker' },
   { scope: 'main', keys: STRATEGY_KEYS, display: '1-8', label: 'switch to a strategy by number (listed below)', action: 'pick-strategy' },
   { scope: 'main', keys: ['+'], display: '+', label: 'raise the selected backend\'s weight by 1', hint: { keys: '+/-', label: 'weight' }, action: 'weight-up' },
@@ -83,6 +86,7 @@ export const KEYMAP: readonly KeyBinding[] = Object.freeze([
   { scope: 'main', keys: ['e', 'enter'], display: 'e / Enter', label: 'open the events, each one whole (a rejected reload lists every problem)', hint: { keys: 'e', label: 'events' }, action: 'open-events' },
   { scope: 'main', keys: ['tab'], display: 'Tab', label: 'show the next pool', hint: { keys: 'tab', label: 'pool' }, action: 'next-pool' },
   { scope: 'main', keys: ['l'], display: 'l', label: 'show or hide the live access log', hint: { keys: 'l', label: 'log' }, action: 'toggle-logs' },
+  { scope: 'main', keys: ['w'], display: 'w', label: 'write the runtime changes into the config file, comments kept (lists them and asks first)', hint: { keys: 'w', label: 'save' }, action: 'ask-save' },
   { scope: 'main', keys: ['?'], display: '?', label: 'show or hide this help', hint: { keys: '?', label: 'help' }, action: 'toggle-help' },
   { scope: 'main', keys: ['q'], display: 'q', label: 'quit: asks, then stops gracefully (in-flight requests finish)', hint: { keys: 'q', label: 'quit' }, action: 'ask-quit' },
   { scope: 'stopping', keys: ['ctrl+c'], display: 'Ctrl-C', label: 'stop harder: the second says what the third does, the third cuts what is in flight', hint: { keys: 'ctrl-c', label: 'again: see above' }, action: 'stop' },
@@ -100,6 +104,8 @@ export const KEYMAP: readonly KeyBinding[] = Object.freeze([
   { scope: 'test', keys: ['escape'], display: 'Esc', label: 'send none', hint: { keys: 'esc', label: 'cancel' }, action: 'cancel' },
   { scope: 'confirm', keys: ['y'], display: 'y', label: 'remove the backend', hint: { keys: 'y', label: 'remove' }, action: 'confirm' },
   { scope: 'confirm', keys: ['n', 'escape'], display: 'n / Esc', label: 'keep the backend', hint: { keys: 'n', label: 'keep' }, action: 'cancel' },
+  { scope: 'save', keys: ['y'], display: 'y', label: 'write the changes into the config file', hint: { keys: 'y', label: 'write' }, action: 'confirm' },
+  { scope: 'save', keys: ['n', 'escape'], display: 'n / Esc', label: 'write nothing', hint: { keys: 'n', label: 'cancel' }, action: 'cancel' },
   { scope: 'quit', keys: ['y'], display: 'y', label: 'stop velo', hint: { keys: 'y', label: 'stop' }, action: 'stop' },
   { scope: 'quit', keys: ['n', 'escape', 'enter'], display: 'n / Esc / Enter', label: 'keep running', hint: { keys: 'n', label: 'keep running' }, action: 'cancel' },
   { scope: 'picker', keys: ['up', 'down'], display: '↑↓', label: 'move through the strategies', hint: { keys: '↑↓', label: 'choose' }, action: 'widget' },

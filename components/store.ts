@@ -41,10 +41,23 @@ export interface DashboardControl {
   undrain(pool: string, ref: string, actor: Actor): MaybePromise<unknown>;
   setWeight(pool: string, ref: string, weight: number, actor: Actor): MaybePromise<{ weight: number }>;
   setStrategy(pool: string, name: string, actor: Actor): MaybePromise<string>;
+  /** Takes a backend out of rotation for everyone (`on`), health checks still running, or puts it back. */
+  setMaintenance(pool: string, ref: string, on: boolean, actor: Actor): MaybePromise<unknown>;
+  /** The runtime changes not in the config file, oldest first; `change` says each in words. */
+  configDiff(): MaybePromise<ReadonlyArray<{ change: string }>>;
+  /** Writes the runtime changes into the config file, keeping its comments; fails without a file, on a conflict, or if the result would not validate. */
+  saveConfig(actor: Actor): MaybePromise<SaveView>;
   /** One request to stop velo, counted by the stop rule (src/cli/drain-guard.ts): drain, then warn, then cut. */
   stop(source: StopSource): MaybePromise<unknown>;
   /** Sends `count` requests through the balancer (`velo make-request -n count`) and resolves with what came back. */
   sendTestRequests(count: number): MaybePromise<TestRequestsResult>;
+}
+
+/** What a save wrote (the part of `SaveResult` the dashboard shows). */
+export interface SaveView {
+  file: string;
+  saved: number;
+  changes: readonly string[];
 }
 
 /** The key that asked to stop. */

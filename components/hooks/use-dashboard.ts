@@ -9,6 +9,7 @@ import { STRATEGY_NAMES } from '../../src/balancing/registry.js';
 import type { StrategyName } from '../../src/config/types.js';
 import type { BackendSnapshot, EngineSnapshot, PoolSnapshot } from '../../src/metrics/snapshot.js';
 import type { ActionId, ScreenScope } from '../keymap.js';
+import { configLabel } from '../header-lines.js';
 import { applyEditKey, insertText, lineEdit, type LineEdit } from '../line-edit.js';
 import { parseAddInput } from '../parse-add-input.js';
 import type { DashboardControl, StopSource } from '../store.js';
@@ -22,6 +23,8 @@ export type Mode =
   | { kind: 'add'; edit: LineEdit; error?: string }
   | { kind: 'test'; edit: LineEdit; error?: string }
   | { kind: 'confirm'; pool: string; backend: Pick<BackendSnapshot, 'id' | 'name' | 'url' | 'inFlight'> }
+  /** The question before a save: the file (as the header names it) and each change in words. */
+  | { kind: 'save'; file: string; changes: readonly string[] }
   | { kind: 'quit' }
   | { kind: 'picker'; pool: string; current: StrategyName }
   /** `selected` counts from the newest event (0), so new events do not move it. */
@@ -57,6 +60,20 @@ const ACTOR = 'dashboard';
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** A message on one line: a config error lists its problems on lines of their own. */
+function oneLine(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '')
+    .join(' ');
+}
+
+/** The config file as the header names it, or words for its absence. */
+function fileLabel(source: string | undefined): string {
+  return source === undefined ? 'the config file' : configLabel(source);
 }
 
 /** Runs `run`, then `done` with its result (at once, or when its promise settles) or `failed` with its error. */
@@ -170,6 +187,25 @@ export function useDashboard(
           ? attempt(() => control.undrain(p.name, b.id, ACTOR), () => `undrained ${b.name}: it takes new requests again`)
           : attempt(() => control.drain(p.name, b.id, ACTOR), () => `draining ${b.name}: no new requests, in-flight ones finish`),
       ),
+    'toggle-maintenance': () =>
+      withBackend((p, b) =>
+        b.maintenance
+          ? attempt(() => control.setMaintenance(p.name, b.id, false, ACTOR), () => `${b.name} out of maintenance: it takes requests again`)
+          : attempt(() => control.setMaintenance(p.name, b.id, true, ACTOR), () => `${b.name} in maintenance: no requests at all, health checks go on`),
+      ),
+    'ask-save': () => {
+      const file = fileLabel(getSnapshot().configSource);
+      settle(
+        () => control.configDiff(),
+        (entries) => {
+          // Another key may have opened a screen while the list was on its way.
+          if (state.current.mode.kind !== 'main') return;
+          if (entries.length === 0) return note(`no runtime changes to save: ${file} holds the running config`);
+          set({ mode: { kind: 'save', file, changes: entries.map((e) => e.change) } });
+        },
+        (err) => note(messageOf(err), 'error'),
+      );
+    },
     'weight-up': () => withBackend((p, b) => attempt(() => control.setWeight(p.name, b.id, b.weight + 1, ACTOR), (u) => `weight of ${b.name}: ${u.weight}`)),
     'weight-down': () => withBackend((p, b) => attempt(() => control.setWeight(p.name, b.id, b.weight - 1, ACTOR), (u) => `weight of ${b.name}: ${u.weight}`)),
     'add-backend': () => (current().pool === undefined ? note('there is no pool to add to', 'error') : set({ mode: { kind: 'add', edit: lineEdit() } })),
@@ -201,6 +237,19 @@ export function useDashboard(
     },
     confirm: () => {
       const { mode } = state.current;
+      if (mode.kind === 'save') {
+        set({ mode: { kind: 'main' }, notice: { text: `writing ${mode.changes.length === 1 ? '1 change' : `${mode.changes.length} changes`} into ${mode.file}…`, level: 'busy' } });
+        return settle(
+          () => control.saveConfig(ACTOR),
+          (r) =>
+            note(
+              r.saved === 0
+                ? `nothing to save: ${configLabel(r.file)} already holds the running config`
+                : `saved ${r.saved} runtime change${r.saved === 1 ? '' : 's'} into ${configLabel(r.file)}, its comments kept`,
+            ),
+          (err) => note(`not saved: ${oneLine(messageOf(err))}`, 'error'),
+        );
+      }
       if (mode.kind !== 'confirm') return;
       set({ mode: { kind: 'main' } });
       attempt(() => control.removeBackend(mode.pool, mode.backend.id, ACTOR), () => `removed ${mode.backend.name}`);
@@ -214,7 +263,9 @@ export function useDashboard(
             ? { text: `strategy unchanged: ${mode.current}`, level: 'info' }
             : mode.kind === 'quit'
               ? { text: 'still running', level: 'info' }
-              : undefined;
+              : mode.kind === 'save'
+                ? { text: `nothing written: the runtime changes stay out of ${mode.file}`, level: 'info' }
+                : undefined;
       set({ mode: { kind: 'main' }, notice });
     },
     widget: () => {},

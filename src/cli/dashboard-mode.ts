@@ -10,6 +10,7 @@ import { engineStore, type ControlMethod, type DrainView } from '../../component
 import { formatUptime } from '../../components/format-units.js';
 import type { FromWorker, ToWorker, WorkerStart } from '../../components/worker-protocol.js';
 import type { Control } from '../engine/control.js';
+import type { Upstream } from '../upstream/upstream.js';
 import { stderrSink, type Logger } from '../log/logger.js';
 import { drainGuardOf, type DrainState } from './drain-guard.js';
 import { LogRing } from './log-ring.js';
@@ -24,28 +25,41 @@ export interface DashboardOptions {
 }
 
 const WORKER = new URL('../../components/dashboard-worker.js', import.meta.url);
-const METHODS: readonly ControlMethod[] = ['addBackend', 'removeBackend', 'drain', 'undrain', 'setWeight', 'setStrategy'];
 const LEAVE_ALTERNATE_SCREEN_SHOW_CURSOR = '\u001B[?1049l\u001B[?25h';
 
-/** The part of a control result the dashboard shows, as plain data that can cross threads. */
-function plain(value: unknown): unknown {
-  if (value !== null && typeof value === 'object' && 'name' in value) {
-    const { name, weight } = value as { name: unknown; weight?: unknown };
-    return { name, weight };
-  }
-  return typeof value === 'string' || typeof value === 'number' ? value : undefined;
-}
+/** The part of a backend the dashboard shows of an add or a weight change. */
+const shown = (u: Upstream): { name: string; weight: number } => ({ name: u.name, weight: u.weight });
+const nothing = (): undefined => undefined;
+
+/**
+ * The control operations the worker may call (stop and test requests are answered in
+ * `showInWorker`), each with the part of its result the dashboard shows, as plain data that
+ * can cross threads.
+ */
+const OPERATIONS: { [M in Exclude<ControlMethod, 'stop' | 'sendTestRequests'>]: (value: Awaited<ReturnType<Control[M]>>) => unknown } = {
+  addBackend: shown,
+  removeBackend: nothing,
+  drain: nothing,
+  undrain: nothing,
+  setWeight: shown,
+  setStrategy: (name) => name,
+  setMaintenance: nothing,
+  configDiff: (entries) => entries.map((e) => ({ change: e.change })),
+  saveConfig: ({ file, saved, changes }) => ({ file, saved, changes }),
+};
 
 function failure(id: number, err: unknown): ToWorker {
   return { type: 'reply', id, ok: false, message: err instanceof Error ? err.message : String(err) };
 }
 
-/** Runs one control call from the worker and answers with its result or its error message. */
-function answer(control: Control, message: Extract<FromWorker, { type: 'call' }>): ToWorker {
+/** Runs one control call from the worker and resolves with the answer: its result or its error message. */
+async function answer(control: Control, message: Extract<FromWorker, { type: 'call' }>): Promise<ToWorker> {
   try {
-    if (!METHODS.includes(message.method)) throw new Error(`unknown control operation ${message.method}`);
-    const operation = control[message.method as keyof Control] as (...args: unknown[]) => unknown;
-    return { type: 'reply', id: message.id, ok: true, value: plain(operation.apply(control, message.args)) };
+    if (!Object.hasOwn(OPERATIONS, message.method)) throw new Error(`unknown control operation ${message.method}`);
+    const method = message.method as keyof typeof OPERATIONS;
+    const operation = control[method] as (...args: unknown[]) => unknown;
+    const shape = OPERATIONS[method] as (value: unknown) => unknown;
+    return { type: 'reply', id: message.id, ok: true, value: shape(await operation.apply(control, message.args)) };
   } catch (err) {
     return failure(message.id, err);
   }
@@ -116,7 +130,7 @@ function showInWorker(running: Running, ring: LogRing, options: DashboardOptions
           (value) => post({ type: 'reply', id: message.id, ok: true, value }),
           (err: unknown) => post(failure(message.id, err)),
         );
-      } else if (message.type === 'call') post(answer(control, message));
+      } else if (message.type === 'call') void answer(control, message).then(post);
       else if (message.type === 'live') ring.setLive(message.live);
       else if (message.type === 'exited') resolve();
       else reject(new Error(message.message));

@@ -9,7 +9,7 @@ import { render } from 'ink-testing-library';
 import { createElement } from 'react';
 import { App } from '../../components/App.js';
 import { mountDashboard } from '../../components/mount.js';
-import type { DashboardControl, DrainStore, DrainView, LogEntry, LogStore, SnapshotStore, StopSource, TestRequestsResult } from '../../components/store.js';
+import type { DashboardControl, DrainStore, DrainView, LogEntry, LogStore, SaveView, SnapshotStore, StopSource, TestRequestsResult } from '../../components/store.js';
 import type { StrategyName } from '../../src/config/types.js';
 import type { Upstream } from '../../src/upstream/upstream.js';
 import type { BackendSnapshot, EngineSnapshot, PoolSnapshot } from '../../src/metrics/snapshot.js';
@@ -168,6 +168,23 @@ export class SpyControl implements DashboardControl {
   setStrategy(pool: string, name: string, actor?: string): StrategyName {
     this.record('setStrategy', [pool, name, actor], pool);
     return name as StrategyName;
+  }
+  setMaintenance(pool: string, ref: string, on: boolean, actor?: string): Upstream {
+    return this.record('setMaintenance', [pool, ref, on, actor], ref);
+  }
+  /** The runtime changes `configDiff` answers with, in words; set by the test. */
+  changes: string[] = [];
+  configDiff(): Array<{ change: string }> {
+    this.record('configDiff', [], '');
+    return this.changes.map((change) => ({ change }));
+  }
+  /** The file `saveConfig` says it wrote. */
+  configFile = '/etc/velo/velo.yaml';
+  /** Resolves after the worker's round trip, as from the dashboard's thread. */
+  async saveConfig(actor?: string): Promise<SaveView> {
+    await new Promise((r) => setImmediate(r));
+    this.record('saveConfig', [actor], '');
+    return { file: this.configFile, saved: this.changes.length, changes: this.changes };
   }
   stop(source: StopSource): void {
     this.record('stop', [source], '');

@@ -3,7 +3,8 @@
  * otherwise): the dashboard shows the backends and fills the terminal; j then d drains one and
  * it gets no new requests; the s picker switches the strategy and the distribution follows; a,
  * a URL, Enter adds a backend that then serves; q asks, y stops and exits 0; the drain is shown
- * with a request in flight; three Ctrl-C cut it and exit 1; a resize re-lays the frame.
+ * with a request in flight; three Ctrl-C cut it and exit 1; a resize re-lays the frame; m puts a
+ * backend in maintenance, and w then y writes the runtime changes into the config file.
  */
 import test, { type ExecutionContext } from 'ava';
 import { spawnSync } from 'node:child_process';
@@ -37,6 +38,8 @@ interface Terminal {
   waitFor(pattern: RegExp, what?: string): Promise<string>;
   exitCode(): Promise<number>;
   port: number;
+  /** The config file velo was started with. */
+  configFile: string;
 }
 
 async function startBackends(t: ExecutionContext, names: string[]): Promise<TestBackend[]> {
@@ -114,6 +117,7 @@ async function launch(t: ExecutionContext, backends: Array<{ backend: TestBacken
     waitFor,
     exitCode: async () => Number(/EXIT:(\d+)/.exec(await eventually(() => existsSync(file('exit')) && readFileSync(file('exit'), 'utf8'), 'velo to exit'))![1]),
     port: Number(/listening http:\/\/127\.0\.0\.1:([1-9]\d*)/.exec(header)![1]),
+    configFile: file('velo.yaml'),
   };
 }
 
@@ -271,6 +275,40 @@ test.serial('a, a URL, Enter: the new backend appears and serves', async (t) => 
   await term.waitFor(row(host.replace(/\./g, '\\.'), 'healthy'), 'the new row, healthy');
   await send(t, term.port, 8);
   t.is(extra!.requests, 2, 'round robin gives it one request in four');
+  term.keys('q');
+  await term.waitFor(/stop velo\?/);
+  term.keys('y');
+  t.is(await term.exitCode(), 0);
+});
+
+test.serial('m puts b2 in maintenance; + then w and y write it and the new weight into the config file, comments kept', async (t) => {
+  const backends = await startBackends(t, ['b1', 'b2']);
+  const term = await launch(t, backends.map((backend) => ({ backend })), { config: ['# weights tuned by hand: keep this line'] });
+  for (const b of backends) await term.waitFor(row(b.name, 'healthy'), `${b.name} healthy`);
+  term.keys('j');
+  await term.waitFor(/^› b2 /m, 'b2 selected');
+  term.keys('m');
+  await term.waitFor(row('b2', 'maint'), 'b2 in maintenance');
+  await term.waitFor(/✓ b2 in maintenance: no requests at all, health checks go on/, 'the status line');
+  const before = counts(backends);
+  await send(t, term.port, 10);
+  t.deepEqual(counts(backends).map((n, i) => n - before[i]!), [10, 0], 'b2 is out of rotation');
+  term.keys('+');
+  await term.waitFor(/✓ weight of b2: 2/, 'the new weight');
+  term.keys('w');
+  const question = await term.waitFor(/write 2 runtime changes into \S*velo\.yaml\? y = write, n = cancel/, 'the save question');
+  t.regex(question, /maintenance on b2 in pool default/);
+  t.regex(question, /weight 2 on b2 in pool default/);
+  t.notRegex(readFileSync(term.configFile, 'utf8'), /weight: 2/, 'nothing written before y');
+  term.keys('y');
+  await term.waitFor(/✓ saved 2 runtime changes into \S*velo\.yaml, its comments kept/, 'the save in the status line');
+  const text = readFileSync(term.configFile, 'utf8');
+  t.regex(text, /^# weights tuned by hand: keep this line$/m, `the comment survives:\n${text}`);
+  const b2 = text.split('\n').find((l) => l.includes('name: b2'));
+  t.regex(b2 ?? '', /weight: 2\b/, `b2's line has the new weight:\n${text}`);
+  t.regex(text, /maintenance: true/, `the maintenance is saved:\n${text}`);
+  term.keys('w');
+  await term.waitFor(/✓ no runtime changes to save/, 'nothing left to save');
   term.keys('q');
   await term.waitFor(/stop velo\?/);
   term.keys('y');
