@@ -2,10 +2,14 @@
  * The JSON shapes the admin API answers with, built from the engine snapshot so the API, the
  * dashboard and the CLI show the same numbers.
  */
+import type { EngineEvent } from '../metrics/event-log.js';
 import type { BackendSnapshot, EngineSnapshot, PoolSnapshot } from '../metrics/snapshot.js';
 import { AdminHttpError } from './route.js';
 
-/** One backend as the API shows it. */
+/**
+ * One backend as the API shows it. `id` (the normalized URL, the key in API paths and the
+ * `backend` metric label), `name` and `url` name a backend in every object the API returns.
+ */
 export function backendView(b: BackendSnapshot) {
   return {
     id: b.id,
@@ -29,6 +33,25 @@ export function backendView(b: BackendSnapshot) {
     p50Ms: b.p50Ms,
     p99Ms: b.p99Ms,
     lastCheck: lastCheckView(b),
+  };
+}
+
+/**
+ * One engine event with an ISO time and a fixed shape: `pool`, and for an event about a backend
+ * its `backend` (id), `name` and `url`, are null when the event concerns none.
+ */
+export function eventView(e: EngineEvent) {
+  return {
+    seq: e.seq,
+    at: new Date(e.at).toISOString(),
+    kind: e.kind,
+    level: e.level,
+    message: e.message,
+    detail: e.detail ?? null,
+    pool: e.pool ?? null,
+    backend: e.backend ?? null,
+    name: e.name ?? null,
+    url: e.url ?? null,
   };
 }
 

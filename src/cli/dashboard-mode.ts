@@ -157,11 +157,7 @@ function showInWorker(running: Running, ring: LogRing, options: DashboardOptions
  */
 export async function runDashboard(running: Running, logger: Logger, options: DashboardOptions = {}): Promise<void> {
   const { engine } = running;
-  const nameOf = (id: string): string | undefined => {
-    for (const pool of engine.pools) for (const u of pool.upstreams) if (u.id === id) return u.name;
-    return undefined;
-  };
-  const ring = new LogRing(engine.observers, nameOf);
+  const ring = new LogRing(engine.observers);
   const previousSink = logger.sink;
   const cleanups: Array<() => void> = [];
   const tracker: StopTracker = { began: false };

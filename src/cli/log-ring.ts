@@ -9,8 +9,8 @@ import type { LogEntry, LogStore } from '../../components/store.js';
 
 type Item = RequestRecord | LogEntry;
 
-function accessEntry(r: RequestRecord, nameOf: (backendId: string) => string | undefined): LogEntry {
-  const backend = r.backend === undefined ? '-' : (nameOf(r.backend) ?? r.backend.replace(/^https?:\/\//, ''));
+function accessEntry(r: RequestRecord): LogEntry {
+  const backend = r.backendName ?? r.backend ?? '-';
   const flag = r.termination === '-' ? '' : ` ${r.termination}`;
   const level = r.status >= 500 ? 'error' : r.status >= 400 ? 'warn' : 'info';
   return { at: r.at, kind: 'access', level, text: `${r.method} ${r.path} ${r.status} ${backend} ${r.totalMs.toFixed(1)}ms${flag} ${r.clientIp}` };
@@ -37,8 +37,6 @@ export class LogRing implements LogStore {
 
   constructor(
     private readonly observers: RequestObserver[],
-    /** The display name of a backend id, for access-log lines. */
-    private readonly nameOf: (backendId: string) => string | undefined = () => undefined,
     private readonly capacity = 200,
   ) {
     this.items = new Array<Item | undefined>(capacity);
@@ -64,7 +62,7 @@ export class LogRing implements LogStore {
       const at = (this.next + k) % this.capacity;
       const item = this.items[at];
       if (item === undefined) continue;
-      const entry = 'kind' in item ? item : accessEntry(item, this.nameOf);
+      const entry = 'kind' in item ? item : accessEntry(item);
       this.items[at] = entry;
       entries.push(entry);
     }

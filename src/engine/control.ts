@@ -11,6 +11,7 @@ import { describeStrategies, resolveStrategyName } from '../balancing/registry.j
 import { backendUrlProblem, normalizeBackendUrl } from '../config/schema.js';
 import type { BackendConfig, PoolConfig, StrategyName, VeloConfig } from '../config/types.js';
 import { ConfigError, VeloError } from '../errors.js';
+import { backendRef } from '../metrics/event-log.js';
 import type { Pool } from '../upstream/pool.js';
 import type { Upstream } from '../upstream/upstream.js';
 import type { Engine } from './engine.js';
@@ -36,6 +37,9 @@ export interface ConfigDiffEntry {
   pool: string;
   /** Backend id, or null for a pool setting. */
   backend: string | null;
+  /** The backend's name (when the change was made) and URL, as in every backend object; null for a pool setting. */
+  name: string | null;
+  url: string | null;
   field: OverlayEntry['field'];
   /** The running value (for an added backend: its settings). */
   runtime: unknown;
@@ -166,6 +170,9 @@ export class Control {
     return this.engine.overlay.list().map((e) => ({
       pool: e.pool,
       backend: e.backend ?? null,
+      name: e.label ?? null,
+      // A backend's id is its normalized URL (scheme://host[:port]), the same string as its `url`.
+      url: e.backend ?? null,
       field: e.field,
       runtime: e.added ?? e.value,
       file: e.base ?? null,
@@ -305,7 +312,7 @@ export class Control {
   }
 
   private event(actor: Actor, message: string, pool: Pool, upstream?: Upstream): void {
-    this.engine.events.add({ kind: 'admin', level: 'info', message: `${message} [${actor}]`, pool: pool.name, backend: upstream?.id });
+    this.engine.events.add({ kind: 'admin', level: 'info', message: `${message} [${actor}]`, pool: pool.name, ...(upstream && backendRef(upstream)) });
     this.engine.logger.info(message, { actor, pool: pool.name, name: upstream?.name, url: upstream?.url.origin });
   }
 }

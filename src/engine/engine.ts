@@ -20,7 +20,7 @@ import { requestSyntaxProblem } from './request-validation.js';
 import { StickySessions } from '../balancing/sticky.js';
 import { countFinished, type EngineTotals, type ForwardEnv, type RequestObserver, type TerminationCause } from './request-record.js';
 import { HealthChecker, networkProbe, realTimers, type Probe, type ProbeResult, type Timers } from '../health/active-check.js';
-import { EventLog } from '../metrics/event-log.js';
+import { backendRef, EventLog } from '../metrics/event-log.js';
 import { Sampler } from '../metrics/sampler.js';
 import type { EngineSnapshot } from '../metrics/snapshot.js';
 import { Logger } from '../log/logger.js';
@@ -203,7 +203,7 @@ export class Engine implements ForwardEnv {
     u.breaker.onTransition = (from, to) => {
       const level = to === 'open' ? 'warn' : 'info';
       const message = `${u.name} circuit ${from} -> ${to}`;
-      this.events.add({ kind: 'circuit', level, message, pool: pool.name, backend: u.id });
+      this.events.add({ kind: 'circuit', level, message, pool: pool.name, ...backendRef(u) });
       this.logger[level]('circuit breaker transition', { pool: pool.name, name: u.name, url: u.url.origin, from, to });
     };
     if (this.server !== undefined) this.health.watch(u, () => pool.config.healthCheck);
@@ -242,7 +242,7 @@ export class Engine implements ForwardEnv {
       clock: this.clock,
       onEject: (pool, u, ms) => {
         const message = `${u.name} ejected for ${Math.round(ms / 1000)}s (outlier detection, ejection #${u.ejectionsTotal})`;
-        this.events.add({ kind: 'outlier', level: 'warn', message, pool: pool.name, backend: u.id });
+        this.events.add({ kind: 'outlier', level: 'warn', message, pool: pool.name, ...backendRef(u) });
         this.logger.warn('backend ejected', { pool: pool.name, name: u.name, url: u.url.origin, durationMs: ms, ejections: u.ejectionsTotal, multiplier: u.ejectionCount });
       },
     });
@@ -398,6 +398,7 @@ export class Engine implements ForwardEnv {
       status,
       pool,
       backend: undefined,
+      backendName: undefined,
       attempts: 0,
       upstreamMs: -1,
       totalMs: 0,
@@ -428,7 +429,7 @@ export class Engine implements ForwardEnv {
     }
     const level = to === 'unhealthy' ? 'warn' : 'info';
     const message = `${u.name} ${from === 'unknown' ? 'is' : 'is now'} ${to}${detail ? ` (${detail})` : ''}`;
-    this.events.add({ kind: 'health', level, message, pool: pool?.name, backend: u.id });
+    this.events.add({ kind: 'health', level, message, pool: pool?.name, ...backendRef(u) });
     this.logger[level]('health transition', { pool: pool?.name, name: u.name, url: u.url.origin, from, to, detail });
   }
 

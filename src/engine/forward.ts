@@ -451,6 +451,7 @@ export class ForwardRequest implements AttemptOwner {
       status: termination === 'DC' && this.status === 0 ? 499 : this.status,
       pool: this.pool.name,
       backend: this.backend?.id,
+      backendName: this.backend?.name,
       attempts: this.attempts,
       upstreamMs: this.upstreamMs,
       totalMs: this.env.clock() - this.startedAt,

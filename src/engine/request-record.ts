@@ -28,8 +28,10 @@ export interface RequestRecord {
   /** Status sent to the client; 499 when the client left before any. */
   status: number;
   pool: string | undefined;
-  /** Id of the backend of the last attempt. */
+  /** Id of the backend of the last attempt: its normalized URL (the backend's `id` and `url`). */
   backend: string | undefined;
+  /** Name of that backend (`name` in the API, events and process log; `backend_name` in the access log). */
+  backendName: string | undefined;
   attempts: number;
   /** Time to the chosen backend's response headers; -1 when none arrived. */
   upstreamMs: number;

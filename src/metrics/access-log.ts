@@ -14,7 +14,14 @@ const MAX_PENDING_BYTES = 8 * 1024 * 1024;
 /** A batch this large is written at once instead of waiting for the next turn of the event loop. */
 const FLUSH_BYTES = 64 * 1024;
 
-/** One access-log entry as written (snake_case keys, milliseconds rounded to microseconds). */
+/**
+ * One access-log entry as written (snake_case keys, milliseconds rounded to microseconds).
+ * The backend of the last attempt is `backend` (its URL, which is also its id: the same string
+ * as `url` and `id` in the admin API, `url` in events and process log lines, and the `backend`
+ * label of the metrics) and `backend_name` (its `name` everywhere else). Both are null when no
+ * backend was tried. The prefix is there because the line's subject is the request: a bare
+ * `name` or `url` would read as the request's. See docs/observability.md.
+ */
 export function formatAccessLine(r: RequestRecord): string {
   return JSON.stringify({
     time: new Date(r.at).toISOString(),
@@ -26,6 +33,7 @@ export function formatAccessLine(r: RequestRecord): string {
     status: r.status,
     pool: r.pool ?? null,
     backend: r.backend ?? null,
+    backend_name: r.backendName ?? null,
     attempts: r.attempts,
     upstream_ms: r.upstreamMs < 0 ? null : round3(r.upstreamMs),
     total_ms: round3(r.totalMs),

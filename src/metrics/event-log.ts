@@ -2,6 +2,8 @@
  * A bounded list of the engine's notable events (health and breaker transitions, admin
  * actions, reloads), newest last, for the dashboard's event pane and the admin API.
  */
+import type { Upstream } from '../upstream/upstream.js';
+
 export type EventKind = 'health' | 'circuit' | 'admin' | 'reload' | 'lifecycle' | 'outlier' | 'error';
 export type EventLevel = 'info' | 'warn' | 'error';
 
@@ -15,7 +17,17 @@ export interface EngineEvent {
   /** The whole story when the message is a summary (every problem of a rejected reload, one per line). */
   detail?: string;
   pool?: string;
+  /** The backend's id (its normalized URL) when the event concerns one; `name` and `url` come with it. */
   backend?: string;
+  /** The backend's name, as in the admin API, the process log and the `name` metric label. */
+  name?: string;
+  /** The backend's URL (origin), as in the admin API and the process log. */
+  url?: string;
+}
+
+/** The fields that name a backend in an event: `backend` (id), `name` and `url`, always together. */
+export function backendRef(u: Upstream): Required<Pick<EngineEvent, 'backend' | 'name' | 'url'>> {
+  return { backend: u.id, name: u.name, url: u.url.origin };
 }
 
 export class EventLog {

@@ -2,6 +2,8 @@
  * velo's Prometheus metrics on a per-engine prom-client `Registry`: request counters and the
  * latency histogram are fed by `RequestRecord`s, probe results and reload events as they
  * happen; backend gauges and engine-wide counters are read from the engine at scrape time.
+ * Every per-backend series carries `backend` (the backend's id, its normalized URL) and `name`
+ * (its name, as in the admin API and the logs); a backend has one name, so `name` adds no series.
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
 import { RequestCounter, RequestHistogram } from './request-series.js';
@@ -15,6 +17,9 @@ import type { Upstream } from '../upstream/upstream.js';
 export const DURATION_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE']);
+
+/** The labels of a per-backend series: its pool, its id (normalized URL) and its name. */
+const BACKEND_LABELS = ['pool', 'backend', 'name'] as const;
 
 /** Label value used when a request never reached a pool or a backend. */
 export const NONE_LABEL = 'none';
@@ -35,7 +40,7 @@ export class VeloMetrics {
   readonly registry = new Registry();
   private readonly requests: RequestCounter;
   private readonly duration: RequestHistogram;
-  private readonly healthChecks: Counter<'pool' | 'backend' | 'result'>;
+  private readonly healthChecks: Counter<'pool' | 'backend' | 'name' | 'result'>;
   private readonly reloads: Counter<'result'>;
   private readonly detach: Array<() => void> = [];
 
@@ -46,13 +51,13 @@ export class VeloMetrics {
     const registers = [this.registry];
     this.requests = new RequestCounter(
       'velo_requests_total',
-      'Requests answered, by pool, backend of the last attempt, method and status sent to the client.',
-      ['pool', 'backend', 'method', 'code'],
+      'Requests answered, by pool, backend of the last attempt (id and name), method and status sent to the client.',
+      ['pool', 'backend', 'name', 'method', 'code'],
     );
     this.duration = new RequestHistogram(
       'velo_request_duration_seconds',
-      'Time from request arrival to the end of the response, by pool and backend.',
-      ['pool', 'backend'],
+      'Time from request arrival to the end of the response, by pool and backend (id and name).',
+      ['pool', 'backend', 'name'],
       DURATION_BUCKETS_SECONDS,
     );
     // Registry.registerMetric only needs name, help, type and get(); see request-series.ts.
@@ -61,7 +66,7 @@ export class VeloMetrics {
     this.healthChecks = new Counter({
       name: 'velo_health_checks_total',
       help: 'Active health probes, by result (success or failure).',
-      labelNames: ['pool', 'backend', 'result'],
+      labelNames: ['pool', 'backend', 'name', 'result'],
       registers,
     });
     this.reloads = new Counter({
@@ -81,8 +86,9 @@ export class VeloMetrics {
   readonly observe = (record: RequestRecord): void => {
     const pool = record.pool ?? NONE_LABEL;
     const backend = record.backend ?? NONE_LABEL;
-    this.requests.inc([pool, backend, methodLabel(record.method), String(record.status)]);
-    this.duration.observe([pool, backend], Math.max(0, record.totalMs) / 1000);
+    const name = record.backendName ?? NONE_LABEL;
+    this.requests.inc([pool, backend, name, methodLabel(record.method), String(record.status)]);
+    this.duration.observe([pool, backend, name], Math.max(0, record.totalMs) / 1000);
   };
 
   /** The exposition text of every metric, for `GET /metrics`. */
@@ -106,7 +112,7 @@ export class VeloMetrics {
     this.detach.push(() => remove(engine.observers, this.observe));
     const onProbe = (u: Upstream, result: ProbeResult): void => {
       const pool = engine.pools.find((p) => p.upstreams.includes(u))?.name ?? NONE_LABEL;
-      this.healthChecks.inc({ pool, backend: u.id, result: result.ok ? 'success' : 'failure' });
+      this.healthChecks.inc({ pool, backend: u.id, name: u.name, result: result.ok ? 'success' : 'failure' });
     };
     engine.probeObservers.push(onProbe);
     this.detach.push(() => remove(engine.probeObservers, onProbe));
@@ -124,11 +130,11 @@ export class VeloMetrics {
       new Gauge({
         name,
         help,
-        labelNames: ['pool', 'backend'],
+        labelNames: BACKEND_LABELS,
         registers,
         collect() {
           this.reset();
-          for (const p of engine.pools) for (const u of p.upstreams) this.set({ pool: p.name, backend: u.id }, value(u));
+          for (const p of engine.pools) for (const u of p.upstreams) this.set({ pool: p.name, backend: u.id, name: u.name }, value(u));
         },
       });
     };
@@ -138,11 +144,11 @@ export class VeloMetrics {
     new Counter({
       name: 'velo_outlier_ejections_total',
       help: 'Times outlier detection has ejected the backend.',
-      labelNames: ['pool', 'backend'],
+      labelNames: BACKEND_LABELS,
       registers,
       collect() {
         this.reset();
-        for (const p of engine.pools) for (const u of p.upstreams) this.inc({ pool: p.name, backend: u.id }, u.ejectionsTotal);
+        for (const p of engine.pools) for (const u of p.upstreams) this.inc({ pool: p.name, backend: u.id, name: u.name }, u.ejectionsTotal);
       },
     });
     perBackend('velo_backend_slow_start_percent', 'Slow-start ramp of the backend in percent (100 when not ramping).', (u) =>
@@ -153,11 +159,11 @@ export class VeloMetrics {
     new Counter({
       name: 'velo_websocket_sessions_total',
       help: 'WebSocket tunnels ever opened to the backend (a 101 from it).',
-      labelNames: ['pool', 'backend'],
+      labelNames: BACKEND_LABELS,
       registers,
       collect() {
         this.reset();
-        for (const p of engine.pools) for (const u of p.upstreams) this.inc({ pool: p.name, backend: u.id }, u.tunnelsTotal);
+        for (const p of engine.pools) for (const u of p.upstreams) this.inc({ pool: p.name, backend: u.id, name: u.name }, u.tunnelsTotal);
       },
     });
     perBackend('velo_circuit_state', 'Circuit breaker state: 0 closed, 1 half-open, 2 open.', (u) => CIRCUIT_STATE_VALUE[u.breaker.state]);

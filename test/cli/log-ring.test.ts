@@ -14,6 +14,7 @@ function record(i: number, overrides: Partial<RequestRecord> = {}): RequestRecor
     status: 200,
     pool: 'default',
     backend: 'http://127.0.0.1:9001',
+    backendName: 'b1',
     attempts: 1,
     upstreamMs: 3,
     totalMs: 3.25,
@@ -37,12 +38,13 @@ test('the access-log observer is attached only while live, once', (t) => {
 
 test('records become lines with the backend name at publish, not before; subscribers hear once per publish with news', (t) => {
   const observers: RequestObserver[] = [];
-  const ring = new LogRing(observers, (id) => (id === 'http://127.0.0.1:9001' ? 'b1' : undefined));
+  const ring = new LogRing(observers);
   let heard = 0;
   ring.subscribe(() => heard++);
   ring.setLive(true);
   observers[0]!(record(1));
-  observers[0]!(record(2, { status: 502, backend: 'http://127.0.0.1:9002', termination: 'UF' }));
+  observers[0]!(record(2, { status: 502, backend: 'http://127.0.0.1:9002', backendName: '127.0.0.1:9002', termination: 'UF' }));
+  observers[0]!(record(3, { status: 429, backend: undefined, backendName: undefined, termination: 'RL' }));
   t.deepEqual(ring.getSnapshot(), [], 'nothing until the tick');
   ring.publish();
   ring.publish();
@@ -52,13 +54,14 @@ test('records become lines with the backend name at publish, not before; subscri
     [
       ['info', 'GET /items/1 200 b1 3.3ms 10.1.2.3'],
       ['error', 'GET /items/2 502 127.0.0.1:9002 3.3ms UF 10.1.2.3'],
+      ['warn', 'GET /items/3 429 - 3.3ms RL 10.1.2.3'],
     ],
   );
 });
 
 test('keeps the newest entries up to its capacity, oldest first', (t) => {
   const observers: RequestObserver[] = [];
-  const ring = new LogRing(observers, undefined, 5);
+  const ring = new LogRing(observers, 5);
   ring.setLive(true);
   for (let i = 0; i < 12; i++) observers[0]!(record(i));
   ring.publish();
@@ -67,13 +70,13 @@ test('keeps the newest entries up to its capacity, oldest first', (t) => {
 
 test('log lines from the logger sink are shown as message and fields', (t) => {
   const ring = new LogRing([]);
-  ring.sink(JSON.stringify({ time: '2026-01-02T03:04:05.000Z', level: 'warn', msg: 'health transition', backend: 'b2', to: 'unhealthy' }), 'warn');
+  ring.sink(JSON.stringify({ time: '2026-01-02T03:04:05.000Z', level: 'warn', msg: 'health transition', name: 'b2', to: 'unhealthy' }), 'warn');
   ring.sink('not json', 'error');
   ring.publish();
   t.deepEqual(
     ring.getSnapshot().map((e) => [e.kind, e.level, e.text, e.at]),
     [
-      ['log', 'warn', 'health transition backend=b2 to=unhealthy', Date.parse('2026-01-02T03:04:05.000Z')],
+      ['log', 'warn', 'health transition name=b2 to=unhealthy', Date.parse('2026-01-02T03:04:05.000Z')],
       ['log', 'error', 'not json', ring.getSnapshot()[1]!.at],
     ],
   );

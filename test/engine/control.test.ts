@@ -423,7 +423,7 @@ test('each runtime operation is one overlay entry; changing it back to the file\
   s.control.setWeight('web', 'http://127.0.0.1:9', 6);
   s.control.drain('web', 'http://127.0.0.1:9');
   t.deepEqual(s.control.configDiff(), [
-    { pool: 'web', backend: 'http://127.0.0.1:9', field: 'listed', runtime: { url: 'http://127.0.0.1:9', weight: 6, drain: true }, file: false, change: 'add of 127.0.0.1:9 to pool web' },
+    { pool: 'web', backend: 'http://127.0.0.1:9', name: '127.0.0.1:9', url: 'http://127.0.0.1:9', field: 'listed', runtime: { url: 'http://127.0.0.1:9', weight: 6, drain: true }, file: false, change: 'add of 127.0.0.1:9 to pool web' },
   ]);
   s.control.removeBackend('web', 'http://127.0.0.1:9');
   t.deepEqual(diff(), [], 'adding then removing a backend is no change');

@@ -174,8 +174,8 @@ test('a tunnel is in flight for its backend, counted, logged once with bytes eac
     t.is(res.headers['x-backend'], other.id === echo[0]!.url ? 'b0' : 'b1');
   }
   const metrics = await fetchMetrics(velo.engine);
-  t.regex(metrics, new RegExp(`velo_websocket_connections\\{pool="default",backend="${tunnelled.id}"\\} 1`));
-  t.regex(metrics, new RegExp(`velo_websocket_sessions_total\\{pool="default",backend="${tunnelled.id}"\\} 1`));
+  t.regex(metrics, new RegExp(`velo_websocket_connections\\{pool="default",backend="${tunnelled.id}",name="${tunnelled.name}"\\} 1`));
+  t.regex(metrics, new RegExp(`velo_websocket_sessions_total\\{pool="default",backend="${tunnelled.id}",name="${tunnelled.name}"\\} 1`));
   const before = velo.engine.totals.requests;
   // One masked text frame "hi" (8 bytes on the wire), echoed unmasked (4 bytes), then a close frame.
   c.socket.write(Buffer.from([0x81, 0x82, 1, 2, 3, 4, 0x68 ^ 1, 0x69 ^ 2]));
@@ -188,9 +188,9 @@ test('a tunnel is in flight for its backend, counted, logged once with bytes eac
   t.is(velo.engine.totals.inFlight, 0);
   const log = records.filter((r) => r.status === 101);
   t.is(log.length, 1);
-  t.like(log[0], { status: 101, termination: '-', backend: tunnelled.id, bytesIn: 8 + 6, bytesOut: 4 + 2 });
+  t.like(log[0], { status: 101, termination: '-', backend: tunnelled.id, backendName: tunnelled.name, bytesIn: 8 + 6, bytesOut: 4 + 2 });
   t.true(log[0]!.totalMs >= 0);
-  t.regex(await fetchMetrics(velo.engine), new RegExp(`velo_websocket_connections\\{pool="default",backend="${tunnelled.id}"\\} 0`));
+  t.regex(await fetchMetrics(velo.engine), new RegExp(`velo_websocket_connections\\{pool="default",backend="${tunnelled.id}",name="${tunnelled.name}"\\} 0`));
 });
 
 test('other Upgrade tokens (h2c) are served as plain HTTP/1.1 without the upgrade headers, body included', async (t) => {

@@ -12,10 +12,10 @@ import { request } from 'undici';
 import { launch } from '../../src/cli/start.js';
 import { parseConfigText } from '../../src/config/load.js';
 import { Logger } from '../../src/log/logger.js';
-import { createAccessLog } from '../../src/metrics/access-log.js';
+import { createAccessLog, formatAccessLine } from '../../src/metrics/access-log.js';
 import { client, eventually, get, startBackends, startVelo, refusingUrl } from '../integration/harness.js';
 
-const FIELDS = ['time', 'request_id', 'client_ip', 'method', 'host', 'path', 'status', 'pool', 'backend', 'attempts', 'upstream_ms', 'total_ms', 'bytes_in', 'bytes_out', 'termination'];
+const FIELDS = ['time', 'request_id', 'client_ip', 'method', 'host', 'path', 'status', 'pool', 'backend', 'backend_name', 'attempts', 'upstream_ms', 'total_ms', 'bytes_in', 'bytes_out', 'termination'];
 
 function captureLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = [];
@@ -35,7 +35,8 @@ async function readLines(file: string): Promise<Array<Record<string, unknown>>> 
 test('one JSON line per request with every field; UF for a dead backend, DC for a client abort', async (t) => {
   const backends = await startBackends(t, 1);
   const dead = refusingUrl();
-  const live = await startVelo(t, 'health_check: { enabled: false }\nretry: { attempts: 0 }\n', [backends[0]!.url, dead]);
+  const yaml = `health_check: { enabled: false }\nretry: { attempts: 0 }\nbackends: [{ url: "${backends[0]!.url}", name: web-1 }, { url: "${dead}", name: dead-1 }]\n`;
+  const live = await startVelo(t, yaml);
   const file = await tempFile('access.log');
   const log = createAccessLog({ enabled: true, target: file }, new Logger('silent'))!;
   live.engine.observers.push(log.observe);
@@ -55,19 +56,28 @@ test('one JSON line per request with every field; UF for a dead backend, DC for 
   t.is(lines.length, 3);
   for (const l of lines) t.deepEqual(Object.keys(l), FIELDS);
   const [ok, failed, gone] = lines as [Record<string, unknown>, Record<string, unknown>, Record<string, unknown>];
-  t.like(ok, { request_id: 'req-1', client_ip: '127.0.0.1', method: 'POST', path: '/echo?q=1', status: 200, pool: 'default', backend: backends[0]!.url, attempts: 1, bytes_in: 5, termination: '-' });
+  t.like(ok, { request_id: 'req-1', client_ip: '127.0.0.1', method: 'POST', path: '/echo?q=1', status: 200, pool: 'default', backend: backends[0]!.url, backend_name: 'web-1', attempts: 1, bytes_in: 5, termination: '-' });
   t.regex(String(ok.time), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   t.true((ok.bytes_out as number) > 0);
   t.true((ok.upstream_ms as number) >= 0 && (ok.total_ms as number) >= (ok.upstream_ms as number));
-  t.like(failed, { status: 502, backend: dead, termination: 'UF', upstream_ms: null, bytes_out: Buffer.byteLength(bad.body) });
+  t.like(failed, { status: 502, backend: dead, backend_name: 'dead-1', termination: 'UF', upstream_ms: null, bytes_out: Buffer.byteLength(bad.body) });
   t.like(gone, { status: 499, path: '/delay/2000', termination: 'DC' });
+});
+
+test('the backend is `backend` (its URL) and `backend_name`; both null when no backend was tried', (t) => {
+  const base = { id: 'r', at: 0, clientIp: '::1', method: 'GET', path: '/', host: undefined, status: 200, pool: 'p', attempts: 1, upstreamMs: 1, totalMs: 2, bytesIn: 0, bytesOut: 3, termination: '-' as const };
+  const tried = JSON.parse(formatAccessLine({ ...base, backend: 'http://127.0.0.1:8081', backendName: 'web-1' }));
+  t.like(tried, { backend: 'http://127.0.0.1:8081', backend_name: 'web-1' });
+  const refused = JSON.parse(formatAccessLine({ ...base, status: 429, termination: 'RL', attempts: 0, backend: undefined, backendName: undefined }));
+  t.like(refused, { backend: null, backend_name: null });
+  t.deepEqual(Object.keys(refused), FIELDS);
 });
 
 test('a sink that fails is switched off after one logged error; stdout gets lines as they come', async (t) => {
   const { logger, lines } = captureLogger();
   const broken = new Writable({ write: (_chunk, _enc, cb) => cb(new Error('EPIPE')) });
   const log = createAccessLog({ enabled: true, target: 'stdout' }, logger, broken)!;
-  const record = { id: 'r', at: 0, clientIp: '::1', method: 'GET', path: '/', host: undefined, status: 200, pool: 'p', backend: 'b', attempts: 1, upstreamMs: 1, totalMs: 2, bytesIn: 0, bytesOut: 3, termination: '-' as const };
+  const record = { id: 'r', at: 0, clientIp: '::1', method: 'GET', path: '/', host: undefined, status: 200, pool: 'p', backend: 'http://b', backendName: 'b', attempts: 1, upstreamMs: 1, totalMs: 2, bytesIn: 0, bytesOut: 3, termination: '-' as const };
   for (let i = 0; i < 5; i++) {
     log.observe(record);
     await new Promise((r) => setImmediate(r));

@@ -212,6 +212,41 @@ test('health checks and reloads are counted by result; two engines keep separate
   t.is(theirs.get('velo_health_checks_total')!.samples.length, 0);
 });
 
+test('every per-backend series is labelled pool, backend (the id) and name, exactly as the admin API names it', async (t) => {
+  const backends = await startBackends(t, 1);
+  const url = backends[0]!.url;
+  const velo = await startAdminVelo(t, `${FAST_HEALTH}backends: [{ url: "${url}", name: web-1 }]\n`);
+  await eventually(async () => (value(await scrape(t, velo), 'velo_health_checks_total', { result: 'success' }) ?? 0) >= 1, 3000, 'a passing probe');
+  t.is((await get(client(t), `${velo.url}/`)).status, 200);
+  const families = await scrape(t, velo);
+  const api = (await velo.api('GET', '/api/pools/default')).json.backends[0];
+  const labels = { pool: 'default', backend: api.id, name: api.name };
+  t.deepEqual(labels, { pool: 'default', backend: url, name: 'web-1' });
+  t.deepEqual(
+    families.get('velo_requests_total')!.samples.map((s) => s.labels),
+    [{ ...labels, method: 'GET', code: '200' }],
+  );
+  const perBackend = [
+    'velo_request_duration_seconds',
+    'velo_health_checks_total',
+    'velo_backend_up',
+    'velo_backend_active_connections',
+    'velo_backend_slow_start_percent',
+    'velo_circuit_state',
+    'velo_outlier_ejections_total',
+    'velo_websocket_connections',
+    'velo_websocket_sessions_total',
+  ];
+  for (const name of perBackend) {
+    const samples = families.get(name)?.samples ?? [];
+    t.true(samples.length > 0, `${name} has samples`);
+    for (const s of samples) {
+      const { le: _le, result: _result, ...rest } = s.labels;
+      t.deepEqual(rest, labels, `${name} ${JSON.stringify(s.labels)}`);
+    }
+  }
+});
+
 test('the shipped Grafana dashboard and Prometheus config use only names and labels /metrics exposes', async (t) => {
   const backends = await startBackends(t, 1);
   const velo = await startAdminVelo(t, NO_HEALTH, backends.map((b) => b.url));
@@ -227,8 +262,20 @@ test('the shipped Grafana dashboard and Prometheus config use only names and lab
   for (const name of ['velo_requests_total', 'velo_request_duration_seconds_bucket', 'velo_backend_up', 'velo_backend_active_connections', 'velo_circuit_state']) {
     t.true(used.has(name), `the dashboard charts ${name}`);
   }
-  const byLabels = exprs.flatMap((e) => [...e.matchAll(/by \(([^)]*)\)/g)].flatMap((m) => m[1]!.split(',').map((l) => l.trim())));
-  for (const label of byLabels) t.true(labels.has(label), `label ${label} exists`);
+  const byOf = (e: string): string[][] => [...e.matchAll(/by \(([^)]*)\)/g)].map((m) => m[1]!.split(',').map((l) => l.trim()));
+  for (const label of exprs.flatMap((e) => byOf(e).flat())) t.true(labels.has(label), `label ${label} exists`);
+  const targets: Array<{ expr: string; legendFormat?: string }> = dashboard.panels.flatMap((p: { targets: unknown[] }) => p.targets);
+  for (const { expr, legendFormat = '' } of targets) {
+    const shown = [...legendFormat.matchAll(/\{\{\s*(\w+)\s*\}\}/g)].map((m) => m[1]!);
+    // A legend label must survive every aggregation of its query, or Grafana draws it empty.
+    const aggregated = /\b(sum|count|avg|min|max)\b/.test(expr);
+    for (const label of shown) {
+      t.true(labels.has(label), `legend label ${label} exists`);
+      if (aggregated) t.true(byOf(expr).length > 0 && byOf(expr).every((by) => by.includes(label)), `${label} survives ${expr}`);
+    }
+    t.false(shown.includes('backend'), `a legend names a backend by {{name}}, not its URL: ${legendFormat}`);
+  }
+  t.true(targets.filter((x) => x.legendFormat?.includes('{{name}}')).length >= 6, 'the per-backend panels show names');
   const scrapeConfig = await readFile(new URL('../../examples/prometheus.yml', import.meta.url), 'utf8');
   t.regex(scrapeConfig, /metrics_path: \/metrics/);
   t.regex(scrapeConfig, /targets: \['127\.0\.0\.1:8407'\]/);
