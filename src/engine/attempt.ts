@@ -65,6 +65,8 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionClaimant {
     private readonly clock: () => number,
     private readonly isRetry: boolean,
     private readonly responseTimeoutMs: number,
+    /** The request has a body, whose upload the response deadline must not count. */
+    private readonly hasBody = true,
   ) {
     this.startedAt = clock();
     upstream.inFlight += 1;
@@ -74,9 +76,11 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionClaimant {
   }
 
   private armDeadline(): void {
-    this.clearDeadline();
     const ms = this.responseTimeoutMs;
-    if (ms > 0 && !this.done) this.deadline = setTimeout(() => this.cancel(new AttemptTimedOut(`no response headers within ${ms} ms`)), ms);
+    if (ms <= 0 || this.done) return;
+    // One timer per attempt, restarted rather than replaced (most requests have no body).
+    if (this.deadline !== undefined) this.deadline.refresh();
+    else this.deadline = setTimeout(() => this.cancel(new AttemptTimedOut(`no response headers within ${ms} ms`)), ms);
   }
 
   /** Aborts this attempt on velo's behalf (client gone, a status to retry, a deadline). */
@@ -150,8 +154,9 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionClaimant {
     this.connected = true;
     if (this.cancelled !== undefined) return abort(this.cancelled);
     claimNextRequest(this);
-    // The request is being written: its upload is not the backend's to answer for.
-    this.clearDeadline();
+    // The request is being written: its upload is not the backend's to answer for. (Without a
+    // body, onRequestSent follows at once and restarts the timer.)
+    if (this.hasBody) this.clearDeadline();
   }
 
   /** The whole request (head and body) is written: the wait for the response starts now. */

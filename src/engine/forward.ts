@@ -163,7 +163,7 @@ export class ForwardRequest implements AttemptOwner {
     }
     const { timeouts, retry } = this.pool.config;
     const responseMs = retry.perTryTimeoutMs > 0 ? Math.min(retry.perTryTimeoutMs, timeouts.responseMs) : timeouts.responseMs;
-    this.current = new Attempt(this, upstream, this.pool, this.env.clock, this.attempts > 1, responseMs);
+    this.current = new Attempt(this, upstream, this.pool, this.env.clock, this.attempts > 1, responseMs, this.body !== undefined);
     upstream.dispatcher.dispatch(
       {
         path: this.target.path,
