@@ -27,16 +27,23 @@ interface Totals {
   inFlight: number;
 }
 
-async function totals(velo: VeloProcess): Promise<Totals> {
-  return (await velo.adminJson<{ totals: Totals }>('/api/metrics')).totals;
+async function totals(velo: VeloProcess, takenAfter = 0): Promise<Totals> {
+  const m = await velo.adminJson<{ totals: Totals; takenAt: string }>('/api/metrics');
+  // A snapshot taken before `takenAfter` (wall-clock ms) is stale: read as still moving.
+  return Date.parse(m.takenAt) > takenAfter ? m.totals : { ...m.totals, inFlight: -1 };
 }
 
-/** Totals once nothing is in flight and two reads agree (the admin snapshot may be a tick old). */
+/**
+ * Totals once nothing is in flight, from snapshots taken after the call (the admin snapshot may
+ * be a sampler tick old: two quick reads of one stale snapshot once agreed while it still
+ * lacked the last requests of the warm-up, and the soak then counted them as its own).
+ */
 async function settledTotals(velo: VeloProcess): Promise<Totals> {
-  let previous = await totals(velo);
+  const after = Date.now();
+  let previous = await totals(velo, after);
   await eventually(async () => {
-    const now = await totals(velo);
-    const same = now.inFlight === 0 && now.total === previous.total;
+    const now = await totals(velo, after);
+    const same = now.inFlight === 0 && previous.inFlight === 0 && now.total === previous.total;
     previous = now;
     return same;
   }, 10_000, 'velo totals settled');
