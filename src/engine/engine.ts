@@ -68,6 +68,8 @@ export class Engine implements ForwardEnv {
   /** The client-facing listener (set by `start`); certificate reloads go through it. */
   listener: Listener | undefined;
   shuttingDown = false;
+  /** Set when the drain is over and what is left is being cut (ForwardEnv.cutting). */
+  cutting = false;
   // Both set by applyNetworkPolicy, from the constructor and on every reload.
   private ipFilter!: IpFilter;
   private trusted: IpMatcher | true | undefined;
@@ -174,7 +176,7 @@ export class Engine implements ForwardEnv {
    * everything is closed, with how many requests were cut and whether it was forced.
    */
   async stop(): Promise<StopSummary> {
-    if (this.shuttingDown) return { cut: 0, forced: false, drainMs: 0 };
+    if (this.shuttingDown) return { cut: 0, tunnelsClosed: 0, forced: false, drainMs: 0 };
     this.shuttingDown = true;
     const began = this.clock();
     this.logger.info('shutting down', { inFlight: this.totals.inFlight });
@@ -187,15 +189,21 @@ export class Engine implements ForwardEnv {
       server?.closeIdleConnections();
     }
     const cut = Math.max(0, this.requestsInFlight);
+    const tunnelsClosed = this.tunnels.size;
     if (cut > 0) this.logger.warn(this.forced ? 'forced stop: closing in-flight requests' : 'shutdown timeout: closing in-flight requests', { inFlight: cut });
+    this.cutting = true;
     server?.closeAllConnections();
     for (const tunnel of this.tunnels.keys()) tunnel.destroy();
+    // Upgraded sockets are not the HTTP server's any more: wait for the tunnels' own close, so
+    // their access-log lines are written before the caller closes the log.
+    const tunnelsGone = this.clock() + 1000;
+    while (this.tunnels.size > 0 && this.clock() < tunnelsGone) await new Promise((r) => setTimeout(r, 5));
     this.health.stop();
     this.sampler.stop();
     await Promise.all(this.pools.flatMap((p) => p.upstreams.map((u) => u.destroy())));
     await closed;
     this.sampler.tick();
-    return { cut, forced: this.forced, drainMs: Math.round(this.clock() - began) };
+    return { cut, tunnelsClosed, forced: this.forced, drainMs: Math.round(this.clock() - began) };
   }
 
   /** Starts health checks for a backend and wires its breaker to the event log. */
@@ -449,6 +457,8 @@ export class Engine implements ForwardEnv {
 /** How a shutdown went: requests cut (still in flight at the end), forced by a signal, time spent (ms). */
 export interface StopSummary {
   cut: number;
+  /** WebSocket tunnels still open when the drain ended, closed by velo (`SD` in the access log). */
+  tunnelsClosed: number;
   forced: boolean;
   drainMs: number;
 }

@@ -120,6 +120,7 @@ export class ForwardRequest implements AttemptOwner {
 
   private readonly onClientClose = (): void => {
     if (this.res.writableFinished) return;
+    if (this.env.cutting) return this.cutByVelo();
     this.clientGone = true;
     if (this.current !== undefined) this.current.cancel();
     else this.finish('DC');
@@ -307,8 +308,25 @@ export class ForwardRequest implements AttemptOwner {
     this.env.tunnels.set(this.tunnel, upstream);
   }
 
+  /**
+   * velo's shutdown ran out of time (or was forced) with this request in flight: neither the
+   * client's nor the backend's doing. The client's connection is gone; the record says `SD`.
+   */
+  private cutByVelo(): void {
+    const attempt = this.current;
+    this.current = undefined;
+    attempt?.settle(0, 'neutral');
+    attempt?.cancel();
+    this.res.destroy();
+    this.finish('SD');
+  }
+
   /** Called once per attempt that ended without a complete response. */
   onAttemptError(attempt: Attempt, err: Error & { code?: string }): void {
+    if (this.env.cutting) {
+      this.current = attempt;
+      return this.cutByVelo();
+    }
     this.current = undefined;
     if (err instanceof AttemptCancelled && this.clientGone) {
       attempt.settle(0, 'neutral');
@@ -448,7 +466,8 @@ export class ForwardRequest implements AttemptOwner {
       method: this.req.method!,
       path: this.target.path,
       host: this.target.authority ?? this.req.headers.host,
-      status: termination === 'DC' && this.status === 0 ? 499 : this.status,
+      // 499 (nginx): the client left before any answer; 0: velo's shutdown cut it before one.
+      status: termination === 'DC' && this.status === 0 ? 499 : termination === 'SD' && !this.res.headersSent && this.status !== 101 ? 0 : this.status,
       pool: this.pool.name,
       backend: this.backend?.id,
       backendName: this.backend?.name,

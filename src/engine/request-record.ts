@@ -13,9 +13,11 @@ import type { StickySessions } from '../balancing/sticky.js';
  * failure, UT upstream timeout, UC upstream connection terminated, UH no healthy upstream,
  * UO upstream overflow (queue full), DC downstream (client) disconnected, RL rate limited,
  * NR no route, DN denied by ip_filter, DPE downstream protocol error (a request that cannot
- * be forwarded as sent), SI stream idle timeout (a tunnel without traffic for `timeouts.tunnel`).
+ * be forwarded as sent), SI stream idle timeout (a tunnel without traffic for `timeouts.tunnel`),
+ * SD stopped by velo itself (cut when `shutdown_timeout` ran out or a forced stop, or a tunnel
+ * closed by shutdown or by its backend's removal).
  */
-export type TerminationCause = '-' | 'UF' | 'UT' | 'UC' | 'UH' | 'UO' | 'DC' | 'RL' | 'NR' | 'DN' | 'DPE' | 'SI';
+export type TerminationCause = '-' | 'UF' | 'UT' | 'UC' | 'UH' | 'UO' | 'DC' | 'RL' | 'NR' | 'DN' | 'DPE' | 'SI' | 'SD';
 
 export interface RequestRecord {
   id: string;
@@ -65,7 +67,7 @@ const REJECTIONS: ReadonlySet<TerminationCause> = new Set(['RL', 'NR', 'DN', 'DP
  */
 export function countFinished(totals: EngineTotals, status: number, termination: TerminationCause): void {
   totals.requests += 1;
-  if (status >= 500 || termination === 'UC' || termination === 'DC') totals.failed += 1;
+  if (status >= 500 || termination === 'UC' || termination === 'DC' || (termination === 'SD' && status !== 101)) totals.failed += 1;
   else if (REJECTIONS.has(termination) && status >= 400) totals.rejected += 1;
   else totals.success += 1;
 }
@@ -84,6 +86,8 @@ export interface ForwardEnv {
   isTrustedPeer: (peerIp: string) => boolean;
   /** True once a graceful shutdown began: every response then carries `Connection: close`. */
   readonly shuttingDown: boolean;
+  /** True once the drain is over and what is left is being cut: those requests end as `SD`. */
+  readonly cutting: boolean;
   /** Open tunnels and the backend each goes to (closed on removal and shutdown). */
   tunnels: Map<Tunnel, Upstream>;
   /** Signs and checks sticky cookies (`sticky.secret` or the per-start secret). */

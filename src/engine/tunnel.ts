@@ -10,8 +10,8 @@
 import type { Socket } from 'node:net';
 import type { TerminationCause } from './request-record.js';
 
-/** How a tunnel ended: `-` both sides closed cleanly, DC client reset, UC backend reset, SI idle timeout. */
-export type TunnelEnd = Extract<TerminationCause, '-' | 'DC' | 'UC' | 'SI'>;
+/** How a tunnel ended: `-` both sides closed cleanly, DC client reset, UC backend reset, SI idle timeout, SD closed by velo. */
+export type TunnelEnd = Extract<TerminationCause, '-' | 'DC' | 'UC' | 'SI' | 'SD'>;
 
 export class Tunnel {
   /** Bytes from client to backend (the handshake's early data included). */
@@ -47,8 +47,9 @@ export class Tunnel {
   }
 
   /** Closes both sides at once (removal grace period over, shutdown). */
+  /** Closes both sides at once on velo's behalf (shutdown, removal grace over): ends as `SD`. */
   destroy(): void {
-    this.end ??= '-';
+    this.end ??= 'SD';
     this.client.destroy();
     this.upstream.destroy();
   }
