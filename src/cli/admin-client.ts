@@ -106,11 +106,25 @@ export class AdminClient {
     return parsed as T;
   }
 
-  /** The pool named by `--pool`, else the only pool, else `default`. */
-  async poolName(flag: string | undefined): Promise<string> {
+  /**
+   * The pool an operation applies to: `--pool`, else the one pool holding `backendRef` (a URL,
+   * host:port or backend name), else the only pool, else one named `default`. Anything else is
+   * ambiguous: a usage error (exit 2) naming the pools and `--pool`.
+   */
+  async poolName(flag: string | undefined, backendRef?: string): Promise<string> {
     if (flag !== undefined) return flag;
-    const { pools } = await this.call<{ pools: Array<{ name: string }> }>('GET', '/api/pools');
-    return pools.length === 1 ? pools[0]!.name : 'default';
+    const { pools } = await this.call<{ pools: Array<{ name: string; backends?: Array<{ id: string; name: string; url: string }> }> }>('GET', '/api/pools');
+    if (backendRef !== undefined) {
+      const ref = backendRef.trim().toLowerCase().replace(/\/+$/, '');
+      const holds = pools.filter((p) =>
+        (p.backends ?? []).some((b) => [b.id, b.name, b.url, hostPortOf(b.url)].some((v) => v !== undefined && v.toLowerCase().replace(/\/+$/, '') === ref)),
+      );
+      if (holds.length === 1) return holds[0]!.name;
+      if (holds.length > 1) throw new CliError(`"${backendRef}" is in several pools (${holds.map((p) => p.name).join(', ')}): pass --pool NAME`, ExitCode.Usage);
+    }
+    if (pools.length === 1) return pools[0]!.name;
+    if (pools.some((p) => p.name === 'default')) return 'default';
+    throw new CliError(`velo has several pools (${pools.map((p) => p.name).join(', ')}): pass --pool NAME`, ExitCode.Usage);
   }
 
   /** Releases the client's connections so the process can exit at once. */
@@ -141,4 +155,13 @@ function detailLines(details: Record<string, unknown>): string[] {
     const where = i.line != null ? `${i.line}:${i.column ?? 1} ` : '';
     return `${where}${i.path ?? ''}: ${i.message ?? ''}${i.hint ? ` (${i.hint})` : ''}`;
   });
+}
+
+/** `host:port` of a backend URL, or undefined when it does not parse. */
+function hostPortOf(url: string): string | undefined {
+  try {
+    return new URL(url).host;
+  } catch {
+    return undefined;
+  }
 }

@@ -78,14 +78,14 @@ const ACTIONS: Record<'add' | 'remove' | 'drain' | 'undrain' | 'disable' | 'enab
 function registerWeight(servers: Command): void {
   throwOnUsageError(adminOption(servers.command('weight <url> <weight>')))
     .description('set a backend\'s weight at runtime (1 to 1000)')
-    .option('--pool <name>', 'pool to change (default: the only pool, else "default")')
+    .option('--pool <name>', 'pool to change (default: the pool holding the backend, else the only pool, else "default")')
     .addHelpText('after', '\nExample:\n  velo servers weight http://127.0.0.1:8082 5 --pool default')
     .action((url: string, raw: string, flags: ServerFlags) =>
       runCli(async () => {
         if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 1000) throw new CliError(`weight must be an integer from 1 to 1000, got "${raw}"`, ExitCode.Usage);
         const client = AdminClient.fromOptions(flags);
         try {
-          const pool = await client.poolName(flags.pool);
+          const pool = await client.poolName(flags.pool, url);
           const r = await client.call<BackendReply & { previous: number }>('PUT', backendPath(pool, url, '/weight'), { weight: Number(raw) });
           process.stdout.write(`weight of ${r.backend.id} in pool ${pool}: ${r.backend.weight}${r.previous === r.backend.weight ? ' (unchanged)' : ` (was ${r.previous})`}\n`);
         } finally {
@@ -114,8 +114,8 @@ Examples:
   registerWeight(servers);
   for (const [name, action] of Object.entries(ACTIONS)) {
     const sub = throwOnUsageError(adminOption(servers.command(`${name} <url>`)))
-      .description(`${action.summary} (URL, backend name or host:port)`)
-      .option('--pool <name>', 'pool to change (default: the only pool, else "default")');
+      .description(`${action.summary} (${name === 'add' ? 'its URL' : 'URL, backend name or host:port'})`)
+      .option('--pool <name>', 'pool to change (default: the pool holding the backend, else the only pool, else "default")');
     if (name === 'add') sub.option('--weight <n>', 'weight from 1 to 1000 (default 1)');
     sub
       .addHelpText('after', `\nExample:\n  velo servers ${name} http://127.0.0.1:8083${name === 'add' ? ' --weight 2' : ''} --pool default`)
@@ -124,7 +124,7 @@ Examples:
           const weight = parseWeight(flags.weight);
           const client = AdminClient.fromOptions(flags);
           try {
-            const pool = await client.poolName(flags.pool);
+            const pool = await client.poolName(flags.pool, name === 'add' ? undefined : url);
             process.stdout.write((await action.run(client, pool, url, weight)) + '\n');
           } finally {
             await client.close();

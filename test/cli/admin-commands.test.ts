@@ -98,6 +98,25 @@ test('velo servers add, drain, undrain and remove change the running pool', asyn
   t.deepEqual(ids(), [[backends[0]!.url, 1, false]], 'rejected commands changed nothing');
 });
 
+test('with several pools and none named default, helpers find the backend\'s pool, or ask for --pool naming the pools', async (t) => {
+  const backends = await startBackends(t, 2);
+  const yaml = `pools:\n  - name: web\n    health_check: { enabled: false }\n    backends: [${backends[0]!.url}]\n  - name: api\n    match: { path_prefix: /api }\n    health_check: { enabled: false }\n    backends: [${backends[1]!.url}]\n`;
+  const velo = await startAdminVelo(t, yaml);
+  const admin = ['--admin', velo.admin.url];
+  const drain = await runVelo(['servers', 'drain', new URL(backends[1]!.url).host, ...admin]);
+  t.is(drain.code, 0, drain.stderr);
+  t.regex(drain.stdout, /in pool api /);
+  t.true(velo.engine.pools[1]!.upstreams[0]!.draining);
+  const strategy = await runVelo(['strategy', 'random', ...admin]);
+  t.is(strategy.code, 2);
+  oneLine(t, strategy, /^velo: velo has several pools \(web, api\): pass --pool NAME$/);
+  const add = await runVelo(['servers', 'add', 'http://127.0.0.1:9', ...admin]);
+  t.is(add.code, 2);
+  oneLine(t, add, /^velo: velo has several pools \(web, api\): pass --pool NAME$/);
+  t.is((await runVelo(['strategy', 'random', '--pool', 'api', ...admin])).code, 0);
+  t.is(velo.engine.pools[1]!.strategyName, 'random');
+});
+
 test('velo strategy switches the algorithm; an unknown one exits 2 listing the valid ones', async (t) => {
   const backends = await startBackends(t, 1);
   const velo = await startAdminVelo(t, NO_HEALTH, backends.map((b) => b.url));
