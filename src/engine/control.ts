@@ -227,7 +227,11 @@ export class Control {
       installCertificates = this.engine.listener?.prepareCertificates(config.listen.tls);
     } catch (err) {
       const reason = err instanceof ConfigError ? err.message : String(err);
-      this.engine.events.add({ kind: 'reload', level: 'error', message: `reload rejected, old config kept: ${reason.split('\n').slice(0, 3).join(' ')}`, detail: reason });
+      // One line for the event pane: the first problem and how many more; `detail` has them all.
+      const lines = reason.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+      const problems = lines.length > 1 ? lines.slice(1) : lines;
+      const more = problems.length > 1 ? ` (+${problems.length - 1} more)` : '';
+      this.engine.events.add({ kind: 'reload', level: 'error', message: `reload rejected, old config kept: ${problems[0] ?? reason}${more}`, detail: reason });
       this.engine.logger.error('reload rejected, old config kept', { actor, reason });
       throw err;
     }
