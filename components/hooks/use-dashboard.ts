@@ -190,11 +190,18 @@ export function useDashboard(
     'toggle-maintenance': () =>
       withBackend((p, b) =>
         b.maintenance
-          ? attempt(() => control.setMaintenance(p.name, b.id, false, ACTOR), () => `${b.name} out of maintenance: it takes requests again`)
+          ? attempt(
+              () => control.setMaintenance(p.name, b.id, false, ACTOR),
+              // Still draining (or failing its checks), it takes nothing: say what it is now.
+              () => (b.draining ? `${b.name} out of maintenance, still draining: d undrains it` : `${b.name} out of maintenance: it takes requests again`),
+            )
           : attempt(() => control.setMaintenance(p.name, b.id, true, ACTOR), () => `${b.name} in maintenance: no requests at all, health checks go on`),
       ),
     'ask-save': () => {
-      const file = fileLabel(getSnapshot().configSource);
+      const source = getSnapshot().configSource;
+      // Nothing to write into: say so (and what to do) before listing anything or asking.
+      if (source === undefined) return note('no config file to save into: velo was started without one (velo init FILE, then start with -c FILE)', 'error');
+      const file = fileLabel(source);
       settle(
         () => control.configDiff(),
         (entries) => {

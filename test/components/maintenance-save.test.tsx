@@ -125,3 +125,19 @@ test('the help lists m and w, and the save question\'s keys', async (t) => {
   t.regex(help, /^ {2}w {15}write the runtime changes into the config file/m);
   t.regex(help, /saving to the config file \(w\): y write the changes into the config file · n \/ Esc write nothing/);
 });
+
+test('w without a config file says so, and what to do, before listing or asking anything', async (t) => {
+  const ui = await renderDashboard(snapshot([{ name: 'web', backends: backends(2) }]));
+  ui.control.changes = CHANGES;
+  await ui.press('w');
+  await ui.waitFor(/✗ no config file to save into: velo was started without one/);
+  t.deepEqual(ui.control.calls, []);
+});
+
+test('m taking a draining backend out of maintenance says it is still draining', async (t) => {
+  const ui = await renderDashboard(withFile(snapshot([{ name: 'web', backends: [backend('b1', 9001, { state: 'maint', maintenance: true, draining: true })] }])));
+  await ui.press('m');
+  await ui.waitForCalls(1);
+  await ui.waitFor(/✓ b1 out of maintenance, still draining: d undrains it/);
+  t.pass();
+});
