@@ -50,7 +50,8 @@ export interface DashboardControl {
   /** One request to stop velo, counted by the stop rule (src/cli/drain-guard.ts): drain, then warn, then cut. */
   stop(source: StopSource): MaybePromise<unknown>;
   /** Sends `count` requests through the balancer (`velo make-request -n count`) and resolves with what came back. */
-  sendTestRequests(count: number): MaybePromise<TestRequestsResult>;
+  /** `pool`: the pool on screen, whose path and host the requests take. */
+  sendTestRequests(count: number, pool?: string): MaybePromise<TestRequestsResult>;
 }
 
 /** What a save wrote (the part of `SaveResult` the dashboard shows). */

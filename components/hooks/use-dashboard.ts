@@ -149,8 +149,9 @@ export function useDashboard(
   const submitTest = (edit: LineEdit): void => {
     const count = parseTestCount(edit.text);
     if (!count.ok) return set({ mode: { kind: 'test', edit, error: count.error } });
+    const pool = current().pool?.name;
     set({ mode: { kind: 'main' }, notice: { text: `sending ${count.value} test ${count.value === 1 ? 'request' : 'requests'} through velo…`, level: 'busy' } });
-    attempt(() => control.sendTestRequests(count.value), formatTestResult);
+    attempt(() => control.sendTestRequests(count.value, pool), formatTestResult);
   };
   /** Moves the selection of the list on screen (backends, or events in the event view) by `by`, clamped. */
   const move = (by: number): void => {

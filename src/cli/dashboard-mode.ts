@@ -14,7 +14,7 @@ import type { Upstream } from '../upstream/upstream.js';
 import { stderrSink, type Logger } from '../log/logger.js';
 import { drainGuardOf, type DrainState } from './drain-guard.js';
 import { LogRing } from './log-ring.js';
-import { reachableUrl, runTestRequests } from './test-requests.js';
+import { poolTarget, reachableUrl, runTestRequests } from './test-requests.js';
 import { untilSignal, type Running } from './start.js';
 
 export interface DashboardOptions {
@@ -125,7 +125,13 @@ function showInWorker(running: Running, ring: LogRing, options: DashboardOptions
       } else if (message.type === 'call' && message.method === 'sendTestRequests') {
         // The address is read when asked: the listener is bound by then, and a reload never moves it.
         Promise.resolve()
-          .then(() => runTestRequests(reachableUrl(engine.snapshot.listen), Number(message.args[0])))
+          .then(() => {
+            // The pool on screen: requests shaped so the router picks it, split by its backends' names.
+            const pool = engine.pools.find((p) => p.name === message.args[1]) ?? engine.pools[0];
+            const { url, host } = poolTarget(reachableUrl(engine.snapshot.listen), pool?.config.match ?? {});
+            const counts = (): Map<string, number> => new Map((pool?.upstreams ?? []).map((u) => [u.name, u.counters.requests]));
+            return runTestRequests(url, Number(message.args[0]), { host, counts });
+          })
           .then(
           (value) => post({ type: 'reply', id: message.id, ok: true, value }),
           (err: unknown) => post(failure(message.id, err)),

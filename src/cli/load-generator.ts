@@ -9,6 +9,8 @@ import { Pool } from 'undici';
 /** What to send and for how long: `count` requests, or as many as fit in `durationMs`. */
 export interface LoadPlan {
   url: URL;
+  /** Host header to send instead of the URL's (to reach a pool matched by host). */
+  host?: string;
   method: string;
   concurrency: number;
   count?: number;
@@ -79,7 +81,7 @@ export async function runLoad(plan: LoadPlan, onProgress?: (read: () => LoadProg
       result.sent += 1;
       const t0 = performance.now();
       try {
-        const res = await pool.request({ path, method: plan.method, headers: { 'user-agent': 'velo-make-request' } });
+        const res = await pool.request({ path, method: plan.method, headers: plan.host !== undefined ? { 'user-agent': 'velo-make-request', host: plan.host } : { 'user-agent': 'velo-make-request' } });
         await res.body.dump();
         answered += 1;
         result.latencyUs.recordValue(Math.min(MAX_TRACKABLE_US, Math.max(1, Math.round((performance.now() - t0) * 1000))));

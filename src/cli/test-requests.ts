@@ -17,12 +17,39 @@ export function reachableUrl(listen: { host: string; port: number; tls: boolean 
   return new URL(`${listen.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${listen.port}/`);
 }
 
-/** Sends `count` GET requests to `url` (10 at a time) and tallies them per backend and status code. */
-export async function runTestRequests(url: URL, count: number): Promise<TestRequestsResult> {
+/**
+ * Where test requests for a pool go: its `path_prefix` (else `/`) on the listener, with a Host
+ * its `match.host` accepts (`*.example.com` becomes `test.example.com`), so the router picks
+ * that pool rather than whichever matches `/`.
+ */
+export function poolTarget(listen: URL, match: { host?: string; pathPrefix?: string }): { url: URL; host?: string } {
+  const url = new URL(match.pathPrefix ?? '/', listen);
+  const host = match.host === undefined ? undefined : match.host.startsWith('*.') ? `test.${match.host.slice(2)}` : match.host;
+  return { url, host };
+}
+
+/** Requests each backend has ended so far, by backend name: read before and after a run. */
+export type BackendCounts = () => Map<string, number>;
+
+/**
+ * Sends `count` GET requests (10 at a time) and tallies them per status code and per backend.
+ * With `counts`, the split per backend is what velo itself counted (names as the dashboard
+ * shows them, any backend); without, the backends' X-Backend header (velo's test backend).
+ */
+export async function runTestRequests(url: URL, count: number, options: { host?: string; counts?: BackendCounts } = {}): Promise<TestRequestsResult> {
   if (!Number.isInteger(count) || count < 1 || count > MAX_TEST_REQUESTS) {
     throw new Error(`the number of test requests must be a whole number from 1 to ${MAX_TEST_REQUESTS}, got ${count}`);
   }
-  const result = await runLoad({ url, method: 'GET', concurrency: CONCURRENCY, count, timeoutMs: TIMEOUT_MS });
+  const before = options.counts?.();
+  const result = await runLoad({ url, host: options.host, method: 'GET', concurrency: CONCURRENCY, count, timeoutMs: TIMEOUT_MS });
+  if (before !== undefined && options.counts !== undefined) {
+    const split = new Map<string, number>();
+    for (const [name, n] of options.counts()) {
+      const d = n - (before.get(name) ?? 0);
+      if (d > 0) split.set(name, d);
+    }
+    result.backends = split;
+  }
   if (result.unreachable !== undefined) throw new Error(`cannot reach ${url.origin}: ${result.unreachable}`);
   const sorted = <K>(map: Map<K, number>): Array<[K, number]> => [...map].sort((a, b) => b[1] - a[1]);
   const ms = (q: number): number => (result.latencyUs.totalCount > 0 ? result.latencyUs.getValueAtPercentile(q) / 1000 : 0);

@@ -191,8 +191,8 @@ export class SpyControl implements DashboardControl {
   }
   /** What `sendTestRequests` resolves with; set by the test. */
   testResult: TestRequestsResult = { sent: 0, success: 0, fails: 0, elapsedMs: 0, backends: [], codes: [], errors: [], p50Ms: 0, p99Ms: 0 };
-  async sendTestRequests(count: number): Promise<TestRequestsResult> {
-    this.record('sendTestRequests', [count], '');
+  async sendTestRequests(count: number, pool?: string): Promise<TestRequestsResult> {
+    this.record('sendTestRequests', [count, pool], '');
     return this.testResult;
   }
 }

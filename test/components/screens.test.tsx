@@ -81,10 +81,10 @@ test('t sends 100 test requests (or the number typed) and shows where they went,
   await ui.press('t');
   await ui.waitFor(/test requests to send through velo: 100/);
   await ui.press(KEYS.enter);
-  t.deepEqual((await ui.waitForCalls(1))[0], { method: 'sendTestRequests', args: [100] });
+  t.deepEqual((await ui.waitForCalls(1))[0], { method: 'sendTestRequests', args: [100, 'default'] });
   await ui.waitFor(/✓ 100 test requests in 0\.4s │ b1 34 · b2 33 · b3 31 │ 200×98 502×2 │ p50 3\.1ms · p99 9\.8ms/);
   await ui.press('t', KEYS.ctrlU, '25', KEYS.enter);
-  t.deepEqual((await ui.waitForCalls(2))[1], { method: 'sendTestRequests', args: [25] });
+  t.deepEqual((await ui.waitForCalls(2))[1], { method: 'sendTestRequests', args: [25, 'default'] });
   await ui.press('t', KEYS.ctrlU, 'lots', KEYS.enter);
   await ui.waitFor(/✗ type a whole number from 1 to 100000, got "lots"/);
   t.is(ui.control.calls.length, 2);
