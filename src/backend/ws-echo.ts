@@ -78,5 +78,8 @@ export function acceptWebSocketEcho(req: IncomingMessage, socket: Duplex, head: 
     buffered = buffered.length ? Buffer.concat([buffered, chunk]) : chunk;
     drain();
   });
+  // A client that goes away without a close frame (a FIN): end our side too, as a WebSocket
+  // server does, instead of holding the connection half-open forever.
+  socket.on('end', () => socket.end());
   drain();
 }

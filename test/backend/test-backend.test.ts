@@ -261,3 +261,14 @@ test('a port already in use makes startTestBackend reject', async (t) => {
   const first = await start(t);
   await t.throwsAsync(startTestBackend({ port: first.port }), { code: 'EADDRINUSE' });
 });
+
+test('/ws ends its side when the client sends a FIN without a close frame', async (t) => {
+  const backend = await start(t);
+  const { socket } = await openWebSocket(backend);
+  let ended = false;
+  socket.on('end', () => (ended = true));
+  socket.end();
+  const deadline = Date.now() + 2000;
+  while (!ended && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  t.true(ended, 'the backend answered the FIN with its own');
+});
