@@ -13,7 +13,8 @@ interface DiffReply {
 
 /** The diff as lines: a header, then one line per change with the file's value. */
 export function formatDiff(d: DiffReply): string {
-  if (d.count === 0) return `no runtime changes: the running config is the file${d.file ? ` (${d.file})` : ''}\n`;
+  // Environment variables and flags also apply over the file; they are not runtime changes.
+  if (d.count === 0) return `no runtime changes: nothing changed at runtime differs from ${d.file ?? 'the config'} (environment variables and flags given at start still apply over it)\n`;
   const lines = [`${d.count} runtime change${d.count === 1 ? '' : 's'} not in ${d.file ?? 'a config file'}:`];
   for (const c of d.changes) lines.push(`  ${c.change}${c.field === 'listed' ? '' : ` (file: ${c.file === null ? 'not listed' : String(c.file)})`}`);
   return lines.join('\n') + '\n';

@@ -270,7 +270,7 @@ test('velo config diff lists runtime changes and velo config save writes them in
   const admin = ['--admin', velo.admin.url];
   const empty = await runVelo(['config', 'diff', ...admin]);
   t.is(empty.code, 0, empty.stderr);
-  t.is(empty.stdout, `no runtime changes: the running config is the file (${file})\n`);
+  t.is(empty.stdout, `no runtime changes: nothing changed at runtime differs from ${file} (environment variables and flags given at start still apply over it)\n`);
   velo.control.setWeight('default', a, 3, 'dashboard');
   velo.control.drain('default', b, 'dashboard');
   const diff = await runVelo(['config', 'diff', ...admin]);
