@@ -4,10 +4,9 @@
  * `$VELO_CONFIG`, `./velo.config.yaml`), without the rules a running balancer needs (backends).
  * The CLI helpers use it to find their velo; `velo start` to say which key set a busy port.
  */
-import { readFile } from 'node:fs/promises';
 import { isAbsolute, relative } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { ADDRESS_ENV, findConfigFile, fromEnv, nonEmpty, type FlagOverrides, type LoadOptions } from './load.js';
+import { ADDRESS_ENV, findConfigFile, readConfigFile, fromEnv, nonEmpty, type FlagOverrides, type LoadOptions } from './load.js';
 import { normalizeListenHost, validateConfigText } from './schema.js';
 
 /** One setting's value and where it came from: `--port`, `$VELO_PORT`, the file, or the default. */
@@ -46,15 +45,7 @@ export async function lookupAddresses(opts: LoadOptions = {}): Promise<Addresses
   const env = opts.env ?? process.env;
   const cwd = opts.cwd ?? process.cwd();
   const file = await findConfigFile({ ...opts, env, cwd });
-  let text = '';
-  if (file !== undefined) {
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
-      throw new ConfigError([{ path: '(file)', message: `cannot read ${file}: ${reason}`, hint: 'check the path given with -c or $VELO_CONFIG' }], file);
-    }
-  }
+  const text = await readConfigFile(file);
   const validated = validateConfigText(text, file);
   if (validated.syntaxError) throw new ConfigError(validated.issues, file);
   const { config } = validated;

@@ -71,20 +71,26 @@ export async function findConfigFile(opts: LoadOptions = {}): Promise<string | u
 }
 
 /**
+ * The text of the config file found by the lookup ('' when there is none); rejects with a
+ * `ConfigError` naming the file when it cannot be read.
+ */
+export async function readConfigFile(file: string | undefined): Promise<string> {
+  if (file === undefined) return '';
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
+    throw new ConfigError([{ path: '(file)', message: `cannot read ${file}: ${reason}`, hint: 'check the path given with -c or $VELO_CONFIG' }], file);
+  }
+}
+
+/**
  * Reads, merges and validates the configuration; resolves to a complete `VeloConfig` or
  * rejects with a `ConfigError` naming every problem and the file.
  */
 export async function loadConfig(opts: LoadOptions = {}): Promise<VeloConfig> {
   const file = await findConfigFile(opts);
-  let text = '';
-  if (file !== undefined) {
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
-      throw new ConfigError([{ path: '(file)', message: `cannot read ${file}: ${reason}`, hint: 'check the path given with -c or $VELO_CONFIG' }], file);
-    }
-  }
+  const text = await readConfigFile(file);
   return parseConfigText(text, file, { env: opts.env ?? process.env, flags: opts.flags });
 }
 

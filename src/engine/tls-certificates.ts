@@ -5,9 +5,9 @@
  * pair keeps every old certificate.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
 import type { ListenTlsConfig } from '../config/types.js';
+import { readPem } from '../config/read-pem.js';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 
 /** Every certificate the listener serves, ready to install. */
@@ -22,16 +22,6 @@ export interface TlsMaterial {
   fingerprint: string;
   /** Every file read, for watching. */
   files: string[];
-}
-
-function readPem(path: string, at: string, issues: ConfigIssue[]): Buffer | undefined {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    issues.push({ path: at, message: `cannot read ${path}: ${e.code === 'ENOENT' ? 'file not found' : e.message}`, hint: 'expected a readable PEM file' });
-    return undefined;
-  }
 }
 
 /** OpenSSL's reason for a bad pair, in words an operator recognises. */

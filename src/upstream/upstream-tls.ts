@@ -2,10 +2,10 @@
  * How velo speaks TLS to https backends: the pool's `tls` section read into the options undici's
  * `buildConnector` passes to `tls.connect` (Node docs, tls.connect and tls.createSecureContext).
  */
-import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import type { UpstreamTlsConfig } from '../config/types.js';
+import { readPem } from '../config/read-pem.js';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 
 /** `tls.connect` options for one backend: PEM bytes, the SNI/verification name, and verification. */
@@ -18,21 +18,11 @@ export interface UpstreamTlsOptions {
   rejectUnauthorized: boolean;
 }
 
-function read(path: string, at: string, issues: ConfigIssue[]): Buffer | undefined {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    issues.push({ path: at, message: `cannot read ${path}: ${e.code === 'ENOENT' ? 'file not found' : e.message}`, hint: 'expected a readable PEM file' });
-    return undefined;
-  }
-}
-
 function load(tls: UpstreamTlsConfig | undefined, at: string, issues: ConfigIssue[]): Omit<UpstreamTlsOptions, 'servername'> {
   if (tls === undefined) return { rejectUnauthorized: true };
-  const ca = tls.ca !== undefined ? read(tls.ca, `${at}.ca`, issues) : undefined;
-  const cert = tls.cert !== undefined ? read(tls.cert, `${at}.cert`, issues) : undefined;
-  const key = tls.key !== undefined ? read(tls.key, `${at}.key`, issues) : undefined;
+  const ca = tls.ca !== undefined ? readPem(tls.ca, `${at}.ca`, issues) : undefined;
+  const cert = tls.cert !== undefined ? readPem(tls.cert, `${at}.cert`, issues) : undefined;
+  const key = tls.key !== undefined ? readPem(tls.key, `${at}.key`, issues) : undefined;
   if (issues.length === 0) {
     try {
       createSecureContext({ ca, cert, key });
