@@ -14,7 +14,7 @@ import type { Upstream } from '../upstream/upstream.js';
 import { stderrSink, type Logger } from '../log/logger.js';
 import { drainGuardOf, type DrainState } from './drain-guard.js';
 import { LogRing } from './log-ring.js';
-import { poolTarget, reachableUrl, runTestRequests } from './test-requests.js';
+import { TestRequestTally, poolTarget, reachableUrl, runTestRequests } from './test-requests.js';
 import { untilSignal, type Running } from './start.js';
 
 export interface DashboardOptions {
@@ -129,8 +129,12 @@ function showInWorker(running: Running, ring: LogRing, options: DashboardOptions
             // The pool on screen: requests shaped so the router picks it, split by its backends' names.
             const pool = engine.pools.find((p) => p.name === message.args[1]) ?? engine.pools[0];
             const { url, host } = poolTarget(reachableUrl(engine.snapshot.listen), pool?.config.match ?? {});
-            const counts = (): Map<string, number> => new Map((pool?.upstreams ?? []).map((u) => [u.name, u.counters.requests]));
-            return runTestRequests(url, Number(message.args[0]), { host, counts });
+            const tally = new TestRequestTally();
+            engine.observers.push(tally.record);
+            return runTestRequests(url, Number(message.args[0]), { host, tally }).finally(() => {
+              const i = engine.observers.indexOf(tally.record);
+              if (i >= 0) engine.observers.splice(i, 1);
+            });
           })
           .then(
           (value) => post({ type: 'reply', id: message.id, ok: true, value }),

@@ -11,6 +11,8 @@ export interface LoadPlan {
   url: URL;
   /** Host header to send instead of the URL's (to reach a pool matched by host). */
   host?: string;
+  /** When set, each request carries `X-Request-Id: <prefix><n>`, so the balancer's own records can be told apart. */
+  requestIdPrefix?: string;
   method: string;
   concurrency: number;
   count?: number;
@@ -51,6 +53,7 @@ function bump<K>(map: Map<K, number>, key: K): void {
 
 /** Runs `plan` and resolves when the last request has ended; `onProgress` reads live counts. */
 export async function runLoad(plan: LoadPlan, onProgress?: (read: () => LoadProgress) => () => void): Promise<LoadResult> {
+  let sequence = 0;
   const pool = new Pool(plan.url.origin, {
     connections: plan.concurrency,
     pipelining: 1,
@@ -81,7 +84,10 @@ export async function runLoad(plan: LoadPlan, onProgress?: (read: () => LoadProg
       result.sent += 1;
       const t0 = performance.now();
       try {
-        const res = await pool.request({ path, method: plan.method, headers: plan.host !== undefined ? { 'user-agent': 'velo-make-request', host: plan.host } : { 'user-agent': 'velo-make-request' } });
+        const headers: Record<string, string> = { 'user-agent': 'velo-make-request' };
+        if (plan.host !== undefined) headers.host = plan.host;
+        if (plan.requestIdPrefix !== undefined) headers['x-request-id'] = `${plan.requestIdPrefix}${(sequence += 1)}`;
+        const res = await pool.request({ path, method: plan.method, headers });
         await res.body.dump();
         answered += 1;
         result.latencyUs.recordValue(Math.min(MAX_TRACKABLE_US, Math.max(1, Math.round((performance.now() - t0) * 1000))));

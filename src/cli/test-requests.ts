@@ -28,28 +28,33 @@ export function poolTarget(listen: URL, match: { host?: string; pathPrefix?: str
   return { url, host };
 }
 
-/** Requests each backend has ended so far, by backend name: read before and after a run. */
-export type BackendCounts = () => Map<string, number>;
+/**
+ * Where the balancer's own records of this run are tallied: `record` is called (by the caller's
+ * request observer) for every finished request, and counts only those whose id starts with
+ * `prefix`, the one the run's requests carry; `split` holds the count per backend name.
+ */
+export class TestRequestTally {
+  readonly prefix = `velo-test-${Date.now().toString(36)}-`;
+  readonly split = new Map<string, number>();
+  record = (r: { id: string; backendName?: string }): void => {
+    if (!r.id.startsWith(this.prefix) || r.backendName === undefined) return;
+    this.split.set(r.backendName, (this.split.get(r.backendName) ?? 0) + 1);
+  };
+}
 
 /**
  * Sends `count` GET requests (10 at a time) and tallies them per status code and per backend.
- * With `counts`, the split per backend is what velo itself counted (names as the dashboard
- * shows them, any backend); without, the backends' X-Backend header (velo's test backend).
+ * With `tally`, the split per backend is what velo itself recorded for these requests alone
+ * (names as the dashboard shows them, any backend, other traffic left out); without, the
+ * backends' X-Backend header (velo's test backend).
  */
-export async function runTestRequests(url: URL, count: number, options: { host?: string; counts?: BackendCounts } = {}): Promise<TestRequestsResult> {
+export async function runTestRequests(url: URL, count: number, options: { host?: string; tally?: TestRequestTally } = {}): Promise<TestRequestsResult> {
   if (!Number.isInteger(count) || count < 1 || count > MAX_TEST_REQUESTS) {
     throw new Error(`the number of test requests must be a whole number from 1 to ${MAX_TEST_REQUESTS}, got ${count}`);
   }
-  const before = options.counts?.();
-  const result = await runLoad({ url, host: options.host, method: 'GET', concurrency: CONCURRENCY, count, timeoutMs: TIMEOUT_MS });
-  if (before !== undefined && options.counts !== undefined) {
-    const split = new Map<string, number>();
-    for (const [name, n] of options.counts()) {
-      const d = n - (before.get(name) ?? 0);
-      if (d > 0) split.set(name, d);
-    }
-    result.backends = split;
-  }
+  const { tally } = options;
+  const result = await runLoad({ url, host: options.host, requestIdPrefix: tally?.prefix, method: 'GET', concurrency: CONCURRENCY, count, timeoutMs: TIMEOUT_MS });
+  if (tally !== undefined) result.backends = tally.split;
   if (result.unreachable !== undefined) throw new Error(`cannot reach ${url.origin}: ${result.unreachable}`);
   const sorted = <K>(map: Map<K, number>): Array<[K, number]> => [...map].sort((a, b) => b[1] - a[1]);
   const ms = (q: number): number => (result.latencyUs.totalCount > 0 ? result.latencyUs.getValueAtPercentile(q) / 1000 : 0);

@@ -4,9 +4,10 @@
  */
 import test from 'ava';
 import http from 'node:http';
+import { request } from 'undici';
 import type { AddressInfo } from 'node:net';
 import { startVelo } from '../integration/harness.js';
-import { poolTarget, reachableUrl, runTestRequests } from '../../src/cli/test-requests.js';
+import { TestRequestTally, poolTarget, reachableUrl, runTestRequests } from '../../src/cli/test-requests.js';
 
 test('poolTarget takes the pool\'s path prefix and a host its match accepts', (t) => {
   const listen = new URL('http://127.0.0.1:8080/');
@@ -31,8 +32,12 @@ test('test requests for a pool reach only its backends, split by their names (no
   const pool = velo.engine.pools.find((p) => p.name === 'api')!;
   velo.engine.sampler.tick();
   const { url, host } = poolTarget(reachableUrl(velo.engine.snapshot.listen), pool.config.match);
-  const counts = (): Map<string, number> => new Map(pool.upstreams.map((u) => [u.name, u.counters.requests]));
-  const result = await runTestRequests(url, 20, { host, counts });
+  const tally = new TestRequestTally();
+  velo.engine.observers.push(tally.record);
+  // Other traffic at the same time (the demo's, say) is not part of the split.
+  const other = Promise.all(Array.from({ length: 7 }, () => request(`${velo.url}/api`, { headers: { host: 'api.test' } }).then((r) => r.body.text())));
+  const result = await runTestRequests(url, 20, { host, tally });
+  await other;
   t.like(result, { sent: 20, success: 20, fails: 0 });
   t.deepEqual(Object.fromEntries(result.backends), { 'api-1': 10, 'api-2': 10 });
   t.is(velo.engine.pools[0]!.upstreams[0]!.counters.requests, 0, 'the catch-all pool got none');
