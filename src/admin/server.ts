@@ -168,7 +168,10 @@ async function handle(ctx: AdminContext, token: string | undefined, bindHost: st
       throw new AdminHttpError(400, `the body is not valid JSON: ${(err as Error).message}`);
     }
   }
-  return await handler(ctx, { params: match.params, body });
+  const reply = await handler(ctx, { params: match.params, body });
+  // A change is answered once it is in force on every worker (control.ts `settled`).
+  if (method !== 'GET' && method !== 'HEAD') await ctx.control.settled();
+  return reply;
 }
 
 /**

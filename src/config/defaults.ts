@@ -36,6 +36,8 @@ export const DEFAULTS = deepFreeze({
   trustProxy: false,
   /** In-flight requests get this long to finish on SIGTERM/SIGINT. */
   shutdownTimeoutMs: 10_000,
+  /** One process forwards; `workers: auto` or `--workers N` adds cores (cluster.ts). */
+  workers: 1 as number | 'auto',
   logLevel: 'info',
   /** Slowloris defence: a client must send its headers within this time. */
   clientHeaderTimeoutMs: 10_000,

@@ -24,6 +24,8 @@ export const TOP_KEYS = [
   'shutdown_timeout',
   'log_level',
   'client_timeouts',
+  'workers',
+  'cluster',
   'pools',
 ] as const;
 
@@ -188,6 +190,33 @@ function readAccessLog(top: MapReader, baseDir: string | undefined): AccessLogCo
   return { enabled: a.bool('enabled', true), target: target(a.string('path', def.target, 'expected stdout or a file path')) };
 }
 
+const WORKERS_HINT = 'expected a number of worker processes from 1 to 256, or auto (one per available core)';
+
+/** `workers: N | auto`: forwarding processes (cluster.ts); `auto` is kept and resolved at start. */
+function readWorkers(top: MapReader): VeloConfig['workers'] {
+  const node = top.get('workers');
+  if (node === undefined) return DEFAULTS.workers;
+  if (isScalar(node) && node.value === 'auto') return 'auto';
+  if (isScalar(node) && typeof node.value === 'number' && Number.isInteger(node.value) && node.value >= 1 && node.value <= 256) return node.value;
+  top.c.report(top.at('workers'), node, `${describeNode(node)} is not valid for workers`, WORKERS_HINT);
+  return DEFAULTS.workers;
+}
+
+/** `cluster: { redis: redis://host:port/db, prefix, instance }`: state shared between instances. */
+function readCluster(top: MapReader): VeloConfig['cluster'] {
+  if (!top.has('cluster')) return undefined;
+  const r = top.map('cluster', ['redis', 'prefix', 'instance']);
+  if (isMap(r.node) && !r.has('redis')) r.c.report(r.at('redis'), r.node, 'cluster needs redis', 'expected cluster: { redis: redis://127.0.0.1:6379 }');
+  const redis = r.optionalString('redis', 'expected a Redis URL such as redis://127.0.0.1:6379 or rediss://user:pass@host:6380/0');
+  if (redis !== undefined && !/^rediss?:\/\/[^\s]+$/.test(redis)) {
+    r.c.report(r.at('redis'), r.get('redis'), `"${redis}" is not a Redis URL`, 'expected redis://host:port[/db] or rediss://... for TLS');
+  }
+  const prefix = r.string('prefix', 'velo:', 'expected a key prefix such as velo: (instances sharing state use the same prefix)');
+  const instance = r.optionalString('instance', 'expected a name for this instance, unique among its peers (default: hostname:port)');
+  if (redis === undefined) return undefined;
+  return { redis, prefix, ...(instance !== undefined ? { instance } : {}) };
+}
+
 function readTrustProxy(top: MapReader): VeloConfig['trustProxy'] {
   const node = top.get('trust_proxy');
   if (node === undefined) return DEFAULTS.trustProxy;
@@ -301,6 +330,9 @@ function validateRoot(top: MapReader, baseDir: string | undefined): { config: Ve
     clientHeaderTimeoutMs: clientTimeouts.duration('header', DEFAULTS.clientHeaderTimeoutMs, 1),
     clientRequestTimeoutMs: clientTimeouts.duration('request', DEFAULTS.clientRequestTimeoutMs, 1),
     clientTlsHandshakeTimeoutMs: clientTimeouts.duration('tls_handshake', DEFAULTS.clientTlsHandshakeTimeoutMs, 1),
+    workers: readWorkers(top),
   };
+  const cluster = readCluster(top);
+  if (cluster !== undefined) config.cluster = cluster;
   return { config, poolPaths };
 }

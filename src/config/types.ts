@@ -221,6 +221,16 @@ export interface AccessLogConfig {
   target: string;
 }
 
+/** `cluster:`: other velo instances share rate limits and runtime changes through this Redis. */
+export interface ClusterConfig {
+  /** `redis://[user:pass@]host:port[/db]` or `rediss://` for TLS. */
+  redis: string;
+  /** Prefix of every key and channel (instances that share state share it); default `velo:`. */
+  prefix: string;
+  /** This instance's name among its peers; default `hostname:port`. */
+  instance?: string;
+}
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
 export interface VeloConfig {
@@ -238,6 +248,13 @@ export interface VeloConfig {
   clientRequestTimeoutMs: number;
   /** A TLS client must finish its handshake (and send its first byte) within this time. */
   clientTlsHandshakeTimeoutMs: number;
+  /**
+   * Forwarding processes sharing the listen port (node:cluster): 1 forwards in the one process
+   * (the default); `auto` is one per available core (`os.availableParallelism()`).
+   */
+  workers: number | 'auto';
+  /** State shared with other velo instances through Redis; undefined = this instance alone. */
+  cluster?: ClusterConfig;
   /** Absolute path of the file this config came from, if any. */
   source?: string;
   /** Problems that do not stop velo (a pool with no backends), with path, line and column. */

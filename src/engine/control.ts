@@ -19,8 +19,23 @@ import { upstreamTlsIssues } from '../upstream/upstream-tls.js';
 import { describeChange, type OverlayEntry, type OverlayReport } from './overlay.js';
 import { saveChanges, type SaveResult } from './config-save.js';
 
-/** Who asked, for the event log. */
-export type Actor = 'dashboard' | 'api' | 'cli' | 'signal' | 'file-watch';
+/** Who asked, for the event log; `cluster` is a change another velo instance made (Redis). */
+export type Actor = 'dashboard' | 'api' | 'cli' | 'signal' | 'file-watch' | 'cluster';
+
+/**
+ * One runtime change as data, as `Control` made it: what the cluster feed publishes to other
+ * instances and `applyChange` replays. `backend` is the backend id (normalized URL).
+ */
+export type RuntimeChange =
+  | { op: 'add'; pool: string; url: string; weight: number; name?: string }
+  | { op: 'remove'; pool: string; backend: string }
+  | { op: 'drain'; pool: string; backend: string; on: boolean }
+  | { op: 'maintenance'; pool: string; backend: string; on: boolean }
+  | { op: 'weight'; pool: string; backend: string; weight: number }
+  | { op: 'strategy'; pool: string; strategy: StrategyName };
+
+/** Told of every runtime change that took effect (not of no-ops), after it took effect. */
+export type ChangeListener = (change: RuntimeChange, actor: Actor) => void;
 
 /** What a reload changed: backends added, removed and kept, pools, and what became of the runtime changes. */
 export interface ReloadResult {
@@ -54,6 +69,15 @@ export type { SaveResult };
 export const MAX_WEIGHT = 1000;
 
 export class Control {
+  /** Told of every runtime change (the Redis change feed publishes them). */
+  readonly changeListeners: ChangeListener[] = [];
+  /**
+   * Resolves once every change made so far is in force where requests are forwarded: at once
+   * in one process; with workers, once every worker acknowledged it (set by the primary).
+   * Callers that answer "done" (admin API, CLI, dashboard) await it.
+   */
+  settled: () => Promise<void> = () => Promise.resolve();
+
   constructor(
     private readonly engine: Engine,
     /** Re-reads the config the instance started from (file, env, flags); set by the CLI. */
@@ -90,6 +114,7 @@ export class Control {
     // Re-adding a backend the file lists: only a weight different from the file's is a change.
     overlay.record(pool.name, id, upstream.name, 'weight', weight);
     this.event(actor, `added ${upstream.name} (weight ${weight})`, pool, upstream);
+    this.changed({ op: 'add', pool: pool.name, url: id, weight, ...(input.name !== undefined ? { name: input.name } : {}) }, actor);
     return upstream;
   }
 
@@ -100,6 +125,7 @@ export class Control {
     this.forget(pool, upstream);
     this.engine.overlay.record(pool.name, upstream.id, upstream.name, 'listed', false);
     this.event(actor, `removed ${upstream.name}`, pool, upstream);
+    this.changed({ op: 'remove', pool: pool.name, backend: upstream.id }, actor);
     return upstream;
   }
 
@@ -109,6 +135,7 @@ export class Control {
       upstream.draining = true;
       this.engine.overlay.record(poolName, upstream.id, upstream.name, 'drain', true);
       this.event(actor, `draining ${upstream.name} (${upstream.inFlight} in flight)`, this.pool(poolName), upstream);
+      this.changed({ op: 'drain', pool: poolName, backend: upstream.id, on: true }, actor);
     }
     return upstream;
   }
@@ -119,6 +146,7 @@ export class Control {
       upstream.draining = false;
       this.engine.overlay.record(poolName, upstream.id, upstream.name, 'drain', false);
       this.event(actor, `undrained ${upstream.name}`, this.pool(poolName), upstream);
+      this.changed({ op: 'drain', pool: poolName, backend: upstream.id, on: false }, actor);
     }
     return upstream;
   }
@@ -133,6 +161,7 @@ export class Control {
       // Plain round robin is the one strategy that ignores weights (the contract keeps it exact).
       const note = pool.strategyName === 'round-robin' ? '; round-robin ignores weights, weighted-round-robin uses them' : '';
       this.event(actor, `weight of ${upstream.name} set to ${weight}${note}`, pool, upstream);
+      this.changed({ op: 'weight', pool: pool.name, backend: upstream.id, weight }, actor);
     }
     return upstream;
   }
@@ -145,6 +174,7 @@ export class Control {
       pool.setStrategy(name);
       this.engine.overlay.record(pool.name, undefined, undefined, 'strategy', name);
       this.event(actor, `strategy set to ${name}`, pool);
+      this.changed({ op: 'strategy', pool: pool.name, strategy: name }, actor);
     }
     return name;
   }
@@ -161,8 +191,40 @@ export class Control {
       this.engine.overlay.record(poolName, upstream.id, upstream.name, 'maintenance', on);
       const message = on ? `${upstream.name} in maintenance (${upstream.inFlight} in flight finish; checks continue)` : `${upstream.name} out of maintenance`;
       this.event(actor, message, this.pool(poolName), upstream);
+      this.changed({ op: 'maintenance', pool: poolName, backend: upstream.id, on }, actor);
     }
     return upstream;
+  }
+
+  /**
+   * Replays a change made elsewhere (another instance, through the cluster feed) as `actor`.
+   * Idempotent: a change already in force (a backend already there or already gone) does
+   * nothing. Throws what the matching operation throws (`E_NOT_FOUND` for an unknown pool).
+   */
+  applyChange(change: RuntimeChange, actor: Actor = 'cluster'): void {
+    const pool = this.pool(change.pool);
+    switch (change.op) {
+      case 'add':
+        if (pool.find(change.url) === undefined) this.addBackend(change.pool, { url: change.url, weight: change.weight, name: change.name }, actor);
+        return;
+      case 'remove':
+        if (pool.find(change.backend) !== undefined) this.removeBackend(change.pool, change.backend, actor);
+        return;
+      case 'drain':
+        if (pool.find(change.backend) === undefined) return;
+        if (change.on) this.drain(change.pool, change.backend, actor);
+        else this.undrain(change.pool, change.backend, actor);
+        return;
+      case 'maintenance':
+        if (pool.find(change.backend) !== undefined) this.setMaintenance(change.pool, change.backend, change.on, actor);
+        return;
+      case 'weight':
+        if (pool.find(change.backend) !== undefined) this.setWeight(change.pool, change.backend, change.weight, actor);
+        return;
+      case 'strategy':
+        this.setStrategy(change.pool, change.strategy, actor);
+        return;
+    }
   }
 
   /** The runtime changes not in the config file, oldest first. */
@@ -313,6 +375,16 @@ export class Control {
     upstream.draining = true;
     pool.detach(upstream);
     this.engine.retire(upstream);
+  }
+
+  private changed(change: RuntimeChange, actor: Actor): void {
+    for (const listen of this.changeListeners) {
+      try {
+        listen(change, actor);
+      } catch (err) {
+        this.engine.logger.error('change listener failed', { err });
+      }
+    }
   }
 
   private event(actor: Actor, message: string, pool: Pool, upstream?: Upstream): void {

@@ -28,6 +28,8 @@ import { IpFilter, IpMatcher } from '../resilience/ip-filter.js';
 import { Listener, closingConnections, peerAddress } from './listener.js';
 import { VERSION } from '../version.js';
 import { RuntimeOverlay } from './overlay.js';
+import type { RateLimitRefusal } from '../resilience/rate-limit.js';
+import type { SharedRateLimit } from '../resilience/shared-rate-limit.js';
 
 export interface EngineOptions {
   config: VeloConfig;
@@ -73,6 +75,8 @@ export class Engine implements ForwardEnv {
   // Both set by applyNetworkPolicy, from the constructor and on every reload.
   private ipFilter!: IpFilter;
   private trusted: IpMatcher | true | undefined;
+  /** Where rate-limit decisions are made when not in this process alone (workers, Redis); undefined = local buckets. */
+  sharedRateLimit: SharedRateLimit | undefined;
   /** Open WebSocket tunnels and their backends. */
   readonly tunnels = new Map<Tunnel, Upstream>();
   private readonly requestIdPrefix = randomBytes(4).toString('hex');
@@ -303,7 +307,7 @@ export class Engine implements ForwardEnv {
    * ip_filter, the RFC 9112 rules Node's parser leaves to us, a path as the request target, a pool for the host and path, the pool's rate limit
    * (its first matching route's, else the pool-wide one).
    */
-  admit(req: http.IncomingMessage, peerIp: string): Admission {
+  admit(req: http.IncomingMessage, peerIp: string): Admission | Promise<Admission> {
     if (!this.ipAllowed(peerIp)) return { ok: false, status: 403, message: 'forbidden', termination: 'DN', clientIp: peerIp };
     const malformed = requestSyntaxProblem(req);
     if (malformed !== undefined) return { ok: false, status: 400, message: malformed, termination: 'DPE', clientIp: peerIp, headers: { connection: 'close' } };
@@ -315,12 +319,19 @@ export class Engine implements ForwardEnv {
     const pool = this.router.match(target.authority ?? req.headers.host, url);
     if (pool === undefined) return { ok: false, status: 404, message: 'no pool matches this host and path', termination: 'NR', clientIp: peerIp };
     const clientIp = this.clientIpOf(req, peerIp);
-    const limited = pool.rateLimiter.take(req.method ?? 'GET', url, clientIp);
-    if (limited !== undefined) {
-      this.totals.rateLimited += 1;
-      return { ok: false, status: 429, message: 'rate limited', termination: 'RL', clientIp, pool: pool.name, headers: limited.headers };
+    const method = req.method ?? 'GET';
+    // Shared buckets (the primary's, or Redis) only for requests a policy governs: the others
+    // never wait.
+    if (this.sharedRateLimit !== undefined && pool.rateLimiter.policyFor(method, url) !== undefined) {
+      return this.sharedRateLimit.take(pool.name, method, url, clientIp).then((refusal) => this.limited(refusal, pool, clientIp, target));
     }
-    return { ok: true, pool, clientIp, target };
+    return this.limited(pool.rateLimiter.take(method, url, clientIp), pool, clientIp, target);
+  }
+
+  private limited(refusal: RateLimitRefusal | undefined, pool: Pool, clientIp: string, target: RequestTarget): Admission {
+    if (refusal === undefined) return { ok: true, pool, clientIp, target };
+    this.totals.rateLimited += 1;
+    return { ok: false, status: 429, message: 'rate limited', termination: 'RL', clientIp, pool: pool.name, headers: refusal.headers };
   }
 
   private readonly onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
@@ -331,14 +342,35 @@ export class Engine implements ForwardEnv {
       requestId = this.nextRequestId(req);
       const peerIp = peerAddress(req.socket);
       const admission = this.admit(req, peerIp);
+      if (admission instanceof Promise) {
+        admission.then(
+          (a) => this.forward(req, res, requestId, peerIp, a),
+          (err: unknown) => this.failed(res, requestId, err),
+        );
+        return;
+      }
+      this.forward(req, res, requestId, peerIp, admission);
+    } catch (err) {
+      this.failed(res, requestId, err);
+    }
+  };
+
+  private forward(req: http.IncomingMessage, res: http.ServerResponse, requestId: string, peerIp: string, admission: Admission): void {
+    try {
       if (!admission.ok) return this.answerLocally(req, res, requestId, admission);
+      // The client may have left while a shared rate limit was asked.
+      if (req.destroyed) return;
       if (this.shuttingDown) res.setHeader('connection', 'close');
       new ForwardRequest(this, req, res, admission.pool, requestId, peerIp, admission.clientIp, admission.target).start();
     } catch (err) {
-      this.logger.error('request handler failed', { err, requestId });
-      sendError(res, 500, 'internal error', requestId);
+      this.failed(res, requestId, err);
     }
-  };
+  }
+
+  private failed(res: http.ServerResponse, requestId: string, err: unknown): void {
+    this.logger.error('request handler failed', { err, requestId });
+    if (!res.headersSent && !res.destroyed) sendError(res, 500, 'internal error', requestId);
+  }
 
   /**
    * A request with `Connection: Upgrade`. It goes through the same admission and forwarding as
@@ -369,7 +401,24 @@ export class Engine implements ForwardEnv {
       }
       const peerIp = peerAddress(socket);
       const admission = this.admit(req, peerIp);
+      if (admission instanceof Promise) {
+        admission.then(
+          (a) => this.forwardUpgrade(req, res, socket, head, requestId, peerIp, a, onEarlyEnd),
+          (err: unknown) => this.failed(res, requestId, err),
+        );
+        return;
+      }
+      this.forwardUpgrade(req, res, socket, head, requestId, peerIp, admission, onEarlyEnd);
+    } catch (err) {
+      this.logger.error('upgrade handler failed', { err, requestId });
+      sendError(res, 500, 'internal error', requestId);
+    }
+  };
+
+  private forwardUpgrade(req: http.IncomingMessage, res: http.ServerResponse, socket: Socket, head: Buffer, requestId: string, peerIp: string, admission: Admission, onEarlyEnd: () => void): void {
+    try {
       if (!admission.ok) return this.answerLocally(req, res, requestId, admission);
+      if (socket.destroyed) return;
       const { pool, clientIp, target } = admission;
       const websocket = String(req.headers.upgrade).trim().toLowerCase() === 'websocket';
       if (websocket && hasRequestBody(req)) {
@@ -386,10 +435,9 @@ export class Engine implements ForwardEnv {
       }
       new ForwardRequest(this, req, res, pool, requestId, peerIp, clientIp, target, upgrade, body).start();
     } catch (err) {
-      this.logger.error('upgrade handler failed', { err, requestId });
-      sendError(res, 500, 'internal error', requestId);
+      this.failed(res, requestId, err);
     }
-  };
+  }
 
   private answerLocally(req: http.IncomingMessage, res: http.ServerResponse, requestId: string, rejection: Rejection): void {
     const { status, message, termination, clientIp, headers, pool } = rejection;

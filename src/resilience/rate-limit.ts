@@ -8,7 +8,7 @@
 import type { RateLimitConfig, RateLimitRoute } from '../config/types.js';
 import { normalizeRequestPath } from './request-path.js';
 import { rateLimitedHeaders, type RateLimitHeaders } from './rate-limit-headers.js';
-import { TokenBuckets } from './token-buckets.js';
+import { TokenBuckets, type TokenBucketRate } from './token-buckets.js';
 
 /** The policy name of the pool-wide bucket in the RateLimit header fields; no route may take it. */
 export const POOL_POLICY_NAME = 'pool';
@@ -19,6 +19,13 @@ export interface RateLimitRefusal {
   policy: string;
   /** Retry-After, RateLimit-Policy and RateLimit, lower-case names. */
   headers: RateLimitHeaders;
+}
+
+/** One policy of a pool's limiter: its name, its rate and the local buckets that enforce it. */
+export interface RateLimitPolicy {
+  name: string;
+  rate: TokenBucketRate;
+  buckets: TokenBuckets;
 }
 
 interface RouteLimit {
@@ -66,13 +73,28 @@ export class RateLimiter {
    * request may pass (or nothing limits it), else the refusal.
    */
   take(method: string, target: string, clientIp: string): RateLimitRefusal | undefined {
+    const policy = this.policyFor(method, target);
+    if (policy === undefined) return undefined;
+    const took = policy.buckets.take(clientIp, this.clock());
+    if (took.allowed) return undefined;
+    return { policy: policy.name, headers: rateLimitedHeaders(policy.name, policy.rate, took) };
+  }
+
+  /**
+   * The policy that governs a request (its first matching route, else the pool-wide one), or
+   * undefined when nothing limits it: its name, rate and this process's buckets for it. A
+   * shared limiter (shared-rate-limit.ts) keys its own buckets by pool, name and client IP.
+   */
+  policyFor(method: string, target: string): RateLimitPolicy | undefined {
     const route = this.routeFor(method, target);
     if (route === undefined && !this.settings.enabled) return undefined;
-    const name = route?.route.name ?? POOL_POLICY_NAME;
     const buckets = route?.buckets ?? this.poolBuckets;
-    const took = buckets.take(clientIp, this.clock());
-    if (took.allowed) return undefined;
-    return { policy: name, headers: rateLimitedHeaders(name, buckets.rate, took) };
+    return { name: route?.route.name ?? POOL_POLICY_NAME, rate: buckets.rate, buckets };
+  }
+
+  /** True when some request to this pool may be limited (the pool-wide limit or any route). */
+  get active(): boolean {
+    return this.settings.enabled || this.routes.length > 0;
   }
 
   /** Client buckets held, over every policy. */
