@@ -1,4 +1,4 @@
-import { isEligible, type Balanceable, type PickContext, type Strategy } from './strategy.js';
+import { inFlightEverywhere, isEligible, type Balanceable, type PickContext, type Strategy } from './strategy.js';
 
 /** Picks the eligible backend with the lowest inFlight / effectiveWeight, rotating through ties so idle backends share sequential picks evenly. */
 export class LeastConnections implements Strategy {
@@ -11,7 +11,7 @@ export class LeastConnections implements Strategy {
     for (const u of upstreams) {
       if (!isEligible(u, ctx)) continue;
       const weight = u.effectiveWeight(ctx.now);
-      const load = weight > 0 ? u.inFlight / weight : Infinity;
+      const load = weight > 0 ? inFlightEverywhere(u) / weight : Infinity;
       if (load < bestLoad) {
         bestLoad = load;
         tied = [u];

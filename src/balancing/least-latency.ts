@@ -1,4 +1,4 @@
-import { isEligible, type Balanceable, type PickContext, type Strategy } from './strategy.js';
+import { inFlightEverywhere, isEligible, type Balanceable, type PickContext, type Strategy } from './strategy.js';
 
 /**
  * Peak-EWMA balancing (Finagle's PeakEwma balancer): picks the lowest
@@ -27,7 +27,7 @@ export class LeastLatency implements Strategy {
     let bestCost = Infinity;
     let tied: Balanceable[] = [];
     for (let i = 0; i < eligible.length; i++) {
-      const cost = ((latencies[i] ?? unsampledLatency) * (eligible[i].inFlight + 1)) / eligible[i].effectiveWeight(ctx.now);
+      const cost = ((latencies[i] ?? unsampledLatency) * (inFlightEverywhere(eligible[i]) + 1)) / eligible[i].effectiveWeight(ctx.now);
       if (cost < bestCost) {
         bestCost = cost;
         tied = [eligible[i]];

@@ -1,4 +1,4 @@
-import { isEligible, type Balanceable, type PickContext, type Strategy } from './strategy.js';
+import { inFlightEverywhere, isEligible, type Balanceable, type PickContext, type Strategy } from './strategy.js';
 
 /**
  * Power of two random choices: samples two distinct eligible backends with `ctx.random` and
@@ -23,5 +23,5 @@ export class PowerOfTwo implements Strategy {
 
 function load(u: Balanceable, now: number): number {
   const weight = u.effectiveWeight(now);
-  return weight > 0 ? u.inFlight / weight : Infinity;
+  return weight > 0 ? inFlightEverywhere(u) / weight : Infinity;
 }

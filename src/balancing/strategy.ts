@@ -8,8 +8,10 @@
 export interface Balanceable {
   /** Stable identity, unique within a pool (the normalized URL). */
   readonly id: string;
-  /** Requests currently in flight to this backend. */
+  /** Requests currently in flight to this backend from this process. */
   readonly inFlight: number;
+  /** In flight from the other workers as of their last report (about 250 ms old); absent or 0 in one process. */
+  readonly peerInFlight?: number;
   /** Configured weight, >= 1 (0 never reaches a strategy). */
   readonly weight: number;
   /** Weight after slow start; equals `weight` when no ramp is in progress. */
@@ -18,6 +20,15 @@ export interface Balanceable {
   isAvailable(): boolean;
   /** Peak-EWMA of response time in ms as of `now`, or undefined before the first sample or once it is stale. */
   latencyEwmaMs(now: number): number | undefined;
+}
+
+/**
+ * Requests in flight to `u` from every worker: this process's live count plus the others' last
+ * reported ones. Least-connections, power-of-two and least-latency compare this, so with
+ * workers they balance on the aggregate, not on each process's share (docs/architecture.md).
+ */
+export function inFlightEverywhere(u: Balanceable): number {
+  return u.inFlight + (u.peerInFlight ?? 0);
 }
 
 export interface PickContext {

@@ -20,6 +20,8 @@ import { ExitCode } from './exit-codes.js';
 import { quietTerminal, runDashboard, wantsDashboard } from './dashboard-mode.js';
 import { startAdminServer, type AdminServer } from '../admin/server.js';
 import { createAccessLog } from '../metrics/access-log.js';
+import { availableParallelism } from 'node:os';
+import { ClusterPrimary } from '../cluster/primary.js';
 
 export interface StartFlags {
   config?: string;
@@ -31,6 +33,7 @@ export interface StartFlags {
   headless?: boolean;
   watch?: boolean;
   accessLog?: boolean;
+  workers?: string;
 }
 
 function toInt(flag: string, value: string | undefined): number | undefined {
@@ -82,9 +85,25 @@ export async function portInUseMessage(err: PortInUseError, file: string | undef
   }
 }
 
+/**
+ * The number of forwarding processes: `--workers` (or `workers:`) as a count, `auto` as
+ * `os.availableParallelism()`. Throws a `ConfigError` naming the flag for anything else.
+ */
+export function resolveWorkers(configured: number | 'auto', flag?: string): number {
+  const value = flag ?? configured;
+  if (value === 'auto') return availableParallelism();
+  const n = typeof value === 'number' ? value : /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 256) {
+    throw new ConfigError([{ path: '--workers', message: `must be a number from 1 to 256 or auto, got "${String(value)}"` }]);
+  }
+  return n;
+}
+
 export interface Running {
   engine: Engine;
   control: Control;
+  /** The forwarding workers when there is more than one (`--workers`); undefined in one process. */
+  workers?: ClusterPrimary;
   /**
    * Stops watching, drains and closes; resolves when everything is closed. SIGINT/SIGTERM
    * during the drain follow the stop rule of drain-guard.ts.
@@ -97,16 +116,26 @@ export async function launch(
   config: VeloConfig,
   reloader: (() => Promise<VeloConfig>) | undefined,
   logger: Logger,
-  opts: { watchFile?: boolean; /** Write the access log (headless); the dashboard shows requests itself. */ accessLog?: boolean } = {},
+  opts: {
+    watchFile?: boolean;
+    /** Write the access log (headless); the dashboard shows requests itself. */
+    accessLog?: boolean;
+    /** Forwarding processes (resolveWorkers); 1 forwards in this process. */
+    workers?: number;
+  } = {},
 ): Promise<Running> {
-  const engine = new Engine({ config, logger });
+  const workerCount = opts.workers ?? 1;
+  // With workers, this process is the control plane and the workers write the access log.
+  const plane = workerCount > 1 ? new ClusterPrimary({ workers: workerCount, logger, accessLog: opts.accessLog === false ? { ...config.accessLog, enabled: false } : config.accessLog }) : undefined;
+  const engine = new Engine({ config, logger, dataPlane: plane });
   const control = new Control(engine, reloader);
+  plane?.attach(engine, control);
   // An empty pool is allowed (requests get 503 until a backend is added), but said loudly.
   for (const w of config.warnings ?? []) {
     logger.warn(w.message, { path: w.path, ...(w.line !== undefined ? { line: w.line, column: w.column } : {}), hint: w.hint });
     engine.events.add({ kind: 'lifecycle', level: 'warn', message: `${w.message}: ${w.hint ?? ''}` });
   }
-  const accessLog = opts.accessLog === false ? undefined : createAccessLog(config.accessLog, logger);
+  const accessLog = opts.accessLog === false || plane !== undefined ? undefined : createAccessLog(config.accessLog, logger);
   if (accessLog !== undefined) engine.observers.push(accessLog.observe);
   let watcher: FSWatcher | undefined;
   let debounce: NodeJS.Timeout | undefined;
@@ -139,8 +168,15 @@ export async function launch(
   }
   const onHup = (): void => reload('signal');
   process.on('SIGHUP', onHup);
+  // SIGUSR2: replace the workers one at a time (a new build on disk is picked up).
+  const onUsr2 = (): void => {
+    if (plane === undefined) return logger.warn('SIGUSR2 ignored: a rolling restart needs workers (--workers 2 or more)');
+    plane.rollingRestart().catch((err: unknown) => logger.error('rolling restart failed', { err }));
+  };
+  process.on('SIGUSR2', onUsr2);
   const stopWatching = (): void => {
     process.off('SIGHUP', onHup);
+    process.off('SIGUSR2', onUsr2);
     clearTimeout(debounce);
     watcher?.close();
   };
@@ -153,6 +189,7 @@ export async function launch(
       admin = await startAdminServer(engine, control, config.admin);
       // The snapshot (dashboard header, `?`) shows the port actually bound, not a configured 0.
       engine.adminAddress = admin.address;
+      if (plane !== undefined) plane.metrics = admin.metrics;
     } catch (err) {
       stopWatching();
       await accessLog?.close();
@@ -189,7 +226,7 @@ export async function launch(
     })();
     return stopping;
   };
-  return { engine, control, shutdown };
+  return { engine, control, shutdown, ...(plane !== undefined ? { workers: plane } : {}) };
 }
 
 /**
@@ -226,8 +263,16 @@ async function runStart(flags: StartFlags): Promise<void> {
   const signalled = dashboard ? undefined : untilSignal();
   const terminal = dashboard ? quietTerminal(logger) : undefined;
   let running: Running;
+  let workers: number;
   try {
-    running = await launch(config, reloader, logger, { watchFile: flags.watch, accessLog: !(dashboard && ['stdout', '-'].includes(config.accessLog.target)) });
+    workers = resolveWorkers(config.workers, flags.workers);
+  } catch (err) {
+    process.stderr.write(`velo: ${(err as Error).message}\n`);
+    process.exitCode = ExitCode.Usage;
+    return;
+  }
+  try {
+    running = await launch(config, reloader, logger, { watchFile: flags.watch, accessLog: !(dashboard && ['stdout', '-'].includes(config.accessLog.target)), workers });
   } catch (err) {
     terminal?.flush();
     const message = err instanceof PortInUseError ? await portInUseMessage(err, file, overrides) : `cannot start: ${(err as Error).message}`;
@@ -261,13 +306,15 @@ export function registerStartCommand(program: Command): void {
     .option('--headless', 'never render the dashboard; log structured lines')
     .option('--no-watch', 'do not reload when the config file changes')
     .option('--no-access-log', 'do not write the access log (benchmarks)')
+    .option('-w, --workers <n>', 'forwarding processes sharing the port: a number, or auto for one per core (default 1)')
     .addHelpText(
       'after',
       `
 Examples:
   velo start --backend http://127.0.0.1:8081 --backend http://127.0.0.1:8082
   velo start -c velo.config.yaml --headless
-  VELO_PORT=9000 velo start --strategy least-connections -b http://10.0.0.5:80`,
+  VELO_PORT=9000 velo start --strategy least-connections -b http://10.0.0.5:80
+  velo start -c velo.config.yaml --headless --workers auto`,
     )
     .action(runStart);
 }

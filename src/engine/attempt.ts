@@ -125,16 +125,12 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionClaimant {
     this.settled = true;
     const u = this.upstream;
     if (this.isRetry) this.pool.retryBudget.retriesInFlight -= 1;
-    if (outcome === 'neutral') {
-      u.breaker.recordNeutral(this.isProbe);
-      return;
-    }
+    if (outcome === 'neutral') return this.pool.judge(u, 0, 'neutral', this.isProbe);
     const failed = outcome === 'error' || status >= 500;
     u.recordAttempt(status, this.clock() - this.startedAt, failed);
-    if (outcome === 'error' || (status >= 500 && u.breaker.countsHttp5xx)) u.breaker.recordFailure(this.isProbe);
-    else u.breaker.recordSuccess(this.isProbe);
     if (!failed) this.pool.retryBudget.deposit(this.pool.config.retry);
-    this.pool.outliers.record(u, outcome === 'error' ? 0 : status, this.pool.upstreams);
+    const verdict = outcome === 'error' || (status >= 500 && u.breaker.countsHttp5xx) ? 'failure' : 'success';
+    this.pool.judge(u, outcome === 'error' ? 0 : status, verdict, this.isProbe);
   }
 
   /** Frees the backend's in-flight slot (once). */

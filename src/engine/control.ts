@@ -71,6 +71,8 @@ export const MAX_WEIGHT = 1000;
 export class Control {
   /** Told of every runtime change (the Redis change feed publishes them). */
   readonly changeListeners: ChangeListener[] = [];
+  /** Told after every `applyConfig` (a reload): the workers' config must follow. */
+  readonly applyListeners: Array<() => void> = [];
   /**
    * Resolves once every change made so far is in force where requests are forwarded: at once
    * in one process; with workers, once every worker acknowledged it (set by the primary).
@@ -331,7 +333,7 @@ export class Control {
       }
       existing.updateConfig(pc);
       this.reconcileBackends(existing, pc, result);
-      if (engine.server !== undefined) engine.syncHealthChecks(existing);
+      if (engine.started) engine.syncHealthChecks(existing);
       next.push(existing);
     }
     for (const pool of engine.pools) {
@@ -346,6 +348,7 @@ export class Control {
     engine.config = { ...config, listen: old.listen, admin: old.admin };
     engine.applyNetworkPolicy(config);
     engine.listener?.setProxyProtocol(config.listen);
+    for (const listen of this.applyListeners) listen();
     return result;
   }
 

@@ -8,7 +8,7 @@ import http, { ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { VeloConfig } from '../config/types.js';
-import { Pool } from '../upstream/pool.js';
+import { Pool, type PoolDeps } from '../upstream/pool.js';
 import type { Upstream } from '../upstream/upstream.js';
 import { Router } from './router.js';
 import { ForwardRequest, type RequestTarget, type UpgradeClient } from './forward.js';
@@ -28,6 +28,7 @@ import { IpFilter, IpMatcher } from '../resilience/ip-filter.js';
 import { Listener, closingConnections, peerAddress } from './listener.js';
 import { VERSION } from '../version.js';
 import { RuntimeOverlay } from './overlay.js';
+import type { DataPlane } from './data-plane.js';
 import type { RateLimitRefusal } from '../resilience/rate-limit.js';
 import type { SharedRateLimit } from '../resilience/shared-rate-limit.js';
 
@@ -42,6 +43,17 @@ export interface EngineOptions {
   timers?: Timers;
   /** Sampler tick; 0 disables the timer (tests call `sampler.tick()`). */
   sampleEveryMs?: number;
+  /**
+   * `worker`: a data-plane replica (cluster/worker.ts): no health checks of its own, backend
+   * state mirrored from the control plane. Default: the whole engine in one process.
+   */
+  role?: 'standalone' | 'worker';
+  /** Forward in these workers instead of this process (cluster/primary.ts); the engine is then the control plane. */
+  dataPlane?: DataPlane;
+  /** Signing secret of sticky cookies for pools without `sticky.secret`: every worker must share one. */
+  stickySecret?: Buffer;
+  /** Set in a worker: passive verdicts go to the control plane instead of the local breaker (pool.ts `judge`). */
+  remoteJudge?: PoolDeps['remoteJudge'];
 }
 
 export class Engine implements ForwardEnv {
@@ -82,8 +94,17 @@ export class Engine implements ForwardEnv {
   private readonly requestIdPrefix = randomBytes(4).toString('hex');
   private requestSeq = 0;
   private readonly sampleEveryMs: number;
+  readonly role: 'standalone' | 'worker';
+  private readonly remoteJudge: PoolDeps['remoteJudge'];
+  /** Set when requests are forwarded by workers (the engine is the control plane alone). */
+  dataPlane: DataPlane | undefined;
+  /** The port the workers bound (port 0 resolved), when there is a data plane. */
+  private dataPlanePort: number | undefined;
 
   constructor(options: EngineOptions) {
+    this.role = options.role ?? 'standalone';
+    this.remoteJudge = options.remoteJudge;
+    this.dataPlane = options.dataPlane;
     this.config = options.config;
     this.overlay = new RuntimeOverlay(options.config);
     this.clock = options.clock ?? (() => performance.now());
@@ -92,7 +113,7 @@ export class Engine implements ForwardEnv {
     this.logger = options.logger ?? new Logger(options.config.logLevel);
     this.events = new EventLog(200, this.wallClock);
     this.startedAt = this.wallClock();
-    this.sticky = new StickySessions(this.wallClock);
+    this.sticky = new StickySessions(this.wallClock, options.stickySecret);
     this.proto = options.config.listen.tls ? 'https' : 'http';
     this.sampleEveryMs = options.sampleEveryMs ?? 250;
     this.applyNetworkPolicy(options.config);
@@ -115,7 +136,7 @@ export class Engine implements ForwardEnv {
         startedAt: this.startedAt,
         pools: () => this.pools,
         totals: () => this.totals,
-        queueDepth: (p) => p.queueDepth,
+        queueDepth: (p) => this.dataPlane?.queueDepth(p.name) ?? p.queueDepth,
         base: () => this.snapshotBase(),
         clock: this.clock,
         wallClock: this.wallClock,
@@ -133,18 +154,24 @@ export class Engine implements ForwardEnv {
   /** The address actually bound (port 0 resolved). */
   get address(): { host: string; port: number } {
     const a = this.server?.address() as AddressInfo | null | undefined;
-    return { host: this.config.listen.host, port: a?.port ?? this.config.listen.port };
+    return { host: this.config.listen.host, port: a?.port ?? this.dataPlanePort ?? this.config.listen.port };
   }
 
   /** Starts listening, probing and sampling; resolves once the port is bound. */
   async start(): Promise<void> {
     const { listen } = this.config;
-    // Server, certificates, PROXY protocol and client-error handling live in listener.ts.
-    this.listener = new Listener(this.config, { onRequest: this.onRequest, onUpgrade: this.onUpgrade }, { logger: this.logger, events: this.events });
-    const server = this.listener.server;
-    this.server = server;
-    await this.listener.listen();
-    server.on('error', (err) => this.logger.error('server error', { err }));
+    if (this.dataPlane !== undefined) {
+      this.started = true;
+      this.dataPlanePort = await this.dataPlane.start();
+    } else {
+      // Server, certificates, PROXY protocol and client-error handling live in listener.ts.
+      this.listener = new Listener(this.config, { onRequest: this.onRequest, onUpgrade: this.onUpgrade }, { logger: this.logger, events: this.events });
+      const server = this.listener.server;
+      this.server = server;
+      await this.listener.listen();
+      server.on('error', (err) => this.logger.error('server error', { err }));
+      this.started = true;
+    }
     for (const pool of this.pools) for (const u of pool.upstreams) this.watch(pool, u);
     if (this.sampleEveryMs > 0) this.sampler.start(this.sampleEveryMs);
     // Publish the bound port at once rather than one tick later.
@@ -157,8 +184,12 @@ export class Engine implements ForwardEnv {
     }
   }
 
-  /** Requests in flight, open tunnels not counted (they may never end by themselves). */
+  /** True once `start()` bound the port (here or in the workers): backends are then health-checked. */
+  started = false;
+
+  /** Requests in flight, open tunnels not counted (they may never end by themselves); over every worker when there are workers. */
   get requestsInFlight(): number {
+    if (this.dataPlane !== undefined) return this.dataPlane.requestsInFlight;
     return this.totals.inFlight - this.tunnels.size;
   }
 
@@ -169,6 +200,7 @@ export class Engine implements ForwardEnv {
   forceStop(): number {
     if (!this.shuttingDown) return 0;
     this.forced = true;
+    if (this.dataPlane !== undefined) return this.dataPlane.forceStop();
     return this.requestsInFlight;
   }
 
@@ -184,6 +216,15 @@ export class Engine implements ForwardEnv {
     this.shuttingDown = true;
     const began = this.clock();
     this.logger.info('shutting down', { inFlight: this.totals.inFlight });
+    if (this.dataPlane !== undefined) {
+      const summary = await this.dataPlane.stop();
+      this.cutting = summary.cut > 0;
+      this.health.stop();
+      this.sampler.stop();
+      await Promise.all(this.pools.flatMap((p) => p.upstreams.map((u) => u.destroy())));
+      this.sampler.tick();
+      return { ...summary, forced: summary.forced || this.forced, drainMs: Math.round(this.clock() - began) };
+    }
     const server = this.server;
     const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
     server?.closeIdleConnections();
@@ -218,11 +259,13 @@ export class Engine implements ForwardEnv {
       this.events.add({ kind: 'circuit', level, message, pool: pool.name, ...backendRef(u) });
       this.logger[level]('circuit breaker transition', { pool: pool.name, name: u.name, url: u.url.origin, from, to });
     };
-    if (this.server !== undefined) this.health.watch(u, () => pool.config.healthCheck);
+    // A worker's backends are checked once, by the control plane (cluster/primary.ts).
+    if (this.started && this.role !== 'worker') this.health.watch(u, () => pool.config.healthCheck);
   }
 
   /** Starts or stops a pool's health checks after its config changed (enabled on or off). */
   syncHealthChecks(pool: Pool): void {
+    if (this.role === 'worker') return;
     for (const u of pool.upstreams) {
       if (pool.config.healthCheck.enabled) {
         this.health.watch(u, () => pool.config.healthCheck);
@@ -252,6 +295,7 @@ export class Engine implements ForwardEnv {
     }
     return new Pool(config, {
       clock: this.clock,
+      remoteJudge: this.remoteJudge,
       onEject: (pool, u, ms) => {
         const message = `${u.name} ejected for ${Math.round(ms / 1000)}s (outlier detection, ejection #${u.ejectionsTotal})`;
         this.events.add({ kind: 'outlier', level: 'warn', message, pool: pool.name, ...backendRef(u) });

@@ -6,7 +6,7 @@
  * (its name, as in the admin API and the logs); a backend has one name, so `name` adds no series.
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
-import { RequestCounter, RequestHistogram } from './request-series.js';
+import { RequestCounter, RequestHistogram, type CounterDelta, type HistogramDelta } from './request-series.js';
 import type { Engine } from '../engine/engine.js';
 import type { RequestRecord } from '../engine/request-record.js';
 import type { ProbeResult } from '../health/active-check.js';
@@ -29,6 +29,43 @@ export function methodLabel(method: string): string {
   return KNOWN_METHODS.has(method) ? method : 'other';
 }
 
+/** The two request-path series as a worker sends them (request-series.ts `drain()`). */
+export interface RequestSeriesDelta {
+  requests: CounterDelta;
+  duration: HistogramDelta;
+}
+
+/**
+ * The request-path series alone, for a worker: fed by its `RequestRecord`s like `VeloMetrics`,
+ * drained into each report to the control plane, which exports them.
+ */
+export class RequestSeries {
+  readonly requests = new RequestCounter(
+    'velo_requests_total',
+    'Requests answered, by pool, backend of the last attempt (id and name), method and status sent to the client.',
+    ['pool', 'backend', 'name', 'method', 'code'],
+  );
+  readonly duration = new RequestHistogram(
+    'velo_request_duration_seconds',
+    'Time from request arrival to the end of the response, by pool and backend (id and name).',
+    ['pool', 'backend', 'name'],
+    DURATION_BUCKETS_SECONDS,
+  );
+
+  readonly observe = (record: RequestRecord): void => {
+    const pool = record.pool ?? NONE_LABEL;
+    const backend = record.backend ?? NONE_LABEL;
+    const name = record.backendName ?? NONE_LABEL;
+    this.requests.inc([pool, backend, name, methodLabel(record.method), String(record.status)]);
+    this.duration.observe([pool, backend, name], Math.max(0, record.totalMs) / 1000);
+  };
+
+  /** The series since the last call. */
+  drain(): RequestSeriesDelta {
+    return { requests: this.requests.drain(), duration: this.duration.drain() };
+  }
+}
+
 /** What `VeloMetrics` exports besides velo's own metrics. */
 export interface MetricsOptions {
   /** Also export Node.js process metrics (`velo_process_*`, `velo_nodejs_*`); default true. */
@@ -38,6 +75,7 @@ export interface MetricsOptions {
 /** The engine's metrics and the hooks that feed them; `close()` detaches every hook. */
 export class VeloMetrics {
   readonly registry = new Registry();
+  private readonly series: RequestSeries;
   private readonly requests: RequestCounter;
   private readonly duration: RequestHistogram;
   private readonly healthChecks: Counter<'pool' | 'backend' | 'name' | 'result'>;
@@ -49,17 +87,9 @@ export class VeloMetrics {
     options: MetricsOptions = {},
   ) {
     const registers = [this.registry];
-    this.requests = new RequestCounter(
-      'velo_requests_total',
-      'Requests answered, by pool, backend of the last attempt (id and name), method and status sent to the client.',
-      ['pool', 'backend', 'name', 'method', 'code'],
-    );
-    this.duration = new RequestHistogram(
-      'velo_request_duration_seconds',
-      'Time from request arrival to the end of the response, by pool and backend (id and name).',
-      ['pool', 'backend', 'name'],
-      DURATION_BUCKETS_SECONDS,
-    );
+    this.series = new RequestSeries();
+    this.requests = this.series.requests;
+    this.duration = this.series.duration;
     // Registry.registerMetric only needs name, help, type and get(); see request-series.ts.
     this.registry.registerMetric(this.requests as unknown as Metric);
     this.registry.registerMetric(this.duration as unknown as Metric);
@@ -83,13 +113,20 @@ export class VeloMetrics {
   }
 
   /** Counts one finished request; safe on the request path (a few map lookups). */
-  readonly observe = (record: RequestRecord): void => {
-    const pool = record.pool ?? NONE_LABEL;
-    const backend = record.backend ?? NONE_LABEL;
-    const name = record.backendName ?? NONE_LABEL;
-    this.requests.inc([pool, backend, name, methodLabel(record.method), String(record.status)]);
-    this.duration.observe([pool, backend, name], Math.max(0, record.totalMs) / 1000);
-  };
+  get observe(): (record: RequestRecord) => void {
+    return this.series.observe;
+  }
+
+  /**
+   * Adds the request series a worker counted since its last report (cluster/worker-report.ts),
+   * so `velo_requests_total` and the latency histogram count every worker's requests exactly
+   * and stay monotonic when a worker is replaced (prom-client's AggregatorRegistry would drop a
+   * dead worker's counts).
+   */
+  mergeRequestSeries(delta: RequestSeriesDelta): void {
+    for (const [labelValues, n] of delta.requests) this.requests.inc(labelValues, n);
+    this.duration.merge(delta.duration);
+  }
 
   /** The exposition text of every metric, for `GET /metrics`. */
   text(): Promise<string> {
@@ -108,8 +145,12 @@ export class VeloMetrics {
 
   private attach(): void {
     const engine = this.engine;
-    engine.observers.push(this.observe);
-    this.detach.push(() => remove(engine.observers, this.observe));
+    // With workers the request series arrive in their reports (mergeRequestSeries); the records
+    // they relay for the dashboard must not be counted twice.
+    if (engine.dataPlane === undefined) {
+      engine.observers.push(this.observe);
+      this.detach.push(() => remove(engine.observers, this.observe));
+    }
     const onProbe = (u: Upstream, result: ProbeResult): void => {
       const pool = engine.pools.find((p) => p.upstreams.includes(u))?.name ?? NONE_LABEL;
       this.healthChecks.inc({ pool, backend: u.id, name: u.name, result: result.ok ? 'success' : 'failure' });

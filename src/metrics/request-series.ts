@@ -28,6 +28,11 @@ function labelsOf(names: readonly string[], values: readonly string[]): Labels {
   return labels;
 }
 
+/** A counter's series since the last `drain()`: label values in `labelNames` order, and the count. */
+export type CounterDelta = Array<[string[], number]>;
+/** A histogram's series since the last `drain()`: label values, per-bucket (not cumulative) counts, sum, count. */
+export type HistogramDelta = Array<[string[], number[], number, number]>;
+
 /** A counter keyed by label values, in the order of `labelNames`. */
 export class RequestCounter {
   readonly type = 'counter';
@@ -40,11 +45,19 @@ export class RequestCounter {
     private readonly labelNames: readonly string[],
   ) {}
 
-  inc(labelValues: readonly string[]): void {
+  inc(labelValues: readonly string[], by = 1): void {
     const key = labelValues.join('\u0001');
     const entry = this.series.get(key);
-    if (entry !== undefined) entry.value += 1;
-    else this.series.set(key, { labels: labelsOf(this.labelNames, labelValues), value: 1 });
+    if (entry !== undefined) entry.value += by;
+    else this.series.set(key, { labels: labelsOf(this.labelNames, labelValues), value: by });
+  }
+
+  /** Every series as `[labelValues, value]`, then forgets them (a worker's delta since its last report). */
+  drain(): CounterDelta {
+    const out: CounterDelta = [];
+    for (const s of this.series.values()) out.push([this.labelNames.map((n) => s.labels[n]!), s.value]);
+    this.series.clear();
+    return out;
   }
 
   get(): MetricData {
@@ -69,6 +82,29 @@ export class RequestHistogram {
     private readonly labelNames: readonly string[],
     private readonly bounds: readonly number[],
   ) {}
+
+  /** Every series as `[labelValues, bucketCounts, sum, count]`, then forgets them (a worker's delta). */
+  drain(): HistogramDelta {
+    const out: HistogramDelta = [];
+    for (const s of this.series.values()) out.push([this.labelNames.map((n) => s.labels[n]!), [...s.counts], s.sum, s.count]);
+    this.series.clear();
+    return out;
+  }
+
+  /** Adds a delta from `drain()` of a histogram with the same labels and bounds. */
+  merge(delta: HistogramDelta): void {
+    for (const [labelValues, counts, sum, count] of delta) {
+      const key = labelValues.join('\u0001');
+      let entry = this.series.get(key);
+      if (entry === undefined) {
+        entry = { labels: labelsOf(this.labelNames, labelValues), counts: new Float64Array(this.bounds.length), sum: 0, count: 0 };
+        this.series.set(key, entry);
+      }
+      for (let i = 0; i < this.bounds.length; i++) entry.counts[i]! += counts[i] ?? 0;
+      entry.sum += sum;
+      entry.count += count;
+    }
+  }
 
   observe(labelValues: readonly string[], value: number): void {
     const key = labelValues.join('\u0001');

@@ -92,6 +92,25 @@ export class CircuitBreaker {
     if (isProbe) this.probesInFlight = Math.max(0, this.probesInFlight - 1);
   }
 
+  /**
+   * A worker's half of a verdict the control plane makes: frees the probe slot of a finished
+   * request without judging it (cluster/plane-state.ts sends the verdict to the primary).
+   */
+  releaseProbe(isProbe: boolean): void {
+    if (isProbe) this.probesInFlight = Math.max(0, this.probesInFlight - 1);
+  }
+
+  /**
+   * Takes the control plane's state (a worker's replica): `retryAfterMs` is how long an open
+   * breaker has left before it lets probes through, so the two processes' monotonic clocks
+   * never have to agree. Calls `onTransition` like any change.
+   */
+  mirror(state: CircuitState, retryAfterMs: number): void {
+    if (state === 'open') this.openedAt = this.clock() - Math.max(0, this.config.resetTimeoutMs - retryAfterMs);
+    if (state === 'closed') this.consecutiveFailures = 0;
+    this.transition(state);
+  }
+
   /** Closes the breaker (an active health check passed after recovery, or an operator reset). */
   reset(): void {
     this.consecutiveFailures = 0;

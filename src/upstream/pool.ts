@@ -15,7 +15,19 @@ import { Upstream, type UpstreamDeps } from './upstream.js';
 export interface PoolDeps extends UpstreamDeps {
   /** Called when outlier detection ejects a backend. */
   onEject?: (pool: Pool, upstream: Upstream, durationMs: number) => void;
+  /**
+   * Set in a worker: verdicts go to the control plane, which makes the one breaker and
+   * ejection decision for every worker (cluster/worker.ts), instead of being judged here.
+   */
+  remoteJudge?: (pool: Pool, upstream: Upstream, verdict: 'success' | 'failure', status: number) => void;
 }
+
+/**
+ * What one finished attempt says about its backend, for the circuit breaker and outlier
+ * detection: `failure` (no or a cut response, or a 5xx when the breaker counts them),
+ * `success`, or `neutral` (not the backend's doing: the client left, a stale connection).
+ */
+export type PassiveVerdict = 'success' | 'failure' | 'neutral';
 
 export class Pool {
   readonly name: string;
@@ -91,6 +103,25 @@ export class Pool {
       if (u.isUp()) up += 1;
     }
     return counted === 0 ? 100 : (up / counted) * 100;
+  }
+
+  /**
+   * Feeds one attempt's verdict to the breaker and outlier detection (`status` 0 = no response),
+   * here or, in a worker, to the control plane; `isProbe` is the breaker's token from dispatch.
+   */
+  judge(u: Upstream, status: number, verdict: PassiveVerdict, isProbe: boolean): void {
+    const remote = this.deps.remoteJudge;
+    if (remote === undefined) return this.applyVerdict(u, status, verdict, isProbe);
+    u.breaker.releaseProbe(isProbe);
+    if (verdict !== 'neutral') remote(this, u, verdict, status);
+  }
+
+  /** The one decision: the verdict moves the breaker, the status feeds outlier detection. */
+  applyVerdict(u: Upstream, status: number, verdict: PassiveVerdict, isProbe: boolean): void {
+    if (verdict === 'neutral') return u.breaker.recordNeutral(isProbe);
+    if (verdict === 'failure') u.breaker.recordFailure(isProbe);
+    else u.breaker.recordSuccess(isProbe);
+    this.outliers.record(u, status, this.upstreams);
   }
 
   /** Finds a backend by id (normalized URL), URL in any spelling, or name. */

@@ -42,8 +42,12 @@ export class Upstream implements Balanceable {
   readonly url: URL;
   readonly name: string;
   weight: number;
-  /** Requests in flight plus open tunnels (an upgraded connection holds its slot until it closes). */
+  /** Requests in flight plus open tunnels (an upgraded connection holds its slot until it closes), in this process. */
   inFlight = 0;
+  /** In flight to this backend from the other workers, as of their last report (0 in one process). */
+  peerInFlight = 0;
+  /** Set in a worker: response times (ms) since its last report to the control plane, at most 1024. */
+  latencyTap: number[] | undefined;
   /** Open WebSocket tunnels to this backend. */
   tunnels = 0;
   /** Tunnels ever opened (for `velo_websocket_sessions_total`). */
@@ -212,6 +216,7 @@ export class Upstream implements Balanceable {
       const now = this.clock();
       this.window.record(durationMs, now);
       this.latency.observe(durationMs, now);
+      if (this.latencyTap !== undefined && this.latencyTap.length < 1024) this.latencyTap.push(durationMs);
     }
   }
 
