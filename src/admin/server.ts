@@ -12,6 +12,7 @@ import type { Control } from '../engine/control.js';
 import type { Engine } from '../engine/engine.js';
 import { httpStatusFor, VeloError } from '../errors.js';
 import { VeloMetrics } from '../metrics/prometheus.js';
+import { workerRoutes } from './routes/workers.js';
 import type { EngineSnapshot } from '../metrics/snapshot.js';
 import { checkBearer, isLoopbackHost } from './auth.js';
 import { DISCARD_LIMITS, discardBody, hasBody, MAX_ADMIN_BODY_BYTES, readBody } from './read-body.js';
@@ -27,7 +28,7 @@ import { reloadRoutes } from './routes/reload.js';
 import { strategyRoutes } from './routes/strategy.js';
 
 /** Every route of the admin API, in one table. */
-export const ADMIN_ROUTES: readonly AdminRoute[] = [...healthRoutes, ...poolRoutes, ...backendRoutes, ...strategyRoutes, ...reloadRoutes, ...configRoutes, ...eventRoutes, ...metricsRoutes];
+export const ADMIN_ROUTES: readonly AdminRoute[] = [...healthRoutes, ...poolRoutes, ...backendRoutes, ...strategyRoutes, ...reloadRoutes, ...configRoutes, ...eventRoutes, ...metricsRoutes, ...workerRoutes];
 
 /**
  * The sampler refreshes the snapshot every 250 ms; one older than this means its timer is off,

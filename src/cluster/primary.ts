@@ -12,7 +12,7 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { VeloConfig } from '../config/types.js';
 import type { Control } from '../engine/control.js';
-import type { DataPlane } from '../engine/data-plane.js';
+import type { DataPlane, WorkerView } from '../engine/data-plane.js';
 import type { Engine, StopSummary } from '../engine/engine.js';
 import type { Logger } from '../log/logger.js';
 import type { VeloMetrics } from '../metrics/prometheus.js';
@@ -26,19 +26,6 @@ import { ReportAggregator } from './worker-report.js';
 export const APPLY_ACK_TIMEOUT_MS = 5000;
 /** A worker that dies younger than this (ms) is restarted after a growing delay, not at once. */
 const YOUNG_DEATH_MS = 2000;
-
-/** One worker as `GET /api/workers` and the snapshot show it. */
-export interface WorkerView {
-  /** node:cluster's worker id (1, 2, ...; a restarted worker gets a new one). */
-  id: number;
-  pid: number;
-  state: 'starting' | 'ready' | 'stopping';
-  /** Wall-clock ms when it was forked. */
-  startedAt: number;
-  /** Requests it answered (as reported; up to one tick behind). */
-  requests: number;
-  inFlight: number;
-}
 
 interface Slot {
   worker: Worker;
@@ -390,6 +377,14 @@ export class ClusterPrimary implements DataPlane {
         strategy: p.strategyName,
         // max_connections is a global promise: each worker gets an equal share of it.
         maxConnections: p.config.maxConnections > 0 ? Math.max(1, Math.floor(p.config.maxConnections / n)) : 0,
+        // The workers ask this process for rate-limit tokens; their own buckets, used only when
+        // it does not answer in time, hold a share so that even then the sum stays the limit.
+        rateLimit: {
+          ...p.config.rateLimit,
+          rps: p.config.rateLimit.rps / n,
+          burst: Math.max(1, Math.floor(p.config.rateLimit.burst / n)),
+          routes: p.config.rateLimit.routes.map((r) => ({ ...r, rps: r.rps / n, burst: Math.max(1, Math.floor(r.burst / n)) })),
+        },
         backends: p.upstreams.map((u) => ({
           url: u.id,
           weight: u.weight,

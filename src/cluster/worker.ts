@@ -17,8 +17,12 @@ import { isVeloMessage, type PlaneState, type RateLimitAsk, type ToPrimary, type
 import { mirrorState } from './plane-state.js';
 import { WorkerReporter } from './worker-report.js';
 
-/** How long a worker waits for the primary's rate-limit answer before using its own buckets (ms). */
-export const RATE_LIMIT_ANSWER_MS = 100;
+/**
+ * How long a worker waits for the primary's rate-limit answer before using its own buckets,
+ * which hold its 1/N share of the limit (ms). The primary answers in well under 1 ms unless the
+ * machine is starved; the wait bounds what a stalled primary can add to a request.
+ */
+export const RATE_LIMIT_ANSWER_MS = 250;
 /** Ms between a worker's reports (the sampler's tick). */
 export const REPORT_EVERY_MS = 250;
 /** Request records relayed per report at most while the dashboard listens. */

@@ -25,7 +25,7 @@ import { Sampler } from '../metrics/sampler.js';
 import type { EngineSnapshot } from '../metrics/snapshot.js';
 import { Logger } from '../log/logger.js';
 import { IpFilter, IpMatcher } from '../resilience/ip-filter.js';
-import { Listener, closingConnections, peerAddress } from './listener.js';
+import { DRAIN_IDLE_GRACE_MS, Listener, closingConnections, peerAddress } from './listener.js';
 import { VERSION } from '../version.js';
 import { RuntimeOverlay } from './overlay.js';
 import type { DataPlane } from './data-plane.js';
@@ -176,9 +176,13 @@ export class Engine implements ForwardEnv {
     if (this.sampleEveryMs > 0) this.sampler.start(this.sampleEveryMs);
     // Publish the bound port at once rather than one tick later.
     this.sampler.tick();
-    this.events.add({ kind: 'lifecycle', level: 'info', message: `listening on ${this.proto}://${listen.host}:${this.address.port}` });
-    this.logger.info('listening', { address: `${this.proto}://${listen.host}:${this.address.port}`, pools: this.pools.length });
-    for (const pool of this.pools) {
+    this.events.add({ kind: 'lifecycle', level: 'info', message: `listening on ${this.proto}://${listen.host}:${this.address.port}${this.dataPlane !== undefined ? ` (${this.dataPlane.list().length} workers)` : ''}` });
+    // A worker's start is the primary's to report, once for all of them.
+    if (this.role !== 'worker') {
+      const workers = this.dataPlane !== undefined ? { workers: this.dataPlane.list().length } : {};
+      this.logger.info('listening', { address: `${this.proto}://${listen.host}:${this.address.port}`, pools: this.pools.length, ...workers });
+    }
+    for (const pool of this.role === 'worker' ? [] : this.pools) {
       if (!pool.config.sticky.enabled || pool.config.sticky.secret !== undefined) continue;
       this.logger.warn('sticky.secret is not set: cookies are signed with a random secret, so a restart rebalances every sticky client', { pool: pool.name });
     }
@@ -215,7 +219,7 @@ export class Engine implements ForwardEnv {
     if (this.shuttingDown) return { cut: 0, tunnelsClosed: 0, forced: false, drainMs: 0 };
     this.shuttingDown = true;
     const began = this.clock();
-    this.logger.info('shutting down', { inFlight: this.totals.inFlight });
+    this.logger[this.role === 'worker' ? 'debug' : 'info']('shutting down', { inFlight: this.totals.inFlight });
     if (this.dataPlane !== undefined) {
       const summary = await this.dataPlane.stop();
       this.cutting = summary.cut > 0;
@@ -226,12 +230,15 @@ export class Engine implements ForwardEnv {
       return { ...summary, forced: summary.forced || this.forced, drainMs: Math.round(this.clock() - began) };
     }
     const server = this.server;
+    if (this.listener !== undefined) this.listener.draining = true;
     const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
-    server?.closeIdleConnections();
+    this.listener?.closeIdleFor(DRAIN_IDLE_GRACE_MS);
     const deadline = began + this.config.shutdownTimeoutMs;
-    while (this.requestsInFlight > 0 && this.clock() < deadline && !this.forced) {
+    // Until nothing is in flight and every keep-alive connection was closed by its client (each
+    // response says Connection: close) or sat idle for the grace.
+    while ((this.requestsInFlight > 0 || (this.listener?.openConnections ?? 0) > 0) && this.clock() < deadline && !this.forced) {
       await new Promise((r) => setTimeout(r, 20));
-      server?.closeIdleConnections();
+      this.listener?.closeIdleFor(DRAIN_IDLE_GRACE_MS);
     }
     const cut = Math.max(0, this.requestsInFlight);
     const tunnelsClosed = this.tunnels.size;
@@ -253,14 +260,16 @@ export class Engine implements ForwardEnv {
 
   /** Starts health checks for a backend and wires its breaker to the event log. */
   watch(pool: Pool, u: Upstream): void {
+    // A worker's breaker only mirrors the control plane's, which logs the transition once.
+    if (this.role === 'worker') return;
     u.breaker.onTransition = (from, to) => {
       const level = to === 'open' ? 'warn' : 'info';
       const message = `${u.name} circuit ${from} -> ${to}`;
       this.events.add({ kind: 'circuit', level, message, pool: pool.name, ...backendRef(u) });
       this.logger[level]('circuit breaker transition', { pool: pool.name, name: u.name, url: u.url.origin, from, to });
     };
-    // A worker's backends are checked once, by the control plane (cluster/primary.ts).
-    if (this.started && this.role !== 'worker') this.health.watch(u, () => pool.config.healthCheck);
+    // (A worker's backends are checked once, by the control plane: cluster/primary.ts.)
+    if (this.started) this.health.watch(u, () => pool.config.healthCheck);
   }
 
   /** Starts or stops a pool's health checks after its config changed (enabled on or off). */
@@ -533,9 +542,11 @@ export class Engine implements ForwardEnv {
     this.logger[level]('health transition', { pool: pool?.name, name: u.name, url: u.url.origin, from, to, detail });
   }
 
-  private snapshotBase(): Pick<EngineSnapshot, 'listen' | 'admin' | 'events' | 'configSource' | 'shuttingDown' | 'runtimeChanges'> {
+  private snapshotBase(): Pick<EngineSnapshot, 'listen' | 'admin' | 'events' | 'configSource' | 'shuttingDown' | 'runtimeChanges' | 'workers'> {
     const { listen, admin } = this.config;
+    const plane = this.dataPlane;
     return {
+      ...(plane !== undefined ? { workers: { count: plane.list().filter((w) => w.state !== 'stopping').length, restarts: plane.restarts, list: plane.list() } } : {}),
       listen: { host: listen.host, port: this.address.port, tls: listen.tls !== undefined },
       admin: admin.enabled ? (this.adminAddress ?? { host: admin.host, port: admin.port }) : undefined,
       events: this.events.recent(50),

@@ -66,6 +66,13 @@ export function peerAddress(socket: Socket): string {
 export const closingConnections = new WeakSet<Socket>();
 
 /**
+ * During a drain, a keep-alive connection is closed once it has carried no request for this
+ * long (ms): longer than a busy client's gap between a response and its next request, short
+ * enough not to hold a shutdown (`Listener.closeIdleFor`).
+ */
+export const DRAIN_IDLE_GRACE_MS = 250;
+
+/**
  * Writes `reply`, sends a FIN, and destroys the socket `CUT_LINGER_MS` later (or when the client
  * closes first): the reply gets time to be read (RFC 9112 section 9.6 lingering close), a client
  * that never closes its side cannot keep the fd.
@@ -100,6 +107,8 @@ export class Listener {
   private readonly established = new WeakSet<Socket>();
   /** Raw sockets not yet handed to HTTP: in the gate, or in their TLS handshake. */
   private readonly preHttp = new Set<Socket>();
+  /** HTTP connections (after TLS), their requests in flight and when the last one ended (ms). */
+  private readonly connections = new Map<Socket, { inFlight: number; idleSince: number; seenIdleAt: number }>();
   private watchers: FSWatcher[] = [];
   private watchDebounce: NodeJS.Timeout | undefined;
 
@@ -135,6 +144,24 @@ export class Listener {
     server.headersTimeout = config.clientHeaderTimeoutMs;
     server.requestTimeout = config.clientRequestTimeoutMs;
     server.keepAliveTimeout = 65_000;
+    const track = (socket: Socket): void => {
+      this.connections.set(socket, { inFlight: 0, idleSince: performance.now(), seenIdleAt: -1 });
+      socket.once('close', () => this.connections.delete(socket));
+    };
+    if (listen.tls !== undefined) server.on('secureConnection', track);
+    else server.on('connection', track);
+    server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const c = this.connections.get(req.socket);
+      if (c === undefined) return;
+      c.inFlight += 1;
+      c.seenIdleAt = -1;
+      res.once('close', () => {
+        c.inFlight -= 1;
+        c.idleSince = performance.now();
+      });
+    });
+    // An upgraded connection is a tunnel now, closed with the tunnels.
+    server.on('upgrade', (req: http.IncomingMessage) => this.connections.delete(req.socket));
     server.on('request', handlers.onRequest);
     server.on('upgrade', handlers.onUpgrade);
     server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
@@ -156,9 +183,40 @@ export class Listener {
     // wait for those to time out.
     const closeIdle = server.closeIdleConnections.bind(server);
     server.closeIdleConnections = (): void => {
+      // Node's server.close() sweeps idle connections at once (since Node 19): during a drain
+      // that would reset a keep-alive client whose next request is already on the wire.
+      if (this.draining) return this.closeIdleFor(DRAIN_IDLE_GRACE_MS);
       for (const socket of this.preHttp) socket.destroy();
       closeIdle();
     };
+  }
+
+  /** Set when a graceful stop begins: idle connections are closed the draining way (`closeIdleFor`). */
+  draining = false;
+
+  /** HTTP connections still open (tunnels not counted). */
+  get openConnections(): number {
+    return this.connections.size;
+  }
+
+  /**
+   * A draining close of idle connections: those that never reached HTTP and those without a
+   * request for `graceMs` close now. One that has just answered stays a moment, so a
+   * keep-alive client's next request (already on the wire) is answered, with `Connection:
+   * close`, rather than meeting a closed socket: the race RFC 9112 section 9.6 leaves to
+   * clients, which most do not retry. Envoy drains HTTP/1.1 the same way.
+   */
+  closeIdleFor(graceMs: number): void {
+    for (const socket of this.preHttp) socket.destroy();
+    const now = performance.now();
+    for (const [socket, c] of this.connections) {
+      if (c.inFlight > 0 || now - c.idleSince < graceMs) continue;
+      // Closed only when it was already idle, with nothing read since, at an earlier call: a
+      // stalled event loop may not have read a request that is already waiting; between two
+      // calls it has (its poll phase ran), so "idle" is then true and not a lag artefact.
+      if (c.seenIdleAt >= 0 && c.seenIdleAt === socket.bytesRead) socket.destroy();
+      else c.seenIdleAt = socket.bytesRead;
+    }
   }
 
   /** Binds `listen.host:port` (0 picks a free port) and starts watching certificate files. */

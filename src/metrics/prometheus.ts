@@ -229,6 +229,22 @@ export class VeloMetrics {
         },
       });
     };
+    const plane = engine.dataPlane;
+    if (plane !== undefined) {
+      new Gauge({
+        name: 'velo_workers',
+        help: 'Forwarding worker processes running (--workers), by state (starting, ready, stopping).',
+        labelNames: ['state'],
+        registers,
+        collect() {
+          this.reset();
+          const counts = { starting: 0, ready: 0, stopping: 0 };
+          for (const w of plane.list()) counts[w.state] += 1;
+          for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
+        },
+      });
+      totalCounter('velo_worker_restarts_total', 'Workers restarted after dying (a crash or a kill; not rolling restarts).', () => plane.restarts);
+    }
     totalCounter('velo_retries_total', 'Retries of a request on another backend.', () => engine.totals.retries);
     totalCounter('velo_rate_limited_total', 'Requests answered 429 by the rate limiter.', () => engine.totals.rateLimited);
   }

@@ -5,6 +5,7 @@
 import type { StrategyName } from '../config/types.js';
 import type { CircuitState } from '../resilience/circuit-breaker.js';
 import type { EngineEvent } from './event-log.js';
+import type { WorkerView } from '../engine/data-plane.js';
 
 /**
  * What an operator reads first: `down` means the breaker is open or the backend is ejected;
@@ -83,5 +84,7 @@ export interface EngineSnapshot {
   configSource?: string;
   /** Runtime changes (add, remove, weight, strategy, drain, maintenance) not in the config file. */
   runtimeChanges: number;
+  /** The forwarding workers, when there is more than one (`--workers`); absent in one process. */
+  workers?: { count: number; restarts: number; list: readonly WorkerView[] };
   shuttingDown: boolean;
 }
