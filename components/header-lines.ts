@@ -34,6 +34,7 @@ export function headerSegments(
     { label: 'pool ', value: pool?.name ?? '(none)', suffix: pools > 1 ? ` ${poolIndex + 1}/${pools}` : '' },
     { label: 'strategy ', value: pool?.strategy ?? '-', color: 'yellowBright' },
     { label: 'up ', value: formatUptime(snapshot.uptimeMs) },
+    ...workersSegment(snapshot),
     { value: formatCount(rates.rps), suffix: ' req/s', color: 'whiteBright' },
     { value: formatPercent(rates.errorRate), suffix: ' errors', color: rates.errorRate >= 0.01 ? 'redBright' : 'green' },
     { value: `${up}/${count}`, suffix: ' available', color: up === count && count > 0 ? 'green' : up === 0 ? 'redBright' : 'yellow' },
@@ -44,6 +45,14 @@ export function headerSegments(
   segments.push({ label: 'admin ', value: snapshot.admin ? `http://${hostPort(snapshot.admin.host, snapshot.admin.port)}` : 'off' });
   if (snapshot.shuttingDown) segments.push({ value: 'shutting down', color: 'redBright' });
   return segments;
+}
+
+/** `2 workers` (and how many were restarted after dying) when velo forwards in several processes. */
+function workersSegment(snapshot: EngineSnapshot): Segment[] {
+  const w = snapshot.workers;
+  if (w === undefined) return [];
+  const restarted = w.restarts > 0 ? `, ${w.restarts} restarted` : '';
+  return [{ value: String(w.count), suffix: ` workers${restarted}`, color: w.restarts > 0 ? 'yellow' : undefined }];
 }
 
 /** `host:port`, an IPv6 host in brackets. */

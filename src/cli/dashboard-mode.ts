@@ -59,7 +59,10 @@ async function answer(control: Control, message: Extract<FromWorker, { type: 'ca
     const method = message.method as keyof typeof OPERATIONS;
     const operation = control[method] as (...args: unknown[]) => unknown;
     const shape = OPERATIONS[method] as (value: unknown) => unknown;
-    return { type: 'reply', id: message.id, ok: true, value: shape(await operation.apply(control, message.args)) };
+    const value = shape(await operation.apply(control, message.args));
+    // "Done" on screen means done on every forwarding worker (control.ts `settled`).
+    await control.settled();
+    return { type: 'reply', id: message.id, ok: true, value };
   } catch (err) {
     return failure(message.id, err);
   }

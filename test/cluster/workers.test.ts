@@ -7,8 +7,11 @@
 import test, { type ExecutionContext } from 'ava';
 import http from 'node:http';
 import { Agent, request } from 'undici';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { launch, type Running } from '../../src/cli/start.js';
-import { parseConfigText } from '../../src/config/load.js';
+import { loadConfig, parseConfigText } from '../../src/config/load.js';
 import { Logger } from '../../src/log/logger.js';
 import { eventually, startBackends } from '../integration/harness.js';
 
@@ -19,9 +22,11 @@ interface Cluster {
   api: <T = any>(method: string, path: string, body?: unknown) => Promise<{ status: number; json: T }>;
 }
 
-async function startCluster(t: ExecutionContext, yaml: string, workers = 2): Promise<Cluster> {
-  const config = parseConfigText(yaml, undefined, { flags: { port: 0, host: '127.0.0.1', adminPort: 0 } });
-  const running = await launch(config, undefined, new Logger('silent'), { accessLog: false, watchFile: false, workers });
+async function startCluster(t: ExecutionContext, yaml: string, workers = 2, file?: string): Promise<Cluster> {
+  const flags = { port: 0, host: '127.0.0.1', adminPort: 0 };
+  const config = file === undefined ? parseConfigText(yaml, undefined, { flags }) : await loadConfig({ file, env: {}, flags });
+  const reloader = file === undefined ? undefined : () => loadConfig({ file, env: {}, flags });
+  const running = await launch(config, reloader, new Logger('silent'), { accessLog: false, watchFile: false, workers });
   t.teardown(() => running.shutdown());
   const admin = `http://127.0.0.1:${running.engine.adminAddress!.port}`;
   const api = async (method: string, path: string, body?: unknown) => {
@@ -230,4 +235,27 @@ test.serial('graceful shutdown drains every worker: a slow request in flight com
   t.is(await slow, 200);
   t.is(summary.cut, 0);
   t.false(summary.forced);
+});
+
+test.serial('a reload is in force on every worker when it returns; a rejected one leaves every worker on the old config', async (t) => {
+  const backends = await startBackends(t, 2);
+  const dir = await mkdtemp(join(tmpdir(), 'velo-workers-'));
+  const file = join(dir, 'velo.config.yaml');
+  const both = `${POOL()}backends: [${backends.map((b) => b.url).join(', ')}]\n`;
+  await writeFile(file, both);
+  const c = await startCluster(t, '', 2, file);
+  await untilEveryWorkerServed(c);
+  await writeFile(file, `${POOL()}backends: [${backends[1]!.url}]\n`);
+  const reloaded = await c.api('POST', '/api/reload');
+  t.is(reloaded.status, 200);
+  t.is(reloaded.json.removed, 1);
+  const before = backends[0]!.requests;
+  await untilEveryWorkerServed(c);
+  t.is(backends[0]!.requests, before, 'no worker forwards to the backend the reload removed');
+
+  await writeFile(file, `${POOL()}backends: [${backends.map((b) => b.url).join(', ')}]\nmax_connections: -1\n`);
+  const rejected = await c.api('POST', '/api/reload');
+  t.is(rejected.status, 400);
+  await untilEveryWorkerServed(c);
+  t.is(backends[0]!.requests, before, 'the rejected file changed nothing on any worker');
 });
