@@ -76,6 +76,8 @@ export async function startRedisCluster(engine: Engine, control: Control, config
   let beating = false;
   const timer = setInterval(() => {
     if (beating || !link.ready) return;
+    // Up again but the resync failed (or has not run): try it again rather than wait for a reconnect.
+    if (!link.connected) return void link.sync();
     beating = true;
     peers!
       .beat()

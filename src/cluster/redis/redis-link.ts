@@ -42,9 +42,9 @@ export interface LinkOptions {
   wallClock?: () => number;
   timings?: Partial<LinkTimings>;
   /**
-   * Runs on every (re)connect before the link reports itself connected (the change feed's
-   * resync); resolves to how many changes it exchanged. A rejection leaves the link
-   * disconnected until the next reconnect (logged, never thrown).
+   * Runs on every (re)connect, once both clients are up and subscribed, before the link reports
+   * itself connected (the change feed's resync); resolves to how many changes it exchanged. A
+   * rejection leaves the link disconnected until `sync` succeeds (logged, never thrown).
    */
   onReady: () => Promise<number>;
 }
@@ -66,6 +66,10 @@ export class RedisLink {
   /** True once the current outage (or a failed start) has been announced. */
   private downAnnounced = false;
   private closed = false;
+  private subscribed = false;
+  private syncing = false;
+  /** Bumped on every loss: a resync that spans one does not count. */
+  private generation = 0;
   private failures = 0;
   /** Redis server time minus this host's wall clock, ms (from the last heartbeat). */
   private offsetMs = 0;
@@ -91,10 +95,22 @@ export class RedisLink {
     for (const client of [this.cmd, this.sub]) {
       client.on('error', (err: Error) => this.options.logger.debug('redis connection error', { redis: this.label, err: err.message }));
     }
-    this.cmd.on('ready', () => void this.onCmdReady());
+    this.cmd.on('ready', () => void this.sync());
     this.cmd.on('close', () => this.onLost());
+    // Subscribed before the resync reads the stored state, so no change published in between
+    // is missed; a subscriber that reconnects alone may have missed some, so it resyncs too.
     this.sub.on('ready', () => {
-      for (const channel of this.channels) this.sub.subscribe(channel).catch((err: Error) => this.options.logger.warn('redis subscribe failed', { channel, err: err.message }));
+      Promise.all([...this.channels].map((channel) => this.sub.subscribe(channel))).then(
+        () => {
+          this.subscribed = true;
+          void this.sync();
+        },
+        (err: Error) => this.options.logger.warn('redis subscribe failed', { err: err.message }),
+      );
+    });
+    this.sub.on('close', () => {
+      this.subscribed = false;
+      this.onLost();
     });
     this.sub.on('message', (channel: string, message: string) => {
       for (const handle of this.messageHandlers) {
@@ -122,7 +138,10 @@ export class RedisLink {
     this.offsetMs = serverMs - this.wallClock();
   }
 
-  /** Subscribes to `channel` now and after every reconnect; `handle` gets every message of every channel. */
+  /**
+   * Subscribes to `channel` on every (re)connect; `handle` gets every message of every channel.
+   * Call before the connection is up (right after construction), so the first resync follows it.
+   */
   subscribe(channel: string, handle: (channel: string, message: string) => void): void {
     this.channels.add(channel);
     this.messageHandlers.push(handle);
@@ -165,18 +184,28 @@ export class RedisLink {
     this.sub.disconnect();
   }
 
-  private async onCmdReady(): Promise<void> {
+  /**
+   * Resyncs and reports the link connected once both clients are up and subscribed; does
+   * nothing while a resync runs or when already connected. The heartbeat calls it too, so a
+   * resync that failed is retried without waiting for a reconnect.
+   */
+  async sync(): Promise<void> {
+    if (this.closed || this.syncing || this.connected || this.cmd.status !== 'ready' || !this.subscribed) return;
+    this.syncing = true;
     this.failures = 0;
+    const generation = this.generation;
     let exchanged: number;
     try {
       exchanged = await this.options.onReady();
     } catch (err) {
-      this.options.logger.warn('redis resync failed; retrying on the next reconnect', { redis: this.label, err: (err as Error).message });
-      this.noteOutcome(false);
-      this.noteOutcome(false);
+      this.options.logger.warn('redis resync failed; retrying', { redis: this.label, err: (err as Error).message });
       return;
+    } finally {
+      this.syncing = false;
     }
-    if (this.closed || this.cmd.status !== 'ready') return;
+    if (this.closed || this.cmd.status !== 'ready' || !this.subscribed) return;
+    // Lost and back while it ran: messages may have been missed in between, so once more.
+    if (generation !== this.generation) return void this.sync();
     this.connected = true;
     this.downAnnounced = false;
     const changes = `${exchanged} change${exchanged === 1 ? '' : 's'}`;
@@ -192,6 +221,7 @@ export class RedisLink {
 
   private onLost(): void {
     if (this.closed) return;
+    this.generation += 1;
     if (!this.connected) {
       if (!this.everConnected) this.noteStartFailed();
       return;
