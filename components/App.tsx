@@ -24,6 +24,7 @@ import { LogPane } from './LogPane.js';
 import { ColorContext, colorWanted, useTint } from './palette.js';
 import { QuitConfirm } from './QuitConfirm.js';
 import { ShutdownBanner } from './ShutdownBanner.js';
+import { PeersStrip } from './PeersStrip.js';
 import { movingAverage } from './sparkline.js';
 import { StatusLine } from './StatusLine.js';
 import type { DashboardControl, DrainStore, DrainView, LogStore, SnapshotStore } from './store.js';
@@ -82,12 +83,16 @@ function Screen({ store, control, logs, drain: drainStore = NO_DRAIN, title = []
       {children}
     </Box>
   );
-  const body = Math.max(0, rows - header.length - 1);
+  // With `cluster.redis`, one line of peers under the header.
+  const strip = snapshot.cluster !== undefined ? <PeersStrip cluster={snapshot.cluster} peers={snapshot.peers} /> : null;
+  const stripLines = strip === null ? 0 : 1;
+  const body = Math.max(0, rows - header.length - stripLines - 1);
   if (!stopping && mode.kind === 'help') {
     const places = { config: configLabel(snapshot.configSource), admin: snapshot.admin ? `http://${hostPort(snapshot.admin.host, snapshot.admin.port)}` : 'off' };
     return frame(
       <>
         <Header lines={header} history={[]} chartHeight={0} width={width} />
+        {strip}
         <HelpOverlay height={body} width={width} places={places} />
         <HelpLine scope="help" width={width} />
       </>,
@@ -98,6 +103,7 @@ function Screen({ store, control, logs, drain: drainStore = NO_DRAIN, title = []
     return frame(
       <>
         <Header lines={header} history={[]} chartHeight={0} width={width} />
+        {strip}
         <EventView events={events} fromNewest={mode.fromNewest} height={body} width={width} />
         <HelpLine scope="events" width={width} />
       </>,
@@ -112,7 +118,7 @@ function Screen({ store, control, logs, drain: drainStore = NO_DRAIN, title = []
       : mode.kind === 'save'
         ? saveQuestionLines(mode.file, mode.changes, saveLines).length
         : 1;
-  const fixedLines = title.length + header.length + 1 + statusLines + 1;
+  const fixedLines = title.length + header.length + stripLines + 1 + statusLines + 1;
   const plan = planLayout({ rows, fixedLines, backends: pool?.backends.length ?? 0, logsVisible: ui.logsVisible });
   pages.current = { ...pages.current, table: Math.max(1, plan.tableLines - 1) };
   const bottom = plan.eventLines + plan.logLines;
@@ -124,6 +130,7 @@ function Screen({ store, control, logs, drain: drainStore = NO_DRAIN, title = []
         </Text>
       ))}
       <Header lines={header} history={movingAverage(snapshot.rpsHistory, 4)} chartHeight={plan.chartLines} width={width} />
+      {strip}
       <BackendTable backends={pool?.backends ?? []} selected={ui.selected} height={plan.tableLines} width={width} />
       {!stopping && mode.kind === 'picker' ? (
         <StrategyPicker pool={mode.pool} current={mode.current} onChoose={ui.chooseStrategy} height={bottom} />

@@ -19,6 +19,7 @@ import { DISCARD_LIMITS, discardBody, hasBody, MAX_ADMIN_BODY_BYTES, readBody } 
 import { checkCrossOrigin, checkHost, checkJsonBody } from './request-guard.js';
 import { AdminHttpError, type AdminContext, type AdminMethod, type AdminReply, type AdminRoute } from './route.js';
 import { backendRoutes } from './routes/backends.js';
+import { clusterRoutes } from './routes/cluster.js';
 import { configRoutes } from './routes/config.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
@@ -28,7 +29,7 @@ import { reloadRoutes } from './routes/reload.js';
 import { strategyRoutes } from './routes/strategy.js';
 
 /** Every route of the admin API, in one table. */
-export const ADMIN_ROUTES: readonly AdminRoute[] = [...healthRoutes, ...poolRoutes, ...backendRoutes, ...strategyRoutes, ...reloadRoutes, ...configRoutes, ...eventRoutes, ...metricsRoutes, ...workerRoutes];
+export const ADMIN_ROUTES: readonly AdminRoute[] = [...healthRoutes, ...poolRoutes, ...backendRoutes, ...strategyRoutes, ...reloadRoutes, ...configRoutes, ...eventRoutes, ...metricsRoutes, ...workerRoutes, ...clusterRoutes];
 
 /**
  * The sampler refreshes the snapshot every 250 ms; one older than this means its timer is off,

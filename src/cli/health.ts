@@ -1,6 +1,7 @@
 /**
  * `velo health [--admin URL] [--json]`: every pool and backend of a running velo with its
- * state; exits 1 when a pool has no healthy backend.
+ * state, and with `cluster.redis` its Redis link and peers; exits 1 when a pool has no healthy
+ * backend (a lost Redis is not a failure: the instance serves on local state).
  */
 import type { Command } from 'commander';
 import { AdminClient, adminOption, CliError, runCli, throwOnUsageError } from './admin-client.js';
@@ -24,6 +25,23 @@ interface HealthReply {
   /** Runtime changes not in the config file (absent from older velos). */
   runtimeChanges?: number;
   pools: Array<{ name: string; strategy: string; healthy: number; planned?: number; total: number; backends: HealthBackend[] }>;
+  /** With `cluster.redis` only: this instance's Redis link. */
+  cluster?: { instance: string; connected: boolean; redis: string; rateLimitFallbacks?: number; pendingChanges?: number } | null;
+  /** With `cluster.redis` only: the other instances. */
+  peers?: HealthPeer[];
+}
+
+/** Another instance, as `/api/health` reports its last heartbeat. */
+interface HealthPeer {
+  instance: string;
+  version: string;
+  listen: string;
+  admin: string | null;
+  uptimeMs: number;
+  ageMs: number;
+  state: string;
+  pools: Array<{ name: string; backends: Array<{ name: string; state: string; inFlight: number }> }>;
+  totals: { requests: number; inFlight: number; rps: number };
 }
 
 const STATE_COLOUR = { healthy: 'green', unhealthy: 'red', down: 'red', draining: 'yellow', maint: 'yellow', unknown: 'dim' } as const;
@@ -69,7 +87,36 @@ export function formatHealth(h: HealthReply, useColour: boolean, now = Date.now(
     }
     lines.push(...formatTable(rows, '  '));
   }
+  if (h.cluster) lines.push('', ...formatPeers(h.cluster, h.peers ?? [], useColour));
   return lines.join('\n') + '\n';
+}
+
+/**
+ * The cluster block: this instance's name and Redis link, then one row per peer with its state,
+ * addresses, version, uptime, heartbeat age, in-flight requests and, per pool, how many of its
+ * backends are healthy and which are not (`web 2/3 healthy (b2 draining)`).
+ */
+export function formatPeers(cluster: NonNullable<HealthReply['cluster']>, peers: HealthPeer[], useColour: boolean): string[] {
+  const link = cluster.connected ? colour('connected', 'green', useColour) : colour('NOT connected, serving on local state', 'red', useColour);
+  const pending = (cluster.pendingChanges ?? 0) > 0 ? `, ${cluster.pendingChanges} change(s) waiting for Redis` : '';
+  const lines = [`cluster: instance ${cluster.instance}, redis ${cluster.redis}: ${link}${pending}`];
+  if (peers.length === 0) {
+    lines.push('  (no peers: no other instance shares this Redis and prefix)');
+    return lines;
+  }
+  lines.push(`peers (${peers.length}):`);
+  const rows = [['INSTANCE', 'STATE', 'LISTEN', 'ADMIN', 'VERSION', 'UP', 'LAST BEAT', 'IN-FLIGHT', 'BACKENDS']];
+  for (const p of peers) {
+    const pools = p.pools.map((pool) => {
+      const healthy = pool.backends.filter((b) => b.state === 'healthy').length;
+      const others = pool.backends.filter((b) => b.state !== 'healthy').map((b) => `${b.name} ${b.state}`);
+      return `${pool.name} ${healthy}/${pool.backends.length} healthy${others.length > 0 ? ` (${others.join(', ')})` : ''}`;
+    });
+    const state = colour(p.state, p.state === 'up' ? 'green' : 'yellow', useColour);
+    rows.push([p.instance, state, p.listen, p.admin ?? '-', p.version, `${Math.round(p.uptimeMs / 1000)}s`, `${(p.ageMs / 1000).toFixed(1)}s ago`, String(p.totals.inFlight), pools.join('; ')]);
+  }
+  lines.push(...formatTable(rows, '  '));
+  return lines;
 }
 
 /** Adds `velo health`. */

@@ -207,6 +207,8 @@ export async function launch(
     throw err;
   }
   if (admin !== undefined) logger.info('admin listening', { address: admin.url });
+  // Many instances: loaded only with `cluster:` (no Redis code otherwise); never waits for Redis.
+  const cluster = config.cluster === undefined ? undefined : await (await import('../cluster/redis/index.js')).startRedisCluster(engine, control, config.cluster, logger);
   let stopping: Promise<StopSummary> | undefined;
   const shutdown = (): Promise<StopSummary> => {
     stopping ??= (async () => {
@@ -215,6 +217,7 @@ export async function launch(
       const unguard = guardDrain(engine, logger, began + engine.config.shutdownTimeoutMs);
       try {
         const summary = await engine.stop();
+        await cluster?.close();
         await admin?.close();
         await accessLog?.close();
         const { requests, success, failed } = engine.totals;

@@ -208,8 +208,8 @@ function readCluster(top: MapReader): VeloConfig['cluster'] {
   const r = top.map('cluster', ['redis', 'prefix', 'instance']);
   if (isMap(r.node) && !r.has('redis')) r.c.report(r.at('redis'), r.node, 'cluster needs redis', 'expected cluster: { redis: redis://127.0.0.1:6379 }');
   const redis = r.optionalString('redis', 'expected a Redis URL such as redis://127.0.0.1:6379 or rediss://user:pass@host:6380/0');
-  if (redis !== undefined && !/^rediss?:\/\/[^\s]+$/.test(redis)) {
-    r.c.report(r.at('redis'), r.get('redis'), `"${redis}" is not a Redis URL`, 'expected redis://host:port[/db] or rediss://... for TLS');
+  if (redis !== undefined && !/^(?:rediss?:\/\/[^\s/?#]+(?:\/\d*)?|unix:\/\/\/[^\s?#]+(?:\?db=\d+)?)$/.test(redis)) {
+    r.c.report(r.at('redis'), r.get('redis'), `"${redis}" is not a Redis URL`, 'expected redis://host:port[/db], rediss://... for TLS, or unix:///path/to/redis.sock[?db=N]');
   }
   const prefix = r.string('prefix', 'velo:', 'expected a key prefix such as velo: (instances sharing state use the same prefix)');
   const instance = r.optionalString('instance', 'expected a name for this instance, unique among its peers (default: hostname:port)');

@@ -223,7 +223,7 @@ export interface AccessLogConfig {
 
 /** `cluster:`: other velo instances share rate limits and runtime changes through this Redis. */
 export interface ClusterConfig {
-  /** `redis://[user:pass@]host:port[/db]` or `rediss://` for TLS. */
+  /** `redis://[user:pass@]host:port[/db]`, `rediss://` for TLS, or `unix:///path/redis.sock[?db=N]`. */
   redis: string;
   /** Prefix of every key and channel (instances that share state share it); default `velo:`. */
   prefix: string;

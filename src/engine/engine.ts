@@ -89,6 +89,8 @@ export class Engine implements ForwardEnv {
   private trusted: IpMatcher | true | undefined;
   /** Where rate-limit decisions are made when not in this process alone (workers, Redis); undefined = local buckets. */
   sharedRateLimit: SharedRateLimit | undefined;
+  /** With `cluster.redis`: this instance's link state and its peers, spread into every snapshot (src/cluster/redis). */
+  clusterView: (() => Pick<EngineSnapshot, 'peers' | 'cluster'>) | undefined;
   /** Open WebSocket tunnels and their backends. */
   readonly tunnels = new Map<Tunnel, Upstream>();
   private readonly requestIdPrefix = randomBytes(4).toString('hex');
@@ -542,7 +544,7 @@ export class Engine implements ForwardEnv {
     this.logger[level]('health transition', { pool: pool?.name, name: u.name, url: u.url.origin, from, to, detail });
   }
 
-  private snapshotBase(): Pick<EngineSnapshot, 'listen' | 'admin' | 'events' | 'configSource' | 'shuttingDown' | 'runtimeChanges' | 'workers'> {
+  private snapshotBase(): Pick<EngineSnapshot, 'listen' | 'admin' | 'events' | 'configSource' | 'shuttingDown' | 'runtimeChanges' | 'workers' | 'peers' | 'cluster'> {
     const { listen, admin } = this.config;
     const plane = this.dataPlane;
     return {
@@ -553,6 +555,7 @@ export class Engine implements ForwardEnv {
       configSource: this.config.source,
       shuttingDown: this.shuttingDown,
       runtimeChanges: this.overlay.size,
+      ...this.clusterView?.(),
     };
   }
 }

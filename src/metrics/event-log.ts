@@ -4,7 +4,8 @@
  */
 import type { Upstream } from '../upstream/upstream.js';
 
-export type EventKind = 'health' | 'circuit' | 'admin' | 'reload' | 'lifecycle' | 'outlier' | 'error';
+/** `cluster`: the Redis link of many instances (connected, lost, back). */
+export type EventKind = 'health' | 'circuit' | 'admin' | 'reload' | 'lifecycle' | 'outlier' | 'error' | 'cluster';
 export type EventLevel = 'info' | 'warn' | 'error';
 
 export interface EngineEvent {

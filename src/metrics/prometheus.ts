@@ -247,6 +247,38 @@ export class VeloMetrics {
     }
     totalCounter('velo_retries_total', 'Retries of a request on another backend.', () => engine.totals.retries);
     totalCounter('velo_rate_limited_total', 'Requests answered 429 by the rate limiter.', () => engine.totals.rateLimited);
+    if (engine.config.cluster !== undefined) this.registerClusterMetrics();
+  }
+
+  /** With `cluster.redis` only: the Redis link's state and how often the local buckets stood in. */
+  private registerClusterMetrics(): void {
+    const engine = this.engine;
+    const registers = [this.registry];
+    new Gauge({
+      name: 'velo_cluster_connected',
+      help: '1 while this instance shares state through Redis (cluster.redis), 0 while it serves on local state.',
+      registers,
+      collect() {
+        this.set(engine.clusterView?.().cluster?.connected === true ? 1 : 0);
+      },
+    });
+    new Counter({
+      name: 'velo_cluster_rate_limit_fallbacks_total',
+      help: 'Rate-limit decisions taken from the local buckets because Redis was down, failed or slower than its bound.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(engine.clusterView?.().cluster?.rateLimitFallbacks ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'velo_cluster_peers',
+      help: 'Other velo instances whose heartbeat this one read in the last 3 heartbeat periods.',
+      registers,
+      collect() {
+        this.set(engine.clusterView?.().peers?.filter((p) => p.state === 'up').length ?? 0);
+      },
+    });
   }
 }
 

@@ -17,7 +17,7 @@ export interface SamplerSource {
   pools(): readonly Pool[];
   totals(): { requests: number; success: number; failed: number; rejected: number; retries: number; rateLimited: number; inFlight: number };
   queueDepth(pool: Pool): number;
-  base(): Pick<EngineSnapshot, 'listen' | 'admin' | 'events' | 'configSource' | 'shuttingDown' | 'runtimeChanges' | 'workers'>;
+  base(): Pick<EngineSnapshot, 'listen' | 'admin' | 'events' | 'configSource' | 'shuttingDown' | 'runtimeChanges' | 'workers' | 'cluster' | 'peers'>;
   clock: () => number;
   wallClock: () => number;
 }

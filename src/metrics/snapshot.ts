@@ -56,6 +56,50 @@ export interface PoolSnapshot {
   rps: number;
 }
 
+/**
+ * One other velo instance sharing this one's Redis (`cluster.redis`), as its last heartbeat
+ * described it (src/cluster/redis/peer-directory.ts).
+ */
+export interface PeerSummary {
+  /** Its `cluster.instance` (default `hostname:port`). */
+  instance: string;
+  version: string;
+  /** Its client-facing address, e.g. `http://10.0.0.5:8080`. */
+  listen: string;
+  /** Its admin API, e.g. `http://127.0.0.1:8407`; null when disabled. */
+  admin: string | null;
+  /** Wall-clock ms of its start. */
+  startedAt: number;
+  uptimeMs: number;
+  pools: ReadonlyArray<{
+    name: string;
+    strategy: StrategyName;
+    backends: ReadonlyArray<{ id: string; name: string; state: BackendState; inFlight: number; weight: number }>;
+  }>;
+  totals: { requests: number; inFlight: number; rps: number };
+}
+
+/** A peer with how fresh the news is: `silent` once three heartbeats (6 s by default) are missing. */
+export interface PeerSnapshot extends PeerSummary {
+  /** Ms since its last heartbeat (as of this snapshot). */
+  ageMs: number;
+  state: 'up' | 'silent';
+}
+
+/** This instance's place among many (present only with `cluster.redis`). */
+export interface ClusterStatus {
+  /** Its name among its peers. */
+  instance: string;
+  /** True while Redis answers and the last resync succeeded; false = serving on local state. */
+  connected: boolean;
+  /** `cluster.redis` with the password hidden. */
+  redis: string;
+  /** Rate-limit decisions taken from the local buckets because Redis was down, failed or slow. */
+  rateLimitFallbacks: number;
+  /** Own runtime changes Redis has not stored yet (pushed on reconnect). */
+  pendingChanges: number;
+}
+
 export interface EngineSnapshot {
   version: string;
   /** Wall-clock ms when the snapshot was taken. */
@@ -87,4 +131,8 @@ export interface EngineSnapshot {
   /** The forwarding workers, when there is more than one (`--workers`); absent in one process. */
   workers?: { count: number; restarts: number; list: readonly WorkerView[] };
   shuttingDown: boolean;
+  /** With `cluster.redis`: this instance's name and link state. */
+  cluster?: ClusterStatus;
+  /** With `cluster.redis`: the other instances, by name. */
+  peers?: readonly PeerSnapshot[];
 }

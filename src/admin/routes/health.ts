@@ -1,6 +1,10 @@
-/** `GET /api/health`: every pool with its backends' state, and one overall verdict. */
+/**
+ * `GET /api/health`: every pool with its backends' state, and one overall verdict; with
+ * `cluster.redis` also `cluster` (this instance's Redis link) and `peers` (the other instances).
+ */
 import { json, type AdminRoute } from '../route.js';
 import { lastCheckView } from '../views.js';
+import { clusterView } from './cluster.js';
 
 /**
  * `ok` every backend may take requests or is out of rotation on purpose (draining, maint);
@@ -41,7 +45,9 @@ export const healthRoutes: AdminRoute[] = [
         let status: HealthVerdict = 'ok';
         if (pools.some((p) => p.healthy === 0)) status = 'down';
         else if (pools.some((p) => p.healthy + p.planned < p.total)) status = 'degraded';
-        return json({ status, version: s.version, uptimeMs: Math.round(s.uptimeMs), shuttingDown: s.shuttingDown, runtimeChanges: s.runtimeChanges, pools });
+        // With `cluster.redis`: this instance's link and its peers (GET /api/cluster has the same).
+        const cluster = s.cluster !== undefined ? clusterView(s) : {};
+        return json({ status, version: s.version, uptimeMs: Math.round(s.uptimeMs), shuttingDown: s.shuttingDown, runtimeChanges: s.runtimeChanges, pools, ...cluster });
       },
     },
   },
