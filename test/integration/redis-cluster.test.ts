@@ -184,3 +184,40 @@ redisTest('launch() joins the cluster from the config (instance hostname:port) a
   t.deepEqual(reply, { cluster: null, peers: [] });
   t.false((await apiClient(t, `http://127.0.0.1:${alone.engine.adminAddress!.port}`)('GET', '/metrics')).text.includes('velo_cluster_connected'));
 });
+
+redisTest('workers and Redis together: A forwards in 2 workers, B in one; the rate limit counts a client once over all, a drain on B reaches A\'s workers', async (t) => {
+  const redis = await startRedisServer(t);
+  const backends = await startBackends(t, 2);
+  const urls = backends.map((b) => b.url);
+  const limit = 'rate_limit:\n  routes:\n    - { name: login, path_prefix: /login, rps: 0.001, burst: 10 }\n';
+  // A: the real start path with workers (launch joins the cluster from the config).
+  const yaml = `health_check: { enabled: false }\ncluster: { redis: "${redis.url}", prefix: "it:" }\n${limit}backends: [${urls.join(', ')}]\n`;
+  const config = parseConfigText(yaml, undefined, { flags: { port: 0, host: '127.0.0.1', adminPort: 0 } });
+  const a = await launch(config, undefined, new Logger('silent'), { accessLog: false, watchFile: false, workers: 2 });
+  t.teardown(() => a.shutdown());
+  const b = await instance(t, redis, urls, limit, { rateLimitTimeoutMs: 2000 });
+  const aUrl = `http://127.0.0.1:${a.engine.address.port}`;
+  const aApi = apiClient(t, `http://127.0.0.1:${a.engine.adminAddress!.port}`);
+  await eventually(async () => (await aApi('GET', '/api/cluster')).json.cluster?.connected === true && b.cluster.link.connected, 10_000, 'both connected');
+  // New connections: the kernel spreads A's requests over both of its workers.
+  const fresh = async (url: string): Promise<number> => {
+    const res = await fetch(url, { headers: { connection: 'close' } });
+    await res.arrayBuffer();
+    return res.status;
+  };
+  const statuses: number[] = [];
+  for (let i = 0; i < 30; i++) statuses.push(await fresh(`${i % 2 === 0 ? aUrl : b.url}/login`));
+  t.is(statuses.filter((s) => s === 200).length, 10, statuses.join(' '));
+  t.is(statuses.filter((s) => s === 429).length, 20);
+
+  const drained = backends[1]!;
+  t.is((await b.api('POST', `/api/pools/default/backends/${encodeURIComponent(drained.url)}/drain`)).status, 200);
+  await eventually(() => a.engine.pools[0]!.find(drained.url)?.draining === true, 5000, 'A\'s control plane has the drain');
+  await a.control.settled();
+  const before = drained.requests;
+  for (let i = 0; i < 40; i++) t.is(await fresh(`${aUrl}/`), 200);
+  t.is(drained.requests, before, 'no worker of A sent a request to the backend drained on B');
+  const w = (await aApi('GET', '/api/workers')).json;
+  t.is(w.count, 2);
+  t.true(w.workers.every((x: { requests: number }) => x.requests > 0), 'both of A\'s workers served');
+});
