@@ -36,6 +36,8 @@ interface Slot {
   inFlight: number;
   /** Set when velo itself stops it (shutdown, rolling restart): its exit is not a death. */
   retiring: boolean;
+  /** It said hello: it listens for messages (one sent before would be lost). */
+  listening: boolean;
   ready: Promise<number>;
   markReady: (port: number) => void;
   markFailed: (err: Error) => void;
@@ -132,7 +134,8 @@ export class ClusterPrimary implements DataPlane {
     this.dirty = false;
     const seq = ++this.applySeq;
     const message = this.applyMessage(seq);
-    const live = [...this.slots.entries()].filter(([, s]) => s.state !== 'stopping' && s.worker.isConnected());
+    // A worker that has not said hello yet gets the config current at its hello instead.
+    const live = [...this.slots.entries()].filter(([, s]) => s.listening && s.state !== 'stopping' && s.worker.isConnected());
     if (live.length === 0) return;
     await new Promise<void>((resolve) => {
       const waiting = new Set(live.map(([id]) => id));
@@ -213,7 +216,7 @@ export class ClusterPrimary implements DataPlane {
     });
     ready.catch(() => {});
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-    const slot: Slot = { worker, pid: worker.process.pid ?? 0, state: 'starting', startedAt: Date.now(), requests: 0, inFlight: 0, retiring: false, ready, markReady, markFailed, exited };
+    const slot: Slot = { worker, pid: worker.process.pid ?? 0, state: 'starting', startedAt: Date.now(), requests: 0, inFlight: 0, retiring: false, listening: false, ready, markReady, markFailed, exited };
     this.slots.set(worker.id, slot);
     worker.on('message', (m: unknown) => this.onMessage(worker.id, slot, m));
     worker.on('error', () => {});
@@ -265,7 +268,10 @@ export class ClusterPrimary implements DataPlane {
     try {
       switch (m.t) {
         case 'hello':
-          return this.send(slot.worker, this.applyMessage(this.applySeq));
+          slot.listening = true;
+          this.send(slot.worker, this.applyMessage(this.applySeq));
+          if (this.tapOn) this.send(slot.worker, { velo: 1, t: 'tap', on: true });
+          return;
         case 'ready':
           slot.state = slot.retiring ? 'stopping' : 'ready';
           slot.markReady(m.port);
@@ -355,13 +361,13 @@ export class ClusterPrimary implements DataPlane {
     const tap = this.engine.observers.length > 0;
     if (tap !== this.tapOn) {
       this.tapOn = tap;
-      for (const s of this.slots.values()) this.send(s.worker, { velo: 1, t: 'tap', on: tap });
+      for (const s of this.slots.values()) if (s.listening) this.send(s.worker, { velo: 1, t: 'tap', on: tap });
     }
   }
 
   private broadcastState(): void {
     const state = captureState(this.engine.pools, this.engine.clock(), ++this.stateVersion);
-    for (const s of this.slots.values()) if (s.state !== 'starting') this.send(s.worker, { velo: 1, t: 'state', state });
+    for (const s of this.slots.values()) if (s.listening) this.send(s.worker, { velo: 1, t: 'state', state });
   }
 
   /** The config workers forward with: the running pools (runtime changes included) as config. */
