@@ -15,6 +15,7 @@ export function backendView(b: BackendSnapshot) {
     id: b.id,
     name: b.name,
     url: b.url,
+    source: b.source,
     state: b.state,
     health: b.health,
     circuit: b.circuit,

@@ -13,11 +13,20 @@ import type { BackendConfig, PoolConfig, StrategyName, VeloConfig } from '../con
 import { ConfigError, VeloError } from '../errors.js';
 import { backendRef } from '../metrics/event-log.js';
 import type { Pool } from '../upstream/pool.js';
-import type { Upstream } from '../upstream/upstream.js';
+import { PROVIDER_SOURCES, type BackendSource, type Upstream } from '../upstream/upstream.js';
 import type { Engine } from './engine.js';
 import { upstreamTlsIssues } from '../upstream/upstream-tls.js';
 import { describeChange, type OverlayEntry, type OverlayReport } from './overlay.js';
 import { saveChanges, type SaveResult } from './config-save.js';
+
+/** One backend a discovery provider wants in a pool (Control.reconcileSource). */
+export interface DesiredBackend {
+  url: string;
+  weight: number;
+  name?: string;
+  /** Out of rotation (a paused container), still health-checked. */
+  maintenance?: boolean;
+}
 
 /** Who asked, for the event log; `cluster` is a change another velo instance made (Redis). */
 export type Actor = 'dashboard' | 'api' | 'cli' | 'signal' | 'file-watch' | 'cluster';
@@ -110,6 +119,7 @@ export class Control {
       throw new VeloError('E_CONFLICT', `a backend named "${input.name}" is already in pool "${poolName}"`);
     }
     const upstream = pool.add({ url: input.url, weight, name: input.name });
+    upstream.source = 'runtime';
     this.engine.watch(pool, upstream);
     const overlay = this.engine.overlay;
     overlay.record(pool.name, id, upstream.name, 'listed', true, { url: id, weight, ...(input.name !== undefined ? { name: input.name } : {}) });
@@ -124,6 +134,9 @@ export class Control {
   removeBackend(poolName: string, ref: string, actor: Actor = 'api'): Upstream {
     const pool = this.pool(poolName);
     const upstream = this.backend(poolName, ref);
+    if (PROVIDER_SOURCES.has(upstream.source)) {
+      throw new VeloError('E_CONFLICT', `${upstream.name} comes from ${upstream.source} discovery and would come back: remove it at its source (or drain it, or put it in maintenance)`);
+    }
     this.forget(pool, upstream);
     this.engine.overlay.record(pool.name, upstream.id, upstream.name, 'listed', false);
     this.event(actor, `removed ${upstream.name}`, pool, upstream);
@@ -352,9 +365,57 @@ export class Control {
     return result;
   }
 
+  /**
+   * Makes the backends that `source` (a discovery provider: `dns`, `docker`) contributes to
+   * `poolName` exactly `desired`: new ones are added and health-checked, those gone are drained
+   * then forgotten (in-flight requests finish), the others take the desired weight, name-less
+   * fields kept. Backends of other sources are untouched; a desired URL another source already
+   * lists is skipped (the first source keeps it). Each change is an event by `actor`. Throws
+   * `E_NOT_FOUND` for an unknown pool. Returns what changed.
+   */
+  reconcileSource(poolName: string, source: BackendSource, desired: readonly DesiredBackend[], actor: Actor | BackendSource = source): { added: Upstream[]; removed: Upstream[]; updated: Upstream[] } {
+    const pool = this.pool(poolName);
+    const want = new Map(desired.map((d) => [normalizeBackendUrl(d.url), d]));
+    const result = { added: [] as Upstream[], removed: [] as Upstream[], updated: [] as Upstream[] };
+    for (const u of [...pool.upstreams]) {
+      if (u.source !== source) continue;
+      const d = want.get(u.id);
+      if (d === undefined) {
+        this.forget(pool, u);
+        result.removed.push(u);
+        this.sourceEvent(actor, `${u.name} gone from ${source}: draining, then removed`, pool, u);
+        continue;
+      }
+      const maintenance = d.maintenance === true;
+      if (u.weight !== d.weight || u.maintenance !== maintenance) {
+        u.weight = d.weight;
+        u.maintenance = maintenance;
+        result.updated.push(u);
+        this.sourceEvent(actor, `${u.name} from ${source}: weight ${d.weight}${maintenance ? ', in maintenance' : ''}`, pool, u);
+      }
+    }
+    for (const [id, d] of want) {
+      if (pool.upstreams.some((u) => u.id === id)) continue;
+      const u = pool.add({ url: d.url, weight: d.weight, name: d.name, ...(d.maintenance === true ? { maintenance: true as const } : {}) });
+      u.source = source;
+      this.engine.watch(pool, u);
+      result.added.push(u);
+      this.sourceEvent(actor, `${u.name} added from ${source} (weight ${d.weight})`, pool, u);
+    }
+    if (result.added.length + result.removed.length + result.updated.length > 0) for (const listen of this.applyListeners) listen();
+    return result;
+  }
+
+  private sourceEvent(actor: Actor | BackendSource, message: string, pool: Pool, upstream: Upstream): void {
+    this.engine.events.add({ kind: 'admin', level: 'info', message: `${message} [${actor}]`, pool: pool.name, ...backendRef(upstream) });
+    this.engine.logger.info(message, { actor, pool: pool.name, name: upstream.name, url: upstream.url.origin });
+  }
+
   private reconcileBackends(pool: Pool, pc: PoolConfig, result: { added: number; removed: number; kept: number }): void {
     const wanted = new Map<string, BackendConfig>(pc.backends.map((b) => [normalizeBackendUrl(b.url), b]));
     for (const u of [...pool.upstreams]) {
+      // Discovered backends follow their provider, not the file.
+      if (PROVIDER_SOURCES.has(u.source)) continue;
       const b = wanted.get(u.id);
       if (b === undefined) {
         this.forget(pool, u);

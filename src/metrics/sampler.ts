@@ -107,6 +107,7 @@ export class Sampler {
       id: u.id,
       name: u.name,
       url: u.url.origin,
+      source: u.source,
       state: backendState(u),
       health: u.health.state,
       circuit: u.breaker.state,

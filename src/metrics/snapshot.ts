@@ -6,6 +6,7 @@ import type { StrategyName } from '../config/types.js';
 import type { CircuitState } from '../resilience/circuit-breaker.js';
 import type { EngineEvent } from './event-log.js';
 import type { WorkerView } from '../engine/data-plane.js';
+import type { BackendSource } from '../upstream/upstream.js';
 
 /**
  * What an operator reads first: `down` means the breaker is open or the backend is ejected;
@@ -17,6 +18,8 @@ export interface BackendSnapshot {
   id: string;
   name: string;
   url: string;
+  /** Where it came from: `config`, `runtime` (dashboard, API, CLI), `dns` or `docker`. */
+  source: BackendSource;
   state: BackendState;
   health: 'unknown' | 'healthy' | 'unhealthy';
   circuit: CircuitState;

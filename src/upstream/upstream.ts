@@ -33,6 +33,16 @@ export interface LastCheck {
   detail?: string;
 }
 
+/**
+ * Where a backend came from: the config file, a runtime change (dashboard, API, CLI), or a
+ * discovery provider (DNS, Docker). Provider backends follow their source: removing one by hand
+ * is refused, since the provider would bring it back.
+ */
+export type BackendSource = 'config' | 'runtime' | 'dns' | 'docker';
+
+/** Sources whose backends a provider owns (Control.reconcileSource). */
+export const PROVIDER_SOURCES: ReadonlySet<BackendSource> = new Set(['dns', 'docker']);
+
 export interface UpstreamDeps {
   clock: () => number;
 }
@@ -60,6 +70,8 @@ export class Upstream implements Balanceable {
   maintenance = false;
   /** Set once removed from its pool; in-flight requests still finish. */
   removed = false;
+  /** Where it came from (config file, runtime change, DNS, Docker). */
+  source: BackendSource = 'config';
   readonly health: Hysteresis;
   readonly breaker: CircuitBreaker;
   readonly latency = new PeakEwma();

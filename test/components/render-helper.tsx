@@ -41,6 +41,7 @@ export function backend(name: string, port: number, overrides: Partial<BackendSn
     id: url,
     name,
     url,
+    source: 'config',
     state: 'healthy',
     health: 'healthy',
     circuit: 'closed',
