@@ -307,6 +307,7 @@ export class Engine implements ForwardEnv {
     return new Pool(config, {
       clock: this.clock,
       remoteJudge: this.remoteJudge,
+      tapLatency: this.role === 'worker',
       onEject: (pool, u, ms) => {
         const message = `${u.name} ejected for ${Math.round(ms / 1000)}s (outlier detection, ejection #${u.ejectionsTotal})`;
         this.events.add({ kind: 'outlier', level: 'warn', message, pool: pool.name, ...backendRef(u) });

@@ -45,6 +45,8 @@ export const PROVIDER_SOURCES: ReadonlySet<BackendSource> = new Set(['dns', 'doc
 
 export interface UpstreamDeps {
   clock: () => number;
+  /** A worker's: keep response times for the next report to the control plane (`latencyTap`). */
+  tapLatency?: boolean;
 }
 
 export class Upstream implements Balanceable {
@@ -113,6 +115,7 @@ export class Upstream implements Balanceable {
     this.draining = config.drain === true;
     this.maintenance = config.maintenance === true;
     this.clock = deps.clock;
+    if (deps.tapLatency === true) this.latencyTap = [];
     this.health = new Hysteresis(pool.healthCheck.rise, pool.healthCheck.fall);
     if (!pool.healthCheck.enabled) this.health.set('healthy');
     this.breaker = new CircuitBreaker(pool.circuitBreaker, deps.clock);
