@@ -139,6 +139,15 @@ shutdown_timeout: 10s
 # debug, info, warn, error or silent.
 log_level: info
 
+# Forwarding processes sharing the port: 1 forwards in this process; a number, or auto for
+# one per core (health checks, the admin API and the dashboard stay in one control plane).
+workers: 1
+
+# Instances sharing rate limits and runtime changes through Redis (off unless set):
+# cluster:
+#   redis: redis://127.0.0.1:6379
+#   prefix: "velo:"
+
 # Slowloris defence: time for a client to send its headers, its whole request, and to finish
 # a TLS handshake (a connection that has not is closed, nothing written to it).
 client_timeouts:
