@@ -5,6 +5,8 @@
 // the `<!-- bench:end -->` marker. Usage: node scripts/bench.mjs [--rounds 3] [--duration 5s]
 // [--connections 64] [--only bare,undici,hp3,velo,nginx,dashboard] [--dashboard]
 // [--workers 2[,4]] (adds velo rows with N workers) [--sched kernel,rr] [--max-load 2.5]
+// [--delay-ms 10] (each connection waits that long between requests: an offered rate below
+// saturation, the same for every target) [--dry-run] (print only; docs/performance.md untouched)
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -40,9 +42,9 @@ function parseOptions() {
     rounds: { type: 'string', default: '3' }, duration: { type: 'string', default: '5s' },
     connections: { type: 'string', default: '64' }, only: { type: 'string' },
     dashboard: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
-    workers: { type: 'string' }, sched: { type: 'string', default: 'kernel,rr' }, 'max-load': { type: 'string', default: '2.5' },
+    workers: { type: 'string' }, 'delay-ms': { type: 'string', default: '0' }, 'dry-run': { type: 'boolean', default: false }, sched: { type: 'string', default: 'kernel,rr' }, 'max-load': { type: 'string', default: '2.5' },
   } });
-  if (values.help) { console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 7).join('\n').replaceAll('// ', '')); process.exit(0); }
+  if (values.help) { console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 9).join('\n').replaceAll('// ', '')); process.exit(0); }
   const rounds = Number(values.rounds), connections = Number(values.connections);
   const m = /^(\d+)(s|m)?$/.exec(values.duration);
   const seconds = m ? Number(m[1]) * (m[2] === 'm' ? 60 : 1) : 0;
@@ -61,7 +63,9 @@ function parseOptions() {
   if (!Number.isInteger(connections) || connections < 1) usage(`--connections must be a positive integer, got '${values.connections}'`);
   if (seconds < 1) usage(`--duration must be whole seconds like 5s or 1m, got '${values.duration}'`);
   for (const row of rows) if (!(row in LABELS) && !workerRow(row)) usage(`--only takes ${Object.keys(LABELS).join(',')}; got '${row}'`);
-  return { rounds, connections, seconds, rows, maxLoad };
+  const delayMs = Number(values['delay-ms']);
+  if (!Number.isInteger(delayMs) || delayMs < 0) usage(`--delay-ms must be a whole number of ms, got '${values['delay-ms']}'`);
+  return { rounds, connections, seconds, rows, maxLoad, delayMs, dryRun: values['dry-run'] };
 }
 
 const procs = new Set();
@@ -169,12 +173,15 @@ async function capture(cmd, args, timeoutMs) {
 }
 
 /** wrk if present or installable, else autocannon through npx if that installs, else a reason to stop. */
-function loadGenerator({ connections, seconds }) {
+function loadGenerator({ connections, seconds, delayMs }) {
   const wrk = ensureTool('wrk', ['wrk']);
   if (wrk.bin) {
     const version = spawnSync(wrk.bin, ['-v'], { encoding: 'utf8' }).stdout.split('\n')[0].split(' [')[0].trim();
+    // wrk's Lua delay() holds each connection's next request back; latency is timed from the write.
+    const script = delayMs > 0 ? path.join(tmpDir, 'delay.lua') : undefined;
+    if (script) fs.writeFileSync(script, `function delay()\n  return ${delayMs}\nend\n`);
     return { name: version || 'wrk', run: async (url, secs = seconds) => {
-      const out = await capture(wrk.bin, ['-t1', `-c${connections}`, `-d${secs}s`, '--latency', url], (secs + 30) * 1000);
+      const out = await capture(wrk.bin, ['-t1', `-c${connections}`, `-d${secs}s`, '--latency', ...(script ? ['-s', script] : []), url], (secs + 30) * 1000);
       const rps = /Requests\/sec:\s+([\d.]+)/.exec(out), p99 = /^\s*99%\s+([\d.]+)(us|ms|s|m)\s*$/m.exec(out);
       if (!rps || !p99) fail(`cannot read wrk output:\n${out}`);
       const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out)?.slice(1).reduce((a, b) => a + Number(b), 0) ?? 0;
@@ -362,7 +369,7 @@ function writeDoc({ table, ratios }, { opts, loadgen, originKind, nginxVersion, 
   const old = fs.existsSync(DOC) ? fs.readFileSync(DOC, 'utf8') : '';
   const kept = old.includes(MARKER) ? old.slice(old.indexOf(MARKER) + MARKER.length) : old ? `\n\n${old}` : '\n';
   const method = [
-    `${loadgen} with one thread, ${opts.connections} connections, ${opts.seconds}s per run, \`GET /\`; ${opts.rounds} interleaved round(s) after a 1s warm-up of each target; medians reported.`,
+    `${loadgen} with one thread, ${opts.connections} connections${opts.delayMs > 0 ? ` each waiting ${opts.delayMs} ms between requests (Lua \`delay()\`)` : ''}, ${opts.seconds}s per run, \`GET /\`; ${opts.rounds} interleaved round(s) after a 1s warm-up of each target; medians reported.`,
     `Origins: ${originKind}.`,
     has('undici') ? 'undici forwarder: `scripts/undici-forwarder.mjs`, node:http in front of one keep-alive undici Pool per origin, round robin, nothing else (no health checks, no header rewriting, no retries).' : '',
     has('hp3') ? 'http-proxy-3 forwarder: `scripts/http-proxy-3-forwarder.mjs`, the same round robin on http-proxy-3 1.23 `web()` with a keep-alive `http.Agent`.' : '',
@@ -412,9 +419,9 @@ async function calmMachine(maxLoad) {
 
 async function main() {
   const opts = parseOptions();
-  const loadgen = loadGenerator(opts);
   tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'velo-bench-'));
   fs.chmodSync(tmpDir, 0o755);
+  const loadgen = loadGenerator(opts);
   const hadSystemNginx = fs.existsSync('/run/nginx.pid');
   const nginx = ensureTool('nginx', ['nginx-light', 'nginx']);
   if (!hadSystemNginx && fs.existsSync('/run/nginx.pid')) spawnSync(nginx.bin, ['-s', 'quit']);
@@ -426,6 +433,7 @@ async function main() {
   const origins = await startOrigins(nginx.bin);
   const targets = await startTargets(rows, origins.urls, nginx.bin);
   const checkAlive = () => { for (const t of Object.values(targets)) if (t.proc?.isDead()) fail(`${t.proc.label} died (${t.proc.exit}):\n${t.proc.tail()}`); };
+  if (opts.delayMs > 0 && !loadgen.name.startsWith('wrk')) fail('--delay-ms needs wrk');
   log(`${loadgen.name}; warming up ${rows.join(', ')}`);
   for (const row of rows) { await loadgen.run(targets[row].url, 1); checkAlive(); }
   const results = Object.fromEntries(rows.map((r) => [r, []]));
@@ -447,6 +455,7 @@ async function main() {
   const summary = summarize(results);
   console.log(`\n${summary.table.join('\n')}\n\n${summary.ratios.map(([k, v]) => `${k}: ${v}`).join('\n')}`);
   for (const r of summary.rows) if (r.errors) log(`warning: ${label(r.row)} had ${r.errors} socket errors or non-2xx responses`);
+  if (opts.dryRun) return log('--dry-run: docs/performance.md left as it was');
   writeDoc(summary, { opts: { ...opts, rows }, loadgen: loadgen.name, originKind: origins.kind, nginxVersion, loads });
   log(`wrote ${path.relative(process.cwd(), DOC)}`);
 }
