@@ -7,6 +7,7 @@
 // [--workers 2[,4]] (adds velo rows with N workers) [--sched kernel,rr] [--max-load 2.5]
 // [--delay-ms 10] (each connection waits that long between requests: an offered rate below
 // saturation, the same for every target) [--dry-run] (print only; docs/performance.md untouched)
+// [--baseline DIR] (adds a row for the velo built in DIR, e.g. a copy of dist/ before a change)
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -20,7 +21,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'dist/src/cli/main.js');
 const DOC = path.join(ROOT, 'docs/performance.md');
 const MARKER = '<!-- bench:end -->';
-const LABELS = { bare: 'bare origin', undici: 'undici forwarder', hp3: 'http-proxy-3 forwarder', velo: 'velo', nginx: 'nginx', dashboard: 'velo+dashboard' };
+const LABELS = { bare: 'bare origin', undici: 'undici forwarder', hp3: 'http-proxy-3 forwarder', velo: 'velo', baseline: 'velo (baseline build)', nginx: 'nginx', dashboard: 'velo+dashboard' };
 /** A velo row with workers: `w2` (kernel-spread accepts) or `w2-rr` (the primary accepts and passes handles). */
 const WORKER_ROW = /^w(\d+)(-rr)?$/;
 const workerRow = (row) => { const m = WORKER_ROW.exec(row); return m ? { workers: Number(m[1]), rr: m[2] !== undefined } : undefined; };
@@ -42,9 +43,9 @@ function parseOptions() {
     rounds: { type: 'string', default: '3' }, duration: { type: 'string', default: '5s' },
     connections: { type: 'string', default: '64' }, only: { type: 'string' },
     dashboard: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
-    workers: { type: 'string' }, 'delay-ms': { type: 'string', default: '0' }, 'dry-run': { type: 'boolean', default: false }, sched: { type: 'string', default: 'kernel,rr' }, 'max-load': { type: 'string', default: '2.5' },
+    workers: { type: 'string' }, baseline: { type: 'string' }, 'delay-ms': { type: 'string', default: '0' }, 'dry-run': { type: 'boolean', default: false }, sched: { type: 'string', default: 'kernel,rr' }, 'max-load': { type: 'string', default: '2.5' },
   } });
-  if (values.help) { console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 9).join('\n').replaceAll('// ', '')); process.exit(0); }
+  if (values.help) { console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 10).join('\n').replaceAll('// ', '')); process.exit(0); }
   const rounds = Number(values.rounds), connections = Number(values.connections);
   const m = /^(\d+)(s|m)?$/.exec(values.duration);
   const seconds = m ? Number(m[1]) * (m[2] === 'm' ? 60 : 1) : 0;
@@ -56,7 +57,9 @@ function parseOptions() {
   const base = values.only?.split(',').map((s) => s.trim()) ?? ['bare', 'undici', 'hp3', 'velo', 'nginx'];
   // The worker rows sit right after the one-process velo row they are compared with.
   const at = base.includes('velo') ? base.indexOf('velo') + 1 : base.length;
-  const rows = [...new Set([...base.slice(0, at), ...workerRows, ...base.slice(at), ...(values.dashboard ? ['dashboard'] : [])])];
+  const rows = [...new Set([...base.slice(0, at), ...(values.baseline ? ['baseline'] : []), ...workerRows, ...base.slice(at), ...(values.dashboard ? ['dashboard'] : [])])];
+  const baselineCli = values.baseline ? path.resolve(values.baseline, 'dist/src/cli/main.js') : undefined;
+  if (baselineCli && !fs.existsSync(baselineCli)) usage(`--baseline: ${baselineCli} does not exist`);
   const maxLoad = Number(values['max-load']);
   if (!(maxLoad > 0)) usage(`--max-load must be a positive number, got '${values['max-load']}'`);
   if (!Number.isInteger(rounds) || rounds < 1) usage(`--rounds must be a positive integer, got '${values.rounds}'`);
@@ -65,7 +68,7 @@ function parseOptions() {
   for (const row of rows) if (!(row in LABELS) && !workerRow(row)) usage(`--only takes ${Object.keys(LABELS).join(',')}; got '${row}'`);
   const delayMs = Number(values['delay-ms']);
   if (!Number.isInteger(delayMs) || delayMs < 0) usage(`--delay-ms must be a whole number of ms, got '${values['delay-ms']}'`);
-  return { rounds, connections, seconds, rows, maxLoad, delayMs, dryRun: values['dry-run'] };
+  return { rounds, connections, seconds, rows, maxLoad, delayMs, dryRun: values['dry-run'], baselineCli };
 }
 
 const procs = new Set();
@@ -272,8 +275,8 @@ async function startOrigins(nginx) {
   return { urls, kind: 'three `velo backend` processes (nginx unavailable), fixed 9-byte body' };
 }
 
-function veloArgs(port, origins, headless, workers = 1) {
-  return [CLI, 'start', ...(headless ? ['--headless'] : []), '--port', String(port), '--admin-port', '0', '--strategy', 'round-robin', '--no-access-log', ...(workers > 1 ? ['--workers', String(workers)] : []), ...origins.flatMap((u) => ['--backend', u])];
+function veloArgs(port, origins, headless, workers = 1, cli = CLI) {
+  return [cli, 'start', ...(headless ? ['--headless'] : []), '--port', String(port), '--admin-port', '0', '--strategy', 'round-robin', '--no-access-log', ...(workers > 1 ? ['--workers', String(workers)] : []), ...origins.flatMap((u) => ['--backend', u])];
 }
 
 /** CPU ticks (utime + stime) of `pid` and of every process below it, by pid; the root first. */
@@ -298,7 +301,7 @@ function cpuTree(pid) {
   return tree;
 }
 
-async function startTargets(rows, origins, nginx) {
+async function startTargets(rows, origins, nginx, baselineCli) {
   const targets = {};
   const need = (row) => rows.includes(row);
   if ((need('velo') || need('dashboard') || rows.some(workerRow)) && !fs.existsSync(CLI)) fail(`${CLI} is missing: run \`npm run build\` first`);
@@ -315,6 +318,11 @@ async function startTargets(rows, origins, nginx) {
   if (need('velo')) {
     const proc = startProc('velo', process.execPath, veloArgs(veloPort, origins, true), { env: veloEnv() });
     targets.velo = { url: `http://127.0.0.1:${veloPort}/`, proc };
+  }
+  if (need('baseline')) {
+    const [port] = await reservePorts(1);
+    const proc = startProc('velo (baseline build)', process.execPath, veloArgs(port, origins, true, 1, baselineCli), { env: veloEnv() });
+    targets.baseline = { url: `http://127.0.0.1:${port}/`, proc };
   }
   for (const row of rows.filter(workerRow)) {
     const { workers, rr } = workerRow(row);
@@ -344,7 +352,7 @@ function summarize(results) {
   const rows = Object.entries(results).map(([row, runs]) => ({ row, rps: median(runs.map((r) => r.rps)), p99: median(runs.map((r) => r.p99Ms)), cpu: median(runs.filter((r) => r.cpu).map((r) => r.cpu.total)), runs, errors: runs.reduce((a, r) => a + r.errors, 0) }));
   const by = Object.fromEntries(rows.map((r) => [r.row, r]));
   const ratio = (a, b) => (by[a] && by[b] ? `${(by[a].rps / by[b].rps).toFixed(2)}x req/s, ${(by[a].p99 / by[b].p99).toFixed(2)}x p99` : 'n/a (not measured)');
-  const ratios = [['velo / undici forwarder (the bar: >= 1.00x req/s, <= 1.00x p99)', ratio('velo', 'undici')], ['velo / http-proxy-3 forwarder', ratio('velo', 'hp3')], ['velo / bare origin', ratio('velo', 'bare')], ['velo / nginx', ratio('velo', 'nginx')]];
+  const ratios = [['velo / undici forwarder (the bar: >= 1.00x req/s, <= 1.00x p99)', ratio('velo', 'undici')], ...(by.baseline ? [['velo (baseline build) / undici forwarder', ratio('baseline', 'undici')], ['velo / velo (baseline build)', ratio('velo', 'baseline')]] : []), ['velo / http-proxy-3 forwarder', ratio('velo', 'hp3')], ['velo / bare origin', ratio('velo', 'bare')], ['velo / nginx', ratio('velo', 'nginx')]];
   if (by.dashboard) ratios.push(['velo+dashboard / velo', ratio('dashboard', 'velo')]);
   for (const r of rows.filter((x) => workerRow(x.row))) {
     ratios.push([`${label(r.row)} / velo (the bar: > 1.00x req/s, <= 1.00x p99)`, ratio(r.row, 'velo')], [`${label(r.row)} / undici forwarder`, ratio(r.row, 'undici')]);
@@ -431,7 +439,7 @@ async function main() {
   if (rows.includes('dashboard') && !ensureTool('tmux', ['tmux']).bin) fail('the dashboard row needs tmux, which is missing and could not be installed');
   const nginxVersion = nginx.bin ? /nginx\/(\S+)/.exec(spawnSync(nginx.bin, ['-v'], { encoding: 'utf8' }).stderr)?.[1] : undefined;
   const origins = await startOrigins(nginx.bin);
-  const targets = await startTargets(rows, origins.urls, nginx.bin);
+  const targets = await startTargets(rows, origins.urls, nginx.bin, opts.baselineCli);
   const checkAlive = () => { for (const t of Object.values(targets)) if (t.proc?.isDead()) fail(`${t.proc.label} died (${t.proc.exit}):\n${t.proc.tail()}`); };
   if (opts.delayMs > 0 && !loadgen.name.startsWith('wrk')) fail('--delay-ms needs wrk');
   log(`${loadgen.name}; warming up ${rows.join(', ')}`);
