@@ -385,7 +385,7 @@ function writeDoc({ table, ratios }, { opts, loadgen, originKind, nginxVersion, 
     has('dashboard') ? 'velo+dashboard: the same without `--headless`, rendering into a detached 200x50 tmux session.' : '',
     opts.rows.some(workerRow) ? 'velo (N workers): the same with `--workers N` (a control-plane primary and N forwarding workers on node:cluster); accepts spread by the kernel (velo\'s default, SCHED_NONE), or with `, rr` by `NODE_CLUSTER_SCHED_POLICY=rr` (the primary accepts and passes each connection to a worker).' : '',
     'CPU µs/req: utime+stime from `/proc/PID/stat` of the target\'s process and every process below it (a velo primary and its workers; nginx\'s master and worker), read before and after each wrk run, over the requests wrk counted; the bare origin has none of its own.',
-    loads ? `1-minute load average before each round (the machine is shared): ${loads.map((l) => l.toFixed(2)).join(' · ')}.` : '',
+    loads ? `1-minute load average before the bench started, then before each later round (the machine is shared; those include the bench itself): ${loads.map((l) => l.toFixed(2)).join(' · ')}.` : '',
     has('nginx') ? `nginx${nginxVersion ? ` ${nginxVersion}` : ''} as the balancer: 1 worker, round robin, \`upstream { keepalive 64; }\`, \`proxy_http_version 1.1\`, \`Connection ""\`, X-Forwarded-For/X-Real-IP/X-Forwarded-Proto set as velo sets them.` : '',
     `Everything runs on 127.0.0.1 and shares the ${cpus.length} cores: compare rows of one run, not numbers across machines.`,
   ].filter(Boolean).join(' ');
@@ -438,6 +438,8 @@ async function main() {
   if (rows.length === 0) fail('nothing to measure');
   if (rows.includes('dashboard') && !ensureTool('tmux', ['tmux']).bin) fail('the dashboard row needs tmux, which is missing and could not be installed');
   const nginxVersion = nginx.bin ? /nginx\/(\S+)/.exec(spawnSync(nginx.bin, ['-v'], { encoding: 'utf8' }).stderr)?.[1] : undefined;
+  // Wait for a calm machine before starting anything: from then on the load average counts the bench's own processes.
+  const startLoad = await calmMachine(opts.maxLoad);
   const origins = await startOrigins(nginx.bin);
   const targets = await startTargets(rows, origins.urls, nginx.bin, opts.baselineCli);
   const checkAlive = () => { for (const t of Object.values(targets)) if (t.proc?.isDead()) fail(`${t.proc.label} died (${t.proc.exit}):\n${t.proc.tail()}`); };
@@ -447,7 +449,7 @@ async function main() {
   const results = Object.fromEntries(rows.map((r) => [r, []]));
   const loads = [];
   for (let round = 0; round < opts.rounds; round++) {
-    loads.push(await calmMachine(opts.maxLoad));
+    loads.push(round === 0 ? startLoad : os.loadavg()[0]);
     for (let i = 0; i < rows.length; i++) {
       const row = rows[(i + round) % rows.length];
       const target = targets[row];
