@@ -1,8 +1,9 @@
 /**
  * A data-plane worker (node:cluster): it forwards, and nothing else. It builds its engine from
  * the control plane's first `apply`, listens on the shared port, mirrors every state update,
- * and sends back counters (a report per tick), passive verdicts and rate-limit questions
- * (batched per event-loop turn). Signals are the primary's business: a worker drains when the
+ * and sends back counters (a report per tick), passive verdicts (as per-backend runs: a failure
+ * and rate-limit questions leave at the end of the event-loop turn, successes at most
+ * VERDICT_HOLD_MS later). Signals are the primary's business: a worker drains when the
  * primary says `stop`, or when the primary is gone.
  */
 import { Engine } from '../engine/engine.js';
