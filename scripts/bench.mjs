@@ -4,6 +4,10 @@
 // three origins, in interleaved rounds; prints medians and rewrites docs/performance.md above
 // the `<!-- bench:end -->` marker. Usage: node scripts/bench.mjs [--rounds 3] [--duration 5s]
 // [--connections 64] [--only bare,undici,hp3,velo,nginx,dashboard] [--dashboard]
+// [--workers 2[,4]] (adds velo rows with N workers) [--sched kernel,rr] [--max-load 2.5]
+// [--delay-ms 10] (each connection waits that long between requests: an offered rate below
+// saturation, the same for every target) [--dry-run] (print only; docs/performance.md untouched)
+// [--baseline DIR] (adds a row for the velo built in DIR, e.g. a copy of dist/ before a change)
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -17,7 +21,15 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'dist/src/cli/main.js');
 const DOC = path.join(ROOT, 'docs/performance.md');
 const MARKER = '<!-- bench:end -->';
-const LABELS = { bare: 'bare origin', undici: 'undici forwarder', hp3: 'http-proxy-3 forwarder', velo: 'velo', nginx: 'nginx', dashboard: 'velo+dashboard' };
+const LABELS = { bare: 'bare origin', undici: 'undici forwarder', hp3: 'http-proxy-3 forwarder', velo: 'velo', baseline: 'velo (baseline build)', nginx: 'nginx', dashboard: 'velo+dashboard' };
+/** A velo row with workers: `w2` (kernel-spread accepts) or `w2-rr` (the primary accepts and passes handles). */
+const WORKER_ROW = /^w(\d+)(-rr)?$/;
+const workerRow = (row) => { const m = WORKER_ROW.exec(row); return m ? { workers: Number(m[1]), rr: m[2] !== undefined } : undefined; };
+const label = (row) => LABELS[row] ?? (workerRow(row) ? `velo (${workerRow(row).workers} workers${workerRow(row).rr ? ', rr' : ''})` : row);
+/** Waiting for the machine to calm down before measuring: poll every 30 s, at most 10 min. */
+const LOAD_POLL_MS = 30_000, LOAD_WAIT_MS = 600_000;
+/** Clock ticks per second of /proc/PID/stat's utime and stime. */
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
 const READY_TIMEOUT_MS = 20_000;
 const log = (msg) => process.stderr.write(`bench: ${msg}\n`);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -31,17 +43,32 @@ function parseOptions() {
     rounds: { type: 'string', default: '3' }, duration: { type: 'string', default: '5s' },
     connections: { type: 'string', default: '64' }, only: { type: 'string' },
     dashboard: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
+    workers: { type: 'string' }, baseline: { type: 'string' }, 'delay-ms': { type: 'string', default: '0' }, 'dry-run': { type: 'boolean', default: false }, sched: { type: 'string', default: 'kernel,rr' }, 'max-load': { type: 'string', default: '2.5' },
   } });
-  if (values.help) { console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 5).join('\n').replaceAll('// ', '')); process.exit(0); }
+  if (values.help) { console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 10).join('\n').replaceAll('// ', '')); process.exit(0); }
   const rounds = Number(values.rounds), connections = Number(values.connections);
   const m = /^(\d+)(s|m)?$/.exec(values.duration);
   const seconds = m ? Number(m[1]) * (m[2] === 'm' ? 60 : 1) : 0;
-  const rows = [...new Set([...(values.only?.split(',').map((s) => s.trim()) ?? ['bare', 'undici', 'hp3', 'velo', 'nginx']), ...(values.dashboard ? ['dashboard'] : [])])];
+  const workers = values.workers?.split(',').map((s) => s.trim()) ?? [];
+  for (const w of workers) if (!/^\d+$/.test(w) || Number(w) < 2 || Number(w) > 256) usage(`--workers takes counts from 2 to 256 (1 is the velo row), got '${w}'`);
+  const sched = values.sched.split(',').map((s) => s.trim());
+  for (const s of sched) if (!['kernel', 'rr'].includes(s)) usage(`--sched takes kernel,rr; got '${s}'`);
+  const workerRows = workers.flatMap((w) => sched.map((s) => `w${Number(w)}${s === 'rr' ? '-rr' : ''}`));
+  const base = values.only?.split(',').map((s) => s.trim()) ?? ['bare', 'undici', 'hp3', 'velo', 'nginx'];
+  // The worker rows sit right after the one-process velo row they are compared with.
+  const at = base.includes('velo') ? base.indexOf('velo') + 1 : base.length;
+  const rows = [...new Set([...base.slice(0, at), ...(values.baseline ? ['baseline'] : []), ...workerRows, ...base.slice(at), ...(values.dashboard ? ['dashboard'] : [])])];
+  const baselineCli = values.baseline ? path.resolve(values.baseline, 'dist/src/cli/main.js') : undefined;
+  if (baselineCli && !fs.existsSync(baselineCli)) usage(`--baseline: ${baselineCli} does not exist`);
+  const maxLoad = Number(values['max-load']);
+  if (!(maxLoad > 0)) usage(`--max-load must be a positive number, got '${values['max-load']}'`);
   if (!Number.isInteger(rounds) || rounds < 1) usage(`--rounds must be a positive integer, got '${values.rounds}'`);
   if (!Number.isInteger(connections) || connections < 1) usage(`--connections must be a positive integer, got '${values.connections}'`);
   if (seconds < 1) usage(`--duration must be whole seconds like 5s or 1m, got '${values.duration}'`);
-  for (const row of rows) if (!(row in LABELS)) usage(`--only takes ${Object.keys(LABELS).join(',')}; got '${row}'`);
-  return { rounds, connections, seconds, rows };
+  for (const row of rows) if (!(row in LABELS) && !workerRow(row)) usage(`--only takes ${Object.keys(LABELS).join(',')}; got '${row}'`);
+  const delayMs = Number(values['delay-ms']);
+  if (!Number.isInteger(delayMs) || delayMs < 0) usage(`--delay-ms must be a whole number of ms, got '${values['delay-ms']}'`);
+  return { rounds, connections, seconds, rows, maxLoad, delayMs, dryRun: values['dry-run'], baselineCli };
 }
 
 const procs = new Set();
@@ -49,7 +76,7 @@ let tmpDir;
 
 /** The environment velo runs with: none of the caller's velo settings, warn-level logs. */
 function veloEnv() {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(VELO_|LB_|LOG_LEVEL$|TMUX$)/.test(k)));
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(VELO_|LB_|LOG_LEVEL$|TMUX$|NODE_CLUSTER_SCHED_POLICY$)/.test(k)));
   return { ...env, VELO_LOG_LEVEL: 'warn' };
 }
 
@@ -149,16 +176,20 @@ async function capture(cmd, args, timeoutMs) {
 }
 
 /** wrk if present or installable, else autocannon through npx if that installs, else a reason to stop. */
-function loadGenerator({ connections, seconds }) {
+function loadGenerator({ connections, seconds, delayMs }) {
   const wrk = ensureTool('wrk', ['wrk']);
   if (wrk.bin) {
     const version = spawnSync(wrk.bin, ['-v'], { encoding: 'utf8' }).stdout.split('\n')[0].split(' [')[0].trim();
+    // wrk's Lua delay() holds each connection's next request back; latency is timed from the write.
+    const script = delayMs > 0 ? path.join(tmpDir, 'delay.lua') : undefined;
+    if (script) fs.writeFileSync(script, `function delay()\n  return ${delayMs}\nend\n`);
     return { name: version || 'wrk', run: async (url, secs = seconds) => {
-      const out = await capture(wrk.bin, ['-t1', `-c${connections}`, `-d${secs}s`, '--latency', url], (secs + 30) * 1000);
+      const out = await capture(wrk.bin, ['-t1', `-c${connections}`, `-d${secs}s`, '--latency', ...(script ? ['-s', script] : []), url], (secs + 30) * 1000);
       const rps = /Requests\/sec:\s+([\d.]+)/.exec(out), p99 = /^\s*99%\s+([\d.]+)(us|ms|s|m)\s*$/m.exec(out);
       if (!rps || !p99) fail(`cannot read wrk output:\n${out}`);
       const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out)?.slice(1).reduce((a, b) => a + Number(b), 0) ?? 0;
-      return { rps: Number(rps[1]), p99Ms: Number(p99[1]) * { us: 0.001, ms: 1, s: 1000, m: 60_000 }[p99[2]], errors: socketErrors + Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0) };
+      const requests = Number(/^\s*(\d+) requests in /m.exec(out)?.[1] ?? 0);
+      return { rps: Number(rps[1]), requests, p99Ms: Number(p99[1]) * { us: 0.001, ms: 1, s: 1000, m: 60_000 }[p99[2]], errors: socketErrors + Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0) };
     } };
   }
   log(`wrk unavailable (${wrk.why}); trying autocannon through npx`);
@@ -166,7 +197,7 @@ function loadGenerator({ connections, seconds }) {
   if (probe.status !== 0) fail(`no load generator: wrk is missing (${wrk.why}) and autocannon cannot be installed with npx (${(probe.stderr || String(probe.error)).trim().split('\n').pop()})`);
   return { name: probe.stdout.trim().split('\n')[0], run: async (url, secs = seconds) => {
     const r = JSON.parse(await capture('npx', ['--yes', 'autocannon', '-c', String(connections), '-d', String(secs), '-j', url], (secs + 60) * 1000));
-    return { rps: r.requests.average, p99Ms: r.latency.p99, errors: (r.non2xx ?? 0) + (r.errors ?? 0) + (r.timeouts ?? 0) };
+    return { rps: r.requests.average, requests: r.requests.total, p99Ms: r.latency.p99, errors: (r.non2xx ?? 0) + (r.errors ?? 0) + (r.timeouts ?? 0) };
   } };
 }
 
@@ -244,14 +275,36 @@ async function startOrigins(nginx) {
   return { urls, kind: 'three `velo backend` processes (nginx unavailable), fixed 9-byte body' };
 }
 
-function veloArgs(port, origins, headless) {
-  return [CLI, 'start', ...(headless ? ['--headless'] : []), '--port', String(port), '--admin-port', '0', '--strategy', 'round-robin', '--no-access-log', ...origins.flatMap((u) => ['--backend', u])];
+function veloArgs(port, origins, headless, workers = 1, cli = CLI) {
+  return [cli, 'start', ...(headless ? ['--headless'] : []), '--port', String(port), '--admin-port', '0', '--strategy', 'round-robin', '--no-access-log', ...(workers > 1 ? ['--workers', String(workers)] : []), ...origins.flatMap((u) => ['--backend', u])];
 }
 
-async function startTargets(rows, origins, nginx) {
+/** CPU ticks (utime + stime) of `pid` and of every process below it, by pid; the root first. */
+function cpuTree(pid) {
+  const stats = new Map();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const text = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Fields after the command (which may hold spaces), from field 3: state ppid ... utime(14) stime(15).
+      const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      stats.set(Number(entry), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) });
+    } catch {}
+  }
+  const tree = new Map();
+  const walk = (p) => {
+    if (!stats.has(p) || tree.has(p)) return;
+    tree.set(p, stats.get(p).ticks);
+    for (const [child, s] of stats) if (s.ppid === p) walk(child);
+  };
+  walk(pid);
+  return tree;
+}
+
+async function startTargets(rows, origins, nginx, baselineCli) {
   const targets = {};
   const need = (row) => rows.includes(row);
-  if ((need('velo') || need('dashboard')) && !fs.existsSync(CLI)) fail(`${CLI} is missing: run \`npm run build\` first`);
+  if ((need('velo') || need('dashboard') || rows.some(workerRow)) && !fs.existsSync(CLI)) fail(`${CLI} is missing: run \`npm run build\` first`);
   const [veloPort, dashPort, nginxPort, undiciPort, hp3Port] = await reservePorts(5);
   if (need('bare')) targets.bare = { url: `${origins[0]}/` };
   if (need('undici')) {
@@ -265,6 +318,18 @@ async function startTargets(rows, origins, nginx) {
   if (need('velo')) {
     const proc = startProc('velo', process.execPath, veloArgs(veloPort, origins, true), { env: veloEnv() });
     targets.velo = { url: `http://127.0.0.1:${veloPort}/`, proc };
+  }
+  if (need('baseline')) {
+    const [port] = await reservePorts(1);
+    const proc = startProc('velo (baseline build)', process.execPath, veloArgs(port, origins, true, 1, baselineCli), { env: veloEnv() });
+    targets.baseline = { url: `http://127.0.0.1:${port}/`, proc };
+  }
+  for (const row of rows.filter(workerRow)) {
+    const { workers, rr } = workerRow(row);
+    const [port] = await reservePorts(1);
+    // Without the variable velo leaves accepts to the kernel (SCHED_NONE); rr: the primary accepts.
+    const proc = startProc(label(row), process.execPath, veloArgs(port, origins, true, workers), { env: { ...veloEnv(), ...(rr ? { NODE_CLUSTER_SCHED_POLICY: 'rr' } : {}) } });
+    targets[row] = { url: `http://127.0.0.1:${port}/`, proc, workers };
   }
   if (need('nginx')) {
     const upstream = `  upstream origins { ${origins.map((u) => `server ${u.slice(7)};`).join(' ')} keepalive 64; keepalive_requests 1000000; }\n`;
@@ -280,31 +345,47 @@ async function startTargets(rows, origins, nginx) {
   return targets;
 }
 
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b), h = s.length >> 1; return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2; };
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b), h = s.length >> 1; return s.length === 0 ? NaN : s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2; };
 const fmt = (n, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 function summarize(results) {
-  const rows = Object.entries(results).map(([row, runs]) => ({ row, rps: median(runs.map((r) => r.rps)), p99: median(runs.map((r) => r.p99Ms)), runs, errors: runs.reduce((a, r) => a + r.errors, 0) }));
+  const rows = Object.entries(results).map(([row, runs]) => ({ row, rps: median(runs.map((r) => r.rps)), p99: median(runs.map((r) => r.p99Ms)), cpu: median(runs.filter((r) => r.cpu).map((r) => r.cpu.total)), runs, errors: runs.reduce((a, r) => a + r.errors, 0) }));
   const by = Object.fromEntries(rows.map((r) => [r.row, r]));
   const ratio = (a, b) => (by[a] && by[b] ? `${(by[a].rps / by[b].rps).toFixed(2)}x req/s, ${(by[a].p99 / by[b].p99).toFixed(2)}x p99` : 'n/a (not measured)');
-  const ratios = [['velo / undici forwarder (the bar: >= 1.00x req/s, <= 1.00x p99)', ratio('velo', 'undici')], ['velo / http-proxy-3 forwarder', ratio('velo', 'hp3')], ['velo / bare origin', ratio('velo', 'bare')], ['velo / nginx', ratio('velo', 'nginx')]];
+  const ratios = [['velo / undici forwarder (the bar: >= 1.00x req/s, <= 1.00x p99)', ratio('velo', 'undici')], ...(by.baseline ? [['velo (baseline build) / undici forwarder', ratio('baseline', 'undici')], ['velo / velo (baseline build)', ratio('velo', 'baseline')]] : []), ['velo / http-proxy-3 forwarder', ratio('velo', 'hp3')], ['velo / bare origin', ratio('velo', 'bare')], ['velo / nginx', ratio('velo', 'nginx')]];
   if (by.dashboard) ratios.push(['velo+dashboard / velo', ratio('dashboard', 'velo')]);
-  const table = ['| target | req/s (median) | p99 ms (median) | req/s per round | errors |', '| --- | ---: | ---: | --- | ---: |',
-    ...rows.map((r) => `| ${LABELS[r.row]} | ${fmt(r.rps)} | ${fmt(r.p99, 2)} | ${r.runs.map((x) => fmt(x.rps)).join(' · ')} | ${r.errors} |`)];
+  for (const r of rows.filter((x) => workerRow(x.row))) {
+    ratios.push([`${label(r.row)} / velo (the bar: > 1.00x req/s, <= 1.00x p99)`, ratio(r.row, 'velo')], [`${label(r.row)} / undici forwarder`, ratio(r.row, 'undici')]);
+  }
+  // Per process of a worker row: the primary (control plane) and each worker, CPU µs per request served.
+  for (const r of rows.filter((x) => workerRow(x.row))) {
+    const runs = r.runs.filter((x) => x.cpu);
+    if (runs.length === 0) continue;
+    const n = workerRow(r.row).workers;
+    const workers = Array.from({ length: n }, (_, i) => median(runs.map((x) => x.cpu.workers[i] ?? NaN).filter(Number.isFinite)));
+    const primaryMsPerS = median(runs.map((x) => x.cpu.primaryMsPerS));
+    ratios.push([`${label(r.row)} CPU per request (medians)`, `primary ${fmt(median(runs.map((x) => x.cpu.primary)), 1)} µs (${fmt(primaryMsPerS, 0)} ms CPU/s), workers ${workers.map((w) => fmt(w, 1)).join(' · ')} µs (each worker's CPU over all requests)`]);
+  }
+  const cpuCell = (r) => (Number.isFinite(r.cpu) ? fmt(r.cpu, 1) : '—');
+  const table = ['| target | req/s (median) | p99 ms (median) | CPU µs/req (median) | req/s per round | errors |', '| --- | ---: | ---: | ---: | --- | ---: |',
+    ...rows.map((r) => `| ${label(r.row)} | ${fmt(r.rps)} | ${fmt(r.p99, 2)} | ${cpuCell(r)} | ${r.runs.map((x) => fmt(x.rps)).join(' · ')} | ${r.errors} |`)];
   return { table, ratios, rows };
 }
 
-function writeDoc({ table, ratios }, { opts, loadgen, originKind, nginxVersion }) {
+function writeDoc({ table, ratios }, { opts, loadgen, originKind, nginxVersion, loads }) {
   const cpus = os.cpus(), has = (row) => opts.rows.includes(row);
   const old = fs.existsSync(DOC) ? fs.readFileSync(DOC, 'utf8') : '';
   const kept = old.includes(MARKER) ? old.slice(old.indexOf(MARKER) + MARKER.length) : old ? `\n\n${old}` : '\n';
   const method = [
-    `${loadgen} with one thread, ${opts.connections} connections, ${opts.seconds}s per run, \`GET /\`; ${opts.rounds} interleaved round(s) after a 1s warm-up of each target; medians reported.`,
+    `${loadgen} with one thread, ${opts.connections} connections${opts.delayMs > 0 ? ` each waiting ${opts.delayMs} ms between requests (Lua \`delay()\`)` : ''}, ${opts.seconds}s per run, \`GET /\`; ${opts.rounds} interleaved round(s) after a 1s warm-up of each target; medians reported.`,
     `Origins: ${originKind}.`,
     has('undici') ? 'undici forwarder: `scripts/undici-forwarder.mjs`, node:http in front of one keep-alive undici Pool per origin, round robin, nothing else (no health checks, no header rewriting, no retries).' : '',
     has('hp3') ? 'http-proxy-3 forwarder: `scripts/http-proxy-3-forwarder.mjs`, the same round robin on http-proxy-3 1.23 `web()` with a keep-alive `http.Agent`.' : '',
     has('velo') || has('dashboard') ? 'velo: `velo start --headless --strategy round-robin --no-access-log` over the three origins, health checks on, `VELO_LOG_LEVEL=warn`, no config file.' : '',
     has('dashboard') ? 'velo+dashboard: the same without `--headless`, rendering into a detached 200x50 tmux session.' : '',
+    opts.rows.some(workerRow) ? 'velo (N workers): the same with `--workers N` (a control-plane primary and N forwarding workers on node:cluster); accepts spread by the kernel (velo\'s default, SCHED_NONE), or with `, rr` by `NODE_CLUSTER_SCHED_POLICY=rr` (the primary accepts and passes each connection to a worker).' : '',
+    'CPU µs/req: utime+stime from `/proc/PID/stat` of the target\'s process and every process below it (a velo primary and its workers; nginx\'s master and worker), read before and after each wrk run, over the requests wrk counted; the bare origin has none of its own.',
+    loads ? `1-minute load average before the bench started, then before each later round (the machine is shared; those include the bench itself): ${loads.map((l) => l.toFixed(2)).join(' · ')}.` : '',
     has('nginx') ? `nginx${nginxVersion ? ` ${nginxVersion}` : ''} as the balancer: 1 worker, round robin, \`upstream { keepalive 64; }\`, \`proxy_http_version 1.1\`, \`Connection ""\`, X-Forwarded-For/X-Real-IP/X-Forwarded-Proto set as velo sets them.` : '',
     `Everything runs on 127.0.0.1 and shares the ${cpus.length} cores: compare rows of one run, not numbers across machines.`,
   ].filter(Boolean).join(' ');
@@ -315,11 +396,40 @@ function writeDoc({ table, ratios }, { opts, loadgen, originKind, nginxVersion }
   fs.writeFileSync(DOC, text);
 }
 
+/** CPU µs per request over one run: the whole tree, and for a worker row its primary and each worker (busiest first). */
+function cpuPerRequest(target, before, after, requests, elapsedMs) {
+  if (!(requests > 0)) return undefined;
+  const us = (pid) => (((after.get(pid) ?? 0) - (before.get(pid) ?? 0)) / CLK_TCK) * 1e6 / requests;
+  const pids = [...after.keys()];
+  const root = target.proc.pid;
+  const cpu = { total: pids.reduce((sum, pid) => sum + us(pid), 0) };
+  if (target.workers) {
+    cpu.primary = us(root);
+    cpu.primaryMsPerS = (((after.get(root) ?? 0) - (before.get(root) ?? 0)) / CLK_TCK) * 1000 / (elapsedMs / 1000);
+    cpu.workers = pids.filter((p) => p !== root).map(us).sort((a, b) => b - a);
+  }
+  return cpu;
+}
+
+/** Waits (bounded) while the 1-minute load average is above `maxLoad`; returns the load it measured at. */
+async function calmMachine(maxLoad) {
+  const deadline = Date.now() + LOAD_WAIT_MS;
+  for (;;) {
+    const load = os.loadavg()[0];
+    if (load <= maxLoad || Date.now() >= deadline) {
+      if (load > maxLoad) log(`load average ${load.toFixed(2)} still above ${maxLoad} after ${LOAD_WAIT_MS / 60_000} min; measuring anyway (noted in the doc)`);
+      return load;
+    }
+    log(`load average ${load.toFixed(2)} > ${maxLoad}: waiting ${LOAD_POLL_MS / 1000}s`);
+    await sleep(LOAD_POLL_MS);
+  }
+}
+
 async function main() {
   const opts = parseOptions();
-  const loadgen = loadGenerator(opts);
   tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'velo-bench-'));
   fs.chmodSync(tmpDir, 0o755);
+  const loadgen = loadGenerator(opts);
   const hadSystemNginx = fs.existsSync('/run/nginx.pid');
   const nginx = ensureTool('nginx', ['nginx-light', 'nginx']);
   if (!hadSystemNginx && fs.existsSync('/run/nginx.pid')) spawnSync(nginx.bin, ['-s', 'quit']);
@@ -328,25 +438,35 @@ async function main() {
   if (rows.length === 0) fail('nothing to measure');
   if (rows.includes('dashboard') && !ensureTool('tmux', ['tmux']).bin) fail('the dashboard row needs tmux, which is missing and could not be installed');
   const nginxVersion = nginx.bin ? /nginx\/(\S+)/.exec(spawnSync(nginx.bin, ['-v'], { encoding: 'utf8' }).stderr)?.[1] : undefined;
+  // Wait for a calm machine before starting anything: from then on the load average counts the bench's own processes.
+  const startLoad = await calmMachine(opts.maxLoad);
   const origins = await startOrigins(nginx.bin);
-  const targets = await startTargets(rows, origins.urls, nginx.bin);
+  const targets = await startTargets(rows, origins.urls, nginx.bin, opts.baselineCli);
   const checkAlive = () => { for (const t of Object.values(targets)) if (t.proc?.isDead()) fail(`${t.proc.label} died (${t.proc.exit}):\n${t.proc.tail()}`); };
+  if (opts.delayMs > 0 && !loadgen.name.startsWith('wrk')) fail('--delay-ms needs wrk');
   log(`${loadgen.name}; warming up ${rows.join(', ')}`);
   for (const row of rows) { await loadgen.run(targets[row].url, 1); checkAlive(); }
   const results = Object.fromEntries(rows.map((r) => [r, []]));
+  const loads = [];
   for (let round = 0; round < opts.rounds; round++) {
+    loads.push(round === 0 ? startLoad : os.loadavg()[0]);
     for (let i = 0; i < rows.length; i++) {
       const row = rows[(i + round) % rows.length];
-      const r = await loadgen.run(targets[row].url);
+      const target = targets[row];
+      const before = target.proc?.pid ? cpuTree(target.proc.pid) : undefined;
+      const startedAt = Date.now();
+      const r = await loadgen.run(target.url);
+      if (before) r.cpu = cpuPerRequest(target, before, cpuTree(target.proc.pid), r.requests, Date.now() - startedAt);
       checkAlive();
-      log(`round ${round + 1}/${opts.rounds} ${LABELS[row]}: ${fmt(r.rps)} req/s, p99 ${fmt(r.p99Ms, 2)} ms${r.errors ? `, ${r.errors} errors` : ''}`);
+      log(`round ${round + 1}/${opts.rounds} ${label(row)}: ${fmt(r.rps)} req/s, p99 ${fmt(r.p99Ms, 2)} ms${r.cpu ? `, ${fmt(r.cpu.total, 1)} CPU µs/req` : ''}${r.errors ? `, ${r.errors} errors` : ''}`);
       results[row].push(r);
     }
   }
   const summary = summarize(results);
   console.log(`\n${summary.table.join('\n')}\n\n${summary.ratios.map(([k, v]) => `${k}: ${v}`).join('\n')}`);
-  for (const r of summary.rows) if (r.errors) log(`warning: ${LABELS[r.row]} had ${r.errors} socket errors or non-2xx responses`);
-  writeDoc(summary, { opts: { ...opts, rows }, loadgen: loadgen.name, originKind: origins.kind, nginxVersion });
+  for (const r of summary.rows) if (r.errors) log(`warning: ${label(r.row)} had ${r.errors} socket errors or non-2xx responses`);
+  if (opts.dryRun) return log('--dry-run: docs/performance.md left as it was');
+  writeDoc(summary, { opts: { ...opts, rows }, loadgen: loadgen.name, originKind: origins.kind, nginxVersion, loads });
   log(`wrote ${path.relative(process.cwd(), DOC)}`);
 }
 

@@ -63,8 +63,8 @@ export interface WorkerReport {
   series: RequestSeriesDelta;
 }
 
-/** A passive verdict on one attempt: `[pool, backend id, verdict, status (0 = no response)]`. */
-export type Verdict = [pool: string, backend: string, verdict: 'success' | 'failure', status: number];
+/** `count` consecutive passive verdicts on one backend: `[pool, backend id, verdict, status (0 = no response), count]`. */
+export type Verdict = [pool: string, backend: string, verdict: 'success' | 'failure', status: number, count: number];
 
 /** A worker's question for the shared rate limit: one request's pool, method, target and client. */
 export interface RateLimitAsk {

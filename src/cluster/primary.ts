@@ -317,13 +317,15 @@ export class ClusterPrimary implements DataPlane {
 
   /** Every worker's verdicts feed one breaker and one outlier detector per backend. */
   private judge(verdicts: Verdict[]): void {
-    for (const [poolName, id, verdict, status] of verdicts) {
+    for (const [poolName, id, verdict, status, count] of verdicts) {
       const pool = this.engine.pools.find((p) => p.name === poolName);
       const u = pool?.upstreams.find((x) => x.id === id);
       if (pool === undefined || u === undefined) continue;
-      // Reading the state moves an open breaker whose timer ran out to half-open first.
-      void u.breaker.state;
-      pool.applyVerdict(u, status, verdict, false);
+      for (let i = 0; i < count; i++) {
+        // Reading the state moves an open breaker whose timer ran out to half-open first.
+        void u.breaker.state;
+        pool.applyVerdict(u, status, verdict, false);
+      }
     }
   }
 

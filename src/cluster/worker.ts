@@ -1,8 +1,9 @@
 /**
  * A data-plane worker (node:cluster): it forwards, and nothing else. It builds its engine from
  * the control plane's first `apply`, listens on the shared port, mirrors every state update,
- * and sends back counters (a report per tick), passive verdicts and rate-limit questions
- * (batched per event-loop turn). Signals are the primary's business: a worker drains when the
+ * and sends back counters (a report per tick), passive verdicts (as per-backend runs: a failure
+ * and rate-limit questions leave at the end of the event-loop turn, successes at most
+ * VERDICT_HOLD_MS later). Signals are the primary's business: a worker drains when the
  * primary says `stop`, or when the primary is gone.
  */
 import { Engine } from '../engine/engine.js';
@@ -13,8 +14,9 @@ import { RequestSeries } from '../metrics/prometheus.js';
 import type { RequestRecord } from '../engine/request-record.js';
 import type { RateLimitRefusal } from '../resilience/rate-limit.js';
 import type { SharedRateLimit } from '../resilience/shared-rate-limit.js';
-import { isVeloMessage, type PlaneState, type RateLimitAsk, type ToPrimary, type ToWorker, type Verdict } from './messages.js';
+import { isVeloMessage, type PlaneState, type RateLimitAsk, type ToPrimary, type ToWorker } from './messages.js';
 import { mirrorState } from './plane-state.js';
+import { VerdictBatch } from './verdict-batch.js';
 import { WorkerReporter } from './worker-report.js';
 
 /**
@@ -25,6 +27,12 @@ import { WorkerReporter } from './worker-report.js';
 export const RATE_LIMIT_ANSWER_MS = 250;
 /** Ms between a worker's reports (the sampler's tick). */
 export const REPORT_EVERY_MS = 250;
+/**
+ * Ms a worker holds successful verdicts before sending them (a failure sends them at once):
+ * one message per turn with one entry per request cost the control plane about 19 µs of CPU per
+ * request at 2 workers (docs/performance.md, "Workers: scaling and its limits").
+ */
+export const VERDICT_HOLD_MS = 20;
 /** Request records relayed per report at most while the dashboard listens. */
 const MAX_RELAYED_RECORDS = 500;
 
@@ -47,15 +55,21 @@ export async function runWorker(): Promise<void> {
     send({ velo: 1, t: 'hello' });
   });
   const logger = new Logger(first.config.logLevel, (line, level) => send({ velo: 1, t: 'log', line, level }));
-  const verdicts: Verdict[] = [];
+  const verdicts = new VerdictBatch();
   let flushing = false;
+  let holding: NodeJS.Timeout | undefined;
+  const flush = (): void => {
+    clearTimeout(holding);
+    holding = undefined;
+    if (verdicts.size > 0) send({ velo: 1, t: 'verdicts', verdicts: verdicts.drain() });
+    if (asks.length > 0) send({ velo: 1, t: 'rate-limit', asks: asks.splice(0) });
+  };
   const flushSoon = (): void => {
     if (flushing) return;
     flushing = true;
     setImmediate(() => {
       flushing = false;
-      if (verdicts.length > 0) send({ velo: 1, t: 'verdicts', verdicts: verdicts.splice(0) });
-      if (asks.length > 0) send({ velo: 1, t: 'rate-limit', asks: asks.splice(0) });
+      flush();
     });
   };
   const engine = new Engine({
@@ -65,8 +79,10 @@ export async function runWorker(): Promise<void> {
     sampleEveryMs: 0,
     stickySecret: Buffer.from(first.stickySecret),
     remoteJudge: (pool, u, verdict, status) => {
-      verdicts.push([pool.name, u.id, verdict, status]);
-      flushSoon();
+      verdicts.add(pool.name, u.id, verdict, status);
+      // A failure may open a breaker: it leaves this turn, with the successes before it.
+      if (verdict === 'failure') return flushSoon();
+      holding ??= setTimeout(flush, VERDICT_HOLD_MS);
     },
   });
   const control = new Control(engine);
@@ -119,6 +135,7 @@ export async function runWorker(): Promise<void> {
     clearInterval(reportTimer);
     const summary = await engine.stop();
     await accessLog?.close();
+    flush();
     send({ velo: 1, t: 'stopped', summary, report: reporter.build() });
     // Let the IPC message leave before exiting.
     setTimeout(() => process.exit(0), 50).unref();
