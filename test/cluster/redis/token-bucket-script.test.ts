@@ -34,9 +34,10 @@ redisTest('burst 3 at 0.001 rps: 3 allowed then refused, with the local buckets\
     const mine = local.take('203.0.113.7', performance.now() - began);
     t.is(remote.allowed, mine.allowed, `take ${i + 1}`);
     t.is(remote.remaining, mine.remaining, `remaining after take ${i + 1}`);
-    // The two clocks start a round trip apart; at 0.001 rps a ms of refill is a ms of full-in.
-    t.true(Math.abs(remote.retryAfterMs - mine.retryAfterMs) < 50, `retry-after after take ${i + 1}: ${remote.retryAfterMs} vs ${mine.retryAfterMs}`);
-    t.true(Math.abs(remote.fullInMs - mine.fullInMs) < 50, `full-in after take ${i + 1}: ${remote.fullInMs} vs ${mine.fullInMs}`);
+    // The two clocks start a round trip apart (up to a few hundred ms on a loaded machine); at
+    // 0.001 rps a ms of refill is a ms of full-in, against values of about 1,000,000 ms.
+    t.true(Math.abs(remote.retryAfterMs - mine.retryAfterMs) < 500, `retry-after after take ${i + 1}: ${remote.retryAfterMs} vs ${mine.retryAfterMs}`);
+    t.true(Math.abs(remote.fullInMs - mine.fullInMs) < 500, `full-in after take ${i + 1}: ${remote.fullInMs} vs ${mine.fullInMs}`);
   }
 });
 
