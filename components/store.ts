@@ -5,6 +5,7 @@
  */
 import type { Actor } from '../src/engine/control.js';
 import type { EngineSnapshot } from '../src/metrics/snapshot.js';
+import type { FilterableRecord } from '../src/metrics/record-filter.js';
 
 /** A source of frozen engine snapshots that notifies its subscribers on each new one. */
 export interface SnapshotStore {
@@ -19,6 +20,8 @@ export interface LogEntry {
   kind: 'access' | 'log';
   level: 'debug' | 'info' | 'warn' | 'error';
   text: string;
+  /** An access entry's request, for the pane's `/` filter (src/metrics/record-filter.ts). */
+  record?: FilterableRecord;
 }
 
 /** Recent log entries (oldest first); `setLive(true)` starts capturing the access log, which costs the proxy a little. */

@@ -13,7 +13,8 @@ function accessEntry(r: RequestRecord): LogEntry {
   const backend = r.backendName ?? r.backend ?? '-';
   const flag = r.termination === '-' ? '' : ` ${r.termination}`;
   const level = r.status >= 500 ? 'error' : r.status >= 400 ? 'warn' : 'info';
-  return { at: r.at, kind: 'access', level, text: `${r.method} ${r.path} ${r.status} ${backend} ${r.totalMs.toFixed(1)}ms${flag} ${r.clientIp}` };
+  const record = { status: r.status, backend: r.backend, backendName: r.backendName, pool: r.pool, method: r.method, path: r.path, termination: r.termination, totalMs: r.totalMs, clientIp: r.clientIp };
+  return { at: r.at, kind: 'access', level, text: `${r.method} ${r.path} ${r.status} ${backend} ${r.totalMs.toFixed(1)}ms${flag} ${r.clientIp}`, record };
 }
 
 function logEntry(line: string, level: LogEntry['level']): LogEntry {
