@@ -155,7 +155,7 @@ function Screen({ store, control, logs, drain: drainStore = NO_DRAIN, title = []
       ) : mode.kind === 'test' ? (
         <LineInput prompt="test requests to send through velo: " edit={mode.edit} error={mode.error} width={width} hint="Enter sends them (like velo make-request -n N) · Esc sends none" />
       ) : mode.kind === 'filter' ? (
-        <LineInput prompt="filter log: " edit={mode.edit} error={mode.error} width={width} hint="e.g. status:5xx backend:b2 path:/api/* slower:500ms · Enter applies · Esc clears" />
+        <LineInput prompt="filter log: " edit={mode.edit} error={mode.error} width={width} hint="Enter applies · Esc clears · e.g. status:5xx backend:b2 · keys: status backend pool method path flag slower client" />
       ) : mode.kind === 'confirm' ? (
         <ConfirmRemove name={mode.backend.name} url={mode.backend.url} inFlight={mode.backend.inFlight} />
       ) : mode.kind === 'save' ? (

@@ -91,8 +91,8 @@ export const KEYMAP: readonly KeyBinding[] = Object.freeze([
     scope: 'main',
     keys: ['/'],
     display: '/',
-    label: 'filter the access log (and show it): key:value terms, all must match, | between alternatives; status:5xx|502 backend:NAME pool:P method:GET path:/api/* flag:UF slower:500ms client:IP',
-    hint: { keys: '/', label: 'filter' },
+    label: 'filter the access log (and show it) by key:value terms, all must match: e.g. status:5xx|502 backend:b2 path:/api/* slower:500ms',
+    // No key-bar hint: the bar is full at 120 columns; the log pane's title names `/` instead.
     action: 'open-filter',
   },
   { scope: 'main', keys: ['w'], display: 'w', label: 'write the runtime changes into the config file, comments kept (lists them and asks first)', hint: { keys: 'w', label: 'save' }, action: 'ask-save' },

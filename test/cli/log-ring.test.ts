@@ -81,3 +81,15 @@ test('log lines from the logger sink are shown as message and fields', (t) => {
     ],
   );
 });
+
+test('an access entry carries the fields a filter looks at, and nothing the pane does not need', (t) => {
+  const observers: RequestObserver[] = [];
+  const ring = new LogRing(observers);
+  ring.setLive(true);
+  observers[0]!(record(1, { status: 502, termination: 'UF', traceId: '4bf92f3577b34da6a3ce929d0e0e4736', userAgent: 'curl/8' }));
+  ring.sink(JSON.stringify({ level: 'info', msg: 'reloaded' }), 'info');
+  ring.publish();
+  const [access, log] = ring.getSnapshot();
+  t.deepEqual(access!.record, { status: 502, backend: 'http://127.0.0.1:9001', backendName: 'b1', pool: 'default', method: 'GET', path: '/items/1', termination: 'UF', totalMs: 3.25, clientIp: '10.1.2.3' });
+  t.is(log!.record, undefined, 'velo\'s own lines have no request');
+});
