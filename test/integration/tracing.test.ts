@@ -126,7 +126,11 @@ test('a retry carries the same traceparent as the first attempt: one span of vel
 });
 
 test('a WebSocket handshake gets the traceparent too', async (t) => {
-  const backend = await upgradeBackend(t, (_req, socket) => accept101(socket));
+  const backend = await upgradeBackend(t, (_req, socket) => {
+    accept101(socket);
+    // Close the tunnel's far end once velo half-closes it, so the tunnel ends and is recorded.
+    socket.on('end', () => socket.end());
+  });
   const live = await velo(t, NO_HEALTH, [backend.url]);
   const c = converse(t, live.engine.address.port);
   c.socket.write(HANDSHAKE.replace('Host: x\r\n', `Host: x\r\ntraceparent: 00-${TRACE}-${CALLER_SPAN}-01\r\ntracestate: rojo=1\r\n`));
@@ -137,13 +141,14 @@ test('a WebSocket handshake gets the traceparent too', async (t) => {
   t.is(sent![1], TRACE);
   t.not(sent![2], CALLER_SPAN);
   t.is(seen.tracestate, 'rojo=1');
-  c.socket.destroy();
+  c.socket.on('end', () => c.socket.end());
+  c.socket.end();
   await eventually(() => live.records.length === 1, 3000, 'the tunnel\'s record');
   t.is(live.records[0]!.traceId, TRACE);
 });
 
 test('velo\'s own answers log the caller\'s trace-id, or a new one', async (t) => {
-  const live = await velo(t, `${NO_HEALTH}pools: [{ name: only, match: { host: only.test }, backends: [http://127.0.0.1:1] }]\n`);
+  const live = await velo(t, 'pools: [{ name: only, match: { host: only.test }, backends: [http://127.0.0.1:1], health_check: { enabled: false } }]\n');
   const agent = client(t);
   t.is((await get(agent, `${live.url}/`, { headers: { traceparent: `00-${TRACE}-${CALLER_SPAN}-01` } })).status, 404);
   t.is((await get(agent, `${live.url}/`)).status, 404);
