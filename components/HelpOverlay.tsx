@@ -10,7 +10,7 @@ const SCOPE_TITLES: ReadonlyArray<readonly [KeyScope, string]> = [
   ['add', 'adding a backend'],
   ['test', 'test requests (t)'],
   ['filter', 'filtering the access log (/)'],
-  ['edit', 'editing any input'],
+  ['edit', 'editing any of the inputs'],
   ['confirm', 'removing a backend'],
   ['save', 'saving to the config file (w)'],
   ['quit', 'stop velo? (q)'],

@@ -6,7 +6,7 @@
 import test from 'ava';
 import type { LogEntry } from '../../components/store.js';
 import type { FilterableRecord } from '../../src/metrics/record-filter.js';
-import { FakeLogs, KEYS, backends, renderDashboard, snapshot } from './render-helper.js';
+import { FakeLogs, KEYS, backends, eventually, renderDashboard, snapshot } from './render-helper.js';
 
 function access(path: string, status: number, backendName: string, extra: Partial<FilterableRecord> = {}): LogEntry {
   const record: FilterableRecord = {
@@ -44,8 +44,9 @@ test('/ shows the hidden log pane with an input; Enter applies status:5xx backen
   const { ui, logs } = await dashboard();
   t.notRegex(ui.frame(), /access log/);
   await ui.press('/');
-  await ui.waitFor(/filter log: /);
+  await ui.waitFor(/filter log:/);
   t.regex(ui.frame(), /access log/);
+  await eventually(() => logs.live.length > 0, 'capture turned on');
   t.deepEqual(logs.live, [true]);
   t.regex(ui.frame(), /e\.g\. status:5xx backend:b2/, 'the hint shows an example');
   await ui.press('status:5xx backend:b2', KEYS.enter);
@@ -80,7 +81,7 @@ test('Esc clears the filter; Enter on an empty input clears it too', async (t) =
   await ui.press('/', 'flag:UC', KEYS.enter);
   await ui.waitFor(/filter flag:UC \(1 of 5 lines/);
   await ui.press('/');
-  await ui.waitFor(/filter log: /);
+  await ui.waitFor(/filter log:/);
   await ui.press(KEYS.escape);
   await ui.waitFor(/log filter cleared/);
   for (const path of ['/one', '/two', '/three', '/api/four']) t.regex(ui.frame(), lineOf(path));
