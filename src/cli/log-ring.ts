@@ -6,6 +6,7 @@
 import type { RequestObserver, RequestRecord } from '../engine/request-record.js';
 import type { LogSink } from '../log/logger.js';
 import type { LogEntry, LogStore } from '../../components/store.js';
+import { matchesRecord, type RecordFilter } from '../metrics/record-filter.js';
 
 type Item = RequestRecord | LogEntry;
 
@@ -35,6 +36,7 @@ export class LogRing implements LogStore {
   private dirty = false;
   private entries: readonly LogEntry[] = Object.freeze([]);
   private listeners = new Set<() => void>();
+  private filter: RecordFilter | undefined;
 
   constructor(
     private readonly observers: RequestObserver[],
@@ -46,7 +48,17 @@ export class LogRing implements LogStore {
   /** A logger sink that keeps each line for the pane instead of printing it. */
   readonly sink: LogSink = (line, level) => this.push(logEntry(line, level));
 
-  private readonly tap: RequestObserver = (record) => this.push(record);
+  private readonly tap: RequestObserver = (record) => {
+    if (this.filter === undefined || matchesRecord(this.filter, record)) this.push(record);
+  };
+
+  /**
+   * Keeps only the requests `filter` matches from now on (what is held stays; the pane filters
+   * that itself). velo's own log lines are kept either way.
+   */
+  readonly setFilter = (filter: RecordFilter | undefined): void => {
+    this.filter = filter;
+  };
 
   private push(item: Item): void {
     this.items[this.next] = item;

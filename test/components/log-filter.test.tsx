@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import type { LogEntry } from '../../components/store.js';
-import type { FilterableRecord } from '../../src/metrics/record-filter.js';
+import { formatRecordFilter, type FilterableRecord, type RecordFilter } from '../../src/metrics/record-filter.js';
 import { FakeLogs, KEYS, backends, eventually, renderDashboard, snapshot } from './render-helper.js';
 
 function access(path: string, status: number, backendName: string, extra: Partial<FilterableRecord> = {}): LogEntry {
@@ -34,8 +34,14 @@ const ENTRIES: LogEntry[] = [
 
 const lineOf = (path: string) => new RegExp(`GET ${path.replace('/', '\\/')} `);
 
+/** A log store that also records the filters the pane hands it (the ring's `setFilter`). */
+class FilteringLogs extends FakeLogs {
+  readonly filters: Array<string | undefined> = [];
+  readonly setFilter = (filter: RecordFilter | undefined): void => void this.filters.push(filter === undefined ? undefined : formatRecordFilter(filter));
+}
+
 async function dashboard(columns = 100, rows = 40) {
-  const logs = new FakeLogs(ENTRIES);
+  const logs = new FilteringLogs(ENTRIES);
   const ui = await renderDashboard(snapshot([{ backends: backends(2) }]), { logs, columns, rows });
   return { ui, logs };
 }
@@ -57,6 +63,11 @@ test('/ shows the hidden log pane with an input; Enter applies status:5xx backen
   t.notRegex(frame, /b1 is now unhealthy/, 'velo\'s own lines are hidden while filtering');
   t.notRegex(frame, /filter log: /, 'the input closed');
   t.regex(frame, /log filter: status:5xx backend:b2/, 'the status line says what is applied');
+  await eventually(() => logs.filters.at(-1) === 'status:5xx backend:b2', 'the ring told to keep matching requests');
+  await ui.press('/', KEYS.escape);
+  await ui.waitFor(/log filter cleared/);
+  await eventually(() => logs.filters.at(-1) === undefined && logs.filters.length > 1, 'the ring is told to keep everything again');
+  t.pass();
 });
 
 test('an invalid term shows a clear error under the input and keeps the old filter', async (t) => {
