@@ -113,7 +113,7 @@ function Screen({ store, control, logs, drain: drainStore = NO_DRAIN, title = []
   const saveLines = Math.max(2, Math.floor(rows / 4));
   const statusLines = stopping
     ? 2
-    : mode.kind === 'add' || mode.kind === 'test'
+    : mode.kind === 'add' || mode.kind === 'test' || mode.kind === 'filter'
       ? inputLines(mode.error, width)
       : mode.kind === 'save'
         ? saveQuestionLines(mode.file, mode.changes, saveLines).length
@@ -139,7 +139,7 @@ function Screen({ store, control, logs, drain: drainStore = NO_DRAIN, title = []
           <EventPane events={events} height={plan.eventLines} />
           {plan.logLines > 0 ? (
             logs ? (
-              <LogPane store={logs} height={plan.logLines} />
+              <LogPane store={logs} height={plan.logLines} filter={ui.logFilter} />
             ) : (
               <Box height={plan.logLines}>
                 <Text dimColor>access log: not available in this view</Text>
@@ -154,6 +154,8 @@ function Screen({ store, control, logs, drain: drainStore = NO_DRAIN, title = []
         <AddBackendInput edit={mode.edit} error={mode.error} width={width} />
       ) : mode.kind === 'test' ? (
         <LineInput prompt="test requests to send through velo: " edit={mode.edit} error={mode.error} width={width} hint="Enter sends them (like velo make-request -n N) · Esc sends none" />
+      ) : mode.kind === 'filter' ? (
+        <LineInput prompt="filter log: " edit={mode.edit} error={mode.error} width={width} hint="Enter applies · Esc clears · e.g. status:5xx backend:b2 · keys: status backend pool method path flag slower client" />
       ) : mode.kind === 'confirm' ? (
         <ConfirmRemove name={mode.backend.name} url={mode.backend.url} inFlight={mode.backend.inFlight} />
       ) : mode.kind === 'save' ? (

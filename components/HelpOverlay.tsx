@@ -9,7 +9,8 @@ const KEY_WIDTH = 16;
 const SCOPE_TITLES: ReadonlyArray<readonly [KeyScope, string]> = [
   ['add', 'adding a backend'],
   ['test', 'test requests (t)'],
-  ['edit', 'editing either input'],
+  ['filter', 'filtering the access log (/)'],
+  ['edit', 'editing any of the inputs'],
   ['confirm', 'removing a backend'],
   ['save', 'saving to the config file (w)'],
   ['quit', 'stop velo? (q)'],

@@ -35,7 +35,12 @@ const snapshots = valueStore<EngineSnapshot>(start.snapshot);
 const entries = valueStore<readonly LogEntry[]>([]);
 const drain = valueStore<DrainView | undefined>(undefined);
 const store: SnapshotStore = snapshots;
-const logs: LogStore = { subscribe: entries.subscribe, getSnapshot: entries.getSnapshot, setLive: (live) => send({ type: 'live', live }) };
+const logs: LogStore = {
+  subscribe: entries.subscribe,
+  getSnapshot: entries.getSnapshot,
+  setLive: (live) => send({ type: 'live', live }),
+  setFilter: (filter) => send({ type: 'filter', filter }),
+};
 
 let nextCall = 0;
 const pending = new Map<number, { resolve(value: unknown): void; reject(err: Error): void }>();

@@ -4,11 +4,11 @@
  */
 
 /**
- * Where a binding applies: the main screen, the add-backend and test-request inputs (both also
- * take the `edit` keys), the remove, save and quit questions, the strategy picker, the event
- * view, the help overlay, the shutdown screen, or everywhere.
+ * Where a binding applies: the main screen, the add-backend, test-request and log-filter inputs
+ * (all also take the `edit` keys), the remove, save and quit questions, the strategy picker,
+ * the event view, the help overlay, the shutdown screen, or everywhere.
  */
-export type KeyScope = 'main' | 'add' | 'test' | 'edit' | 'confirm' | 'save' | 'quit' | 'picker' | 'events' | 'help' | 'stopping' | 'any';
+export type KeyScope = 'main' | 'add' | 'test' | 'filter' | 'edit' | 'confirm' | 'save' | 'quit' | 'picker' | 'events' | 'help' | 'stopping' | 'any';
 
 /** Scopes that a screen can be in (`edit` and `any` only lend their keys to others). */
 export type ScreenScope = Exclude<KeyScope, 'edit' | 'any'>;
@@ -34,6 +34,7 @@ export type ActionId =
   | 'open-events'
   | 'next-pool'
   | 'toggle-logs'
+  | 'open-filter'
   | 'toggle-help'
   | 'ask-quit'
   | 'stop'
@@ -86,6 +87,14 @@ export const KEYMAP: readonly KeyBinding[] = Object.freeze([
   { scope: 'main', keys: ['e', 'enter'], display: 'e / Enter', label: 'open the events, each one whole (a rejected reload lists every problem)', hint: { keys: 'e', label: 'events' }, action: 'open-events' },
   { scope: 'main', keys: ['tab'], display: 'Tab', label: 'show the next pool', hint: { keys: 'tab', label: 'pool' }, action: 'next-pool' },
   { scope: 'main', keys: ['l'], display: 'l', label: 'show or hide the live access log', hint: { keys: 'l', label: 'log' }, action: 'toggle-logs' },
+  {
+    scope: 'main',
+    keys: ['/'],
+    display: '/',
+    label: 'filter the access log (and show it) by key:value terms, all must match: e.g. status:5xx|502 backend:b2 path:/api/* slower:500ms',
+    // No key-bar hint: the bar is full at 120 columns; the log pane's title names `/` instead.
+    action: 'open-filter',
+  },
   { scope: 'main', keys: ['w'], display: 'w', label: 'write the runtime changes into the config file, comments kept (lists them and asks first)', hint: { keys: 'w', label: 'save' }, action: 'ask-save' },
   { scope: 'main', keys: ['?'], display: '?', label: 'show or hide this help', hint: { keys: '?', label: 'help' }, action: 'toggle-help' },
   { scope: 'main', keys: ['q'], display: 'q', label: 'quit: asks, then stops gracefully (in-flight requests finish)', hint: { keys: 'q', label: 'quit' }, action: 'ask-quit' },
@@ -102,6 +111,8 @@ export const KEYMAP: readonly KeyBinding[] = Object.freeze([
   { scope: 'add', keys: ['escape'], display: 'Esc', label: 'cancel adding', hint: { keys: 'esc', label: 'cancel' }, action: 'cancel' },
   { scope: 'test', keys: ['enter'], display: 'Enter', label: 'send that many test requests', hint: { keys: 'enter', label: 'send' }, action: 'submit' },
   { scope: 'test', keys: ['escape'], display: 'Esc', label: 'send none', hint: { keys: 'esc', label: 'cancel' }, action: 'cancel' },
+  { scope: 'filter', keys: ['enter'], display: 'Enter', label: 'apply the filter (an empty one shows everything)', hint: { keys: 'enter', label: 'apply' }, action: 'submit' },
+  { scope: 'filter', keys: ['escape'], display: 'Esc', label: 'clear the filter', hint: { keys: 'esc', label: 'clear' }, action: 'cancel' },
   { scope: 'confirm', keys: ['y'], display: 'y', label: 'remove the backend', hint: { keys: 'y', label: 'remove' }, action: 'confirm' },
   { scope: 'confirm', keys: ['n', 'escape'], display: 'n / Esc', label: 'keep the backend', hint: { keys: 'n', label: 'keep' }, action: 'cancel' },
   { scope: 'save', keys: ['y'], display: 'y', label: 'write the changes into the config file', hint: { keys: 'y', label: 'write' }, action: 'confirm' },
@@ -124,7 +135,7 @@ export const KEYMAP: readonly KeyBinding[] = Object.freeze([
 
 /** The scopes whose bindings also apply in `scope`, most specific first. */
 function lookupOrder(scope: ScreenScope): KeyScope[] {
-  return scope === 'add' || scope === 'test' ? [scope, 'edit', 'any'] : [scope, 'any'];
+  return isInputScope(scope) ? [scope, 'edit', 'any'] : [scope, 'any'];
 }
 
 /** The binding that `keyName` triggers in `scope` (its own, then `edit` for inputs, then `any`), or undefined. */
@@ -143,5 +154,5 @@ export function bindingsIn(scope: KeyScope): KeyBinding[] {
 
 /** Whether `scope` is a text input, whose unbound printable keys are typed into it. */
 export function isInputScope(scope: ScreenScope): boolean {
-  return scope === 'add' || scope === 'test';
+  return scope === 'add' || scope === 'test' || scope === 'filter';
 }

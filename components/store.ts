@@ -5,6 +5,7 @@
  */
 import type { Actor } from '../src/engine/control.js';
 import type { EngineSnapshot } from '../src/metrics/snapshot.js';
+import type { FilterableRecord, RecordFilter } from '../src/metrics/record-filter.js';
 
 /** A source of frozen engine snapshots that notifies its subscribers on each new one. */
 export interface SnapshotStore {
@@ -19,6 +20,8 @@ export interface LogEntry {
   kind: 'access' | 'log';
   level: 'debug' | 'info' | 'warn' | 'error';
   text: string;
+  /** An access entry's request, for the pane's `/` filter (src/metrics/record-filter.ts). */
+  record?: FilterableRecord;
 }
 
 /** Recent log entries (oldest first); `setLive(true)` starts capturing the access log, which costs the proxy a little. */
@@ -26,6 +29,12 @@ export interface LogStore {
   subscribe(listener: () => void): () => void;
   getSnapshot(): readonly LogEntry[];
   setLive(live: boolean): void;
+  /**
+   * From now on keep only the requests `filter` matches (undefined: all), so the pane's few
+   * hundred lines are matching ones rather than whatever came last. Optional: a store without
+   * it is filtered by the pane alone.
+   */
+  setFilter?(filter: RecordFilter | undefined): void;
 }
 
 type MaybePromise<T> = T | Promise<T>;

@@ -5,6 +5,7 @@
  */
 import type { EngineSnapshot } from '../src/metrics/snapshot.js';
 import type { ControlMethod, DrainView, LogEntry } from './store.js';
+import type { RecordFilter } from '../src/metrics/record-filter.js';
 
 /** What the worker needs to start: the first snapshot, the lines above the header, and whether to use colour. */
 export interface WorkerStart {
@@ -30,5 +31,7 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'call'; id: number; method: ControlMethod; args: unknown[] }
   | { type: 'live'; live: boolean }
+  /** The log pane's filter changed: the ring keeps only matching requests (LogStore.setFilter). */
+  | { type: 'filter'; filter: RecordFilter | undefined }
   | { type: 'exited' }
   | { type: 'failed'; message: string };

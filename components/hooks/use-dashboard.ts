@@ -1,6 +1,6 @@
 /**
- * The dashboard's interaction state (pool shown, selected backend, mode, log pane, last
- * notice) and what each keymap action does. Every change to velo goes through the control.
+ * The dashboard's interaction state (pool shown, selected backend, mode, log pane and its
+ * filter, last notice) and what each keymap action does. Every change to velo goes through the control.
  * The state lives in a ref read at the moment a key arrives, so keys typed in one burst see
  * each other's effects before React has rendered.
  */
@@ -12,6 +12,7 @@ import type { ActionId, ScreenScope } from '../keymap.js';
 import { configLabel } from '../header-lines.js';
 import { applyEditKey, insertText, lineEdit, type LineEdit } from '../line-edit.js';
 import { parseAddInput } from '../parse-add-input.js';
+import { formatRecordFilter, parseRecordFilter, type RecordFilter } from '../../src/metrics/record-filter.js';
 import type { DashboardControl, StopSource } from '../store.js';
 import { formatTestResult, parseTestCount, DEFAULT_TEST_REQUESTS } from '../test-result.js';
 import { useKeymap } from './use-keymap.js';
@@ -22,6 +23,8 @@ export type Mode =
   | { kind: 'help' }
   | { kind: 'add'; edit: LineEdit; error?: string }
   | { kind: 'test'; edit: LineEdit; error?: string }
+  /** Typing a log filter; `error` is the last Enter's problem (the applied filter stays). */
+  | { kind: 'filter'; edit: LineEdit; error?: string }
   | { kind: 'confirm'; pool: string; backend: Pick<BackendSnapshot, 'id' | 'name' | 'url' | 'inFlight'> }
   /** The question before a save: the file (as the header names it) and each change in words. */
   | { kind: 'save'; file: string; changes: readonly string[] }
@@ -36,11 +39,19 @@ export interface Notice {
   level: 'info' | 'error' | 'busy';
 }
 
+/** The log pane's filter as applied: its canonical text and the parsed terms. */
+export interface LogFilter {
+  text: string;
+  filter: RecordFilter;
+}
+
 interface UiState {
   poolIndex: number;
   selected: number;
   mode: Mode;
   logsVisible: boolean;
+  /** Undefined: the pane shows every line. */
+  logFilter: LogFilter | undefined;
   notice: Notice | undefined;
 }
 
@@ -113,7 +124,7 @@ export function useDashboard(
   stopping: () => boolean,
   pages: () => PageSizes,
 ): DashboardView & { chooseStrategy(name: string): void } {
-  const state = useRef<UiState>({ poolIndex: 0, selected: 0, mode: { kind: 'main' }, logsVisible: false, notice: undefined });
+  const state = useRef<UiState>({ poolIndex: 0, selected: 0, mode: { kind: 'main' }, logsVisible: false, logFilter: undefined, notice: undefined });
   const [, rerender] = useReducer((n: number) => n + 1, 0);
   const set = (patch: Partial<UiState>): void => {
     state.current = { ...state.current, ...patch };
@@ -152,6 +163,14 @@ export function useDashboard(
     const pool = current().pool?.name;
     set({ mode: { kind: 'main' }, notice: { text: `sending ${count.value} test ${count.value === 1 ? 'request' : 'requests'} through velo…`, level: 'busy' } });
     attempt(() => control.sendTestRequests(count.value, pool), formatTestResult);
+  };
+  /** Enter in the filter input: a valid filter replaces the old one (an empty one clears it); an invalid one leaves it. */
+  const submitFilter = (edit: LineEdit): void => {
+    const parsed = parseRecordFilter(edit.text);
+    if (!parsed.ok) return set({ mode: { kind: 'filter', edit, error: parsed.error } });
+    if (parsed.filter.terms.length === 0) return set({ mode: { kind: 'main' }, logFilter: undefined, notice: { text: 'log filter cleared: every line shows', level: 'info' } });
+    const text = formatRecordFilter(parsed.filter);
+    set({ mode: { kind: 'main' }, logFilter: { text, filter: parsed.filter }, notice: { text: `log filter: ${text}`, level: 'info' } });
   };
   /** Moves the selection of the list on screen (backends, or events in the event view) by `by`, clamped. */
   const move = (by: number): void => {
@@ -231,6 +250,7 @@ export function useDashboard(
       set({ poolIndex: (poolIndex + 1) % pools, selected: 0, notice: undefined });
     },
     'toggle-logs': () => set({ logsVisible: !state.current.logsVisible }),
+    'open-filter': () => set({ logsVisible: true, mode: { kind: 'filter', edit: lineEdit(state.current.logFilter?.text ?? '') } }),
     'toggle-help': () => set({ mode: state.current.mode.kind === 'help' ? { kind: 'main' } : { kind: 'help' } }),
     'ask-quit': () => set({ mode: { kind: 'quit' } }),
     stop: (keyName) => stop(keyName === 'y' ? 'q' : 'ctrl-c'),
@@ -238,10 +258,11 @@ export function useDashboard(
       const { mode } = state.current;
       if (mode.kind === 'add') submitAdd(mode.edit);
       if (mode.kind === 'test') submitTest(mode.edit);
+      if (mode.kind === 'filter') submitFilter(mode.edit);
     },
     edit: (keyName) => {
       const { mode } = state.current;
-      if (mode.kind === 'add' || mode.kind === 'test') set({ mode: { ...mode, edit: applyEditKey(mode.edit, keyName) } });
+      if (mode.kind === 'add' || mode.kind === 'test' || mode.kind === 'filter') set({ mode: { ...mode, edit: applyEditKey(mode.edit, keyName) } });
     },
     confirm: () => {
       const { mode } = state.current;
@@ -264,6 +285,9 @@ export function useDashboard(
     },
     cancel: () => {
       const { mode } = state.current;
+      if (mode.kind === 'filter') {
+        return set({ mode: { kind: 'main' }, logFilter: undefined, notice: state.current.logFilter === undefined ? undefined : { text: 'log filter cleared: every line shows', level: 'info' } });
+      }
       const notice: Notice | undefined =
         mode.kind === 'confirm'
           ? { text: `kept ${mode.backend.name}`, level: 'info' }
@@ -283,7 +307,7 @@ export function useDashboard(
     onAction: (action, keyName) => actions[action](keyName),
     onText: (text) => {
       const { mode } = state.current;
-      if (mode.kind === 'add' || mode.kind === 'test') set({ mode: { ...mode, edit: insertText(mode.edit, text), error: undefined } });
+      if (mode.kind === 'add' || mode.kind === 'test' || mode.kind === 'filter') set({ mode: { ...mode, edit: insertText(mode.edit, text), error: undefined } });
     },
   });
   return { ...current(), chooseStrategy: (name) => pickStrategy(STRATEGY_NAMES.indexOf(name as StrategyName)) };

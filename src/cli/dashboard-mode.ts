@@ -145,6 +145,7 @@ function showInWorker(running: Running, ring: LogRing, options: DashboardOptions
         );
       } else if (message.type === 'call') void answer(control, message).then(post);
       else if (message.type === 'live') ring.setLive(message.live);
+      else if (message.type === 'filter') ring.setFilter(message.filter);
       else if (message.type === 'exited') resolve();
       else reject(new Error(message.message));
     });

@@ -6,6 +6,7 @@
 import type { RequestObserver, RequestRecord } from '../engine/request-record.js';
 import type { LogSink } from '../log/logger.js';
 import type { LogEntry, LogStore } from '../../components/store.js';
+import { matchesRecord, type RecordFilter } from '../metrics/record-filter.js';
 
 type Item = RequestRecord | LogEntry;
 
@@ -13,7 +14,8 @@ function accessEntry(r: RequestRecord): LogEntry {
   const backend = r.backendName ?? r.backend ?? '-';
   const flag = r.termination === '-' ? '' : ` ${r.termination}`;
   const level = r.status >= 500 ? 'error' : r.status >= 400 ? 'warn' : 'info';
-  return { at: r.at, kind: 'access', level, text: `${r.method} ${r.path} ${r.status} ${backend} ${r.totalMs.toFixed(1)}ms${flag} ${r.clientIp}` };
+  const record = { status: r.status, backend: r.backend, backendName: r.backendName, pool: r.pool, method: r.method, path: r.path, termination: r.termination, totalMs: r.totalMs, clientIp: r.clientIp };
+  return { at: r.at, kind: 'access', level, text: `${r.method} ${r.path} ${r.status} ${backend} ${r.totalMs.toFixed(1)}ms${flag} ${r.clientIp}`, record };
 }
 
 function logEntry(line: string, level: LogEntry['level']): LogEntry {
@@ -34,6 +36,7 @@ export class LogRing implements LogStore {
   private dirty = false;
   private entries: readonly LogEntry[] = Object.freeze([]);
   private listeners = new Set<() => void>();
+  private filter: RecordFilter | undefined;
 
   constructor(
     private readonly observers: RequestObserver[],
@@ -45,7 +48,17 @@ export class LogRing implements LogStore {
   /** A logger sink that keeps each line for the pane instead of printing it. */
   readonly sink: LogSink = (line, level) => this.push(logEntry(line, level));
 
-  private readonly tap: RequestObserver = (record) => this.push(record);
+  private readonly tap: RequestObserver = (record) => {
+    if (this.filter === undefined || matchesRecord(this.filter, record)) this.push(record);
+  };
+
+  /**
+   * Keeps only the requests `filter` matches from now on (what is held stays; the pane filters
+   * that itself). velo's own log lines are kept either way.
+   */
+  readonly setFilter = (filter: RecordFilter | undefined): void => {
+    this.filter = filter;
+  };
 
   private push(item: Item): void {
     this.items[this.next] = item;

@@ -30,6 +30,12 @@ export const DEFAULTS = deepFreeze({
   admin: { enabled: true, host: '127.0.0.1', port: 8407 },
   /** One line per request. */
   accessLog: { enabled: true, target: 'stdout' },
+  /**
+   * W3C Trace Context on: each request reaches its backend with a `traceparent` (the client's
+   * trace continued, or a new one) and its trace-id is logged. Envoy and nginx's otel module
+   * propagate whenever tracing is enabled; velo has no exporter, so this is all of it.
+   */
+  tracing: { propagate: true },
   /** Empty lists: every client is allowed. */
   ipFilter: { allow: [], deny: [] },
   /** X-Forwarded-For from clients is ignored unless the peer is trusted. */

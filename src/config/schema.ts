@@ -6,7 +6,7 @@ import { BlockList, isIP } from 'node:net';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Node } from 'yaml';
 import type { ConfigIssue } from '../errors.js';
-import type { AccessLogConfig, ListenTlsConfig, LogLevel, PoolConfig, SniCertificateConfig, TlsVersion, VeloConfig } from './types.js';
+import type { AccessLogConfig, AccessLogFormat, ListenTlsConfig, LogLevel, PoolConfig, SniCertificateConfig, TlsVersion, VeloConfig } from './types.js';
 import { DEFAULT_POOL_NAME, DEFAULTS, TLS_DEFAULTS } from './defaults.js';
 import { POOL_KEYS, readPool } from './schema-pool.js';
 import { describeNode, IssueCollector, MapReader, readList, readString } from './schema-node.js';
@@ -19,6 +19,7 @@ export const TOP_KEYS = [
   'listen',
   'admin',
   'access_log',
+  'tracing',
   'ip_filter',
   'trust_proxy',
   'shutdown_timeout',
@@ -186,8 +187,18 @@ function readAccessLog(top: MapReader, baseDir: string | undefined): AccessLogCo
     top.c.report(top.at('access_log'), node, `${describeNode(node)} is not valid for access_log`, 'expected true, false, stdout, a file path or { enabled, path }');
     return def;
   }
-  const a = top.map('access_log', ['enabled', 'path']);
-  return { enabled: a.bool('enabled', true), target: target(a.string('path', def.target, 'expected stdout or a file path')) };
+  const a = top.map('access_log', ['enabled', 'path', 'format']);
+  const format = a.has('format') ? a.oneOf('format', 'json', ACCESS_LOG_FORMATS) : undefined;
+  return { enabled: a.bool('enabled', true), target: target(a.string('path', def.target, 'expected stdout or a file path')), ...(format !== undefined ? { format } : {}) };
+}
+
+/** `access_log.format` values: JSON lines, logfmt, or nginx's `combined` line. */
+export const ACCESS_LOG_FORMATS: readonly AccessLogFormat[] = ['json', 'logfmt', 'common'];
+
+/** `tracing: { propagate }`. */
+function readTracing(top: MapReader): VeloConfig['tracing'] {
+  const t = top.map('tracing', ['propagate']);
+  return { propagate: t.bool('propagate', DEFAULTS.tracing.propagate) };
 }
 
 const WORKERS_HINT = 'expected a number of worker processes from 1 to 256, or auto (one per available core)';
@@ -323,6 +334,7 @@ function validateRoot(top: MapReader, baseDir: string | undefined): { config: Ve
     },
     pools,
     accessLog: readAccessLog(top, baseDir),
+    tracing: readTracing(top),
     ipFilter: { allow: readIpList(top.c, filter.get('allow'), filter.at('allow')), deny: readIpList(top.c, filter.get('deny'), filter.at('deny')) },
     trustProxy: readTrustProxy(top),
     shutdownTimeoutMs: top.duration('shutdown_timeout', DEFAULTS.shutdownTimeoutMs),

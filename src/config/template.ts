@@ -133,6 +133,12 @@ ip_filter:
 # Peers whose X-Forwarded-For is believed: false, true, or a list of IPs/CIDRs.
 trust_proxy: false
 
+# W3C Trace Context: each request reaches its backend with a traceparent (the client's trace
+# continued with velo's span as the parent, or a new trace), and its trace_id is logged.
+# false leaves traceparent and tracestate alone.
+tracing:
+  propagate: true
+
 # How long in-flight requests may finish on SIGTERM/SIGINT.
 shutdown_timeout: 10s
 

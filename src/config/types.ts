@@ -215,10 +215,21 @@ export interface AdminConfig {
   token?: string;
 }
 
+/** How an access-log line is written (src/metrics/access-line-formats.ts). */
+export type AccessLogFormat = 'json' | 'logfmt' | 'common';
+
 export interface AccessLogConfig {
   enabled: boolean;
   /** `stdout` or a file path. */
   target: string;
+  /** Line format; absent means `json` (set only when the file names one). */
+  format?: AccessLogFormat;
+}
+
+/** `tracing:`: W3C Trace Context headers (src/engine/trace-context.ts). */
+export interface TracingConfig {
+  /** Continue the client's `traceparent` (or start one) with velo's span as the parent; false leaves both trace headers alone. */
+  propagate: boolean;
 }
 
 /** `cluster:`: other velo instances share rate limits and runtime changes through this Redis. */
@@ -238,6 +249,7 @@ export interface VeloConfig {
   admin: AdminConfig;
   pools: PoolConfig[];
   accessLog: AccessLogConfig;
+  tracing: TracingConfig;
   ipFilter: { allow: string[]; deny: string[] };
   /** Peers (IPs/CIDRs) whose X-Forwarded-For is believed; `true` trusts every peer. */
   trustProxy: boolean | string[];

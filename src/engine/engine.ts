@@ -31,6 +31,7 @@ import { RuntimeOverlay } from './overlay.js';
 import type { DataPlane } from './data-plane.js';
 import type { RateLimitRefusal } from '../resilience/rate-limit.js';
 import type { SharedRateLimit } from '../resilience/shared-rate-limit.js';
+import { TraceIds, type FillRandom, type RequestTrace } from './trace-context.js';
 
 export interface EngineOptions {
   config: VeloConfig;
@@ -50,6 +51,8 @@ export interface EngineOptions {
   role?: 'standalone' | 'worker';
   /** Forward in these workers instead of this process (cluster/primary.ts); the engine is then the control plane. */
   dataPlane?: DataPlane;
+  /** Random bytes for trace-ids and span-ids; default `crypto.randomFillSync`. */
+  fillRandom?: FillRandom;
   /** Signing secret of sticky cookies for pools without `sticky.secret`: every worker must share one. */
   stickySecret?: Buffer;
   /** Set in a worker: passive verdicts go to the control plane instead of the local breaker (pool.ts `judge`). */
@@ -66,6 +69,8 @@ export class Engine implements ForwardEnv {
   readonly health: HealthChecker;
   readonly totals: EngineTotals = { requests: 0, success: 0, failed: 0, rejected: 0, retries: 0, rateLimited: 0, inFlight: 0 };
   readonly observers: RequestObserver[] = [];
+  /** Ids of velo's spans and of the traces it starts (W3C Trace Context). */
+  private readonly traceIds: TraceIds;
   /** Called after every active health probe (metrics). */
   readonly probeObservers: Array<(u: Upstream, result: ProbeResult) => void> = [];
   readonly clock: () => number;
@@ -112,6 +117,7 @@ export class Engine implements ForwardEnv {
     this.clock = options.clock ?? (() => performance.now());
     this.wallClock = options.wallClock ?? Date.now;
     this.random = options.random ?? Math.random;
+    this.traceIds = new TraceIds(options.fillRandom);
     this.logger = options.logger ?? new Logger(options.config.logLevel);
     this.events = new EventLog(200, this.wallClock);
     this.startedAt = this.wallClock();
@@ -349,6 +355,16 @@ export class Engine implements ForwardEnv {
     return this.trusted === true || (this.trusted !== undefined && this.trusted.matches(peerIp));
   };
 
+  /** ForwardEnv.trace: read from the config on each request, so a reload switches it. */
+  trace(header: string | string[] | undefined): RequestTrace | undefined {
+    return this.config.tracing.propagate ? this.traceIds.forRequest(header) : undefined;
+  }
+
+  /** ForwardEnv.recordClientHeaders: the `common` format writes Referer and User-Agent. */
+  get recordClientHeaders(): boolean {
+    return this.config.accessLog.format === 'common';
+  }
+
   nextRequestId(req: http.IncomingMessage): string {
     const incoming = req.headers['x-request-id'];
     if (typeof incoming === 'string' && incoming.length > 0 && incoming.length <= 128 && /^[\x21-\x7e]+$/.test(incoming)) {
@@ -517,6 +533,8 @@ export class Engine implements ForwardEnv {
       bytesIn: 0,
       bytesOut,
       termination,
+      traceId: this.trace(req.headers.traceparent)?.traceId,
+      ...(this.recordClientHeaders ? { referer: req.headers.referer, userAgent: req.headers['user-agent'], httpVersion: req.httpVersion } : undefined),
     };
     for (const observe of this.observers) {
       try {

@@ -65,6 +65,8 @@ export class ForwardRequest implements AttemptOwner {
   private readonly tried = new Set<Upstream>();
   private readonly body: RequestBody | undefined;
   private readonly headers: string[];
+  /** 32 hex, when tracing is on. One span of velo's per request: each retry sends the same traceparent. */
+  private readonly traceId: string | undefined;
   private current: Attempt | undefined;
   private attempts = 0;
   private retries = 0;
@@ -101,6 +103,8 @@ export class ForwardRequest implements AttemptOwner {
     this.startedAt = env.clock();
     // An upgrade's body (if any) was read off the raw socket by the engine; req carries none.
     this.body = body ?? (upgrade === undefined && hasRequestBody(req) ? new RequestBody(req, pool.config.retry.maxBodyBytes) : undefined);
+    const trace = env.trace(req.headers.traceparent);
+    this.traceId = trace?.traceId;
     this.headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, {
       peerIp,
       clientIp,
@@ -108,6 +112,8 @@ export class ForwardRequest implements AttemptOwner {
       requestId,
       trusted: env.isTrustedPeer(peerIp),
       authority: target.authority,
+      traceparent: trace?.traceparent,
+      traceContinued: trace?.continued,
     });
     pool.retryBudget.active += 1;
     env.totals.inFlight += 1;
@@ -477,6 +483,8 @@ export class ForwardRequest implements AttemptOwner {
       bytesIn: this.tunnel?.bytesIn ?? this.body?.bytes ?? 0,
       bytesOut: this.bytesOut,
       termination,
+      traceId: this.traceId,
+      ...(this.env.recordClientHeaders ? { referer: this.req.headers.referer, userAgent: this.req.headers['user-agent'], httpVersion: this.req.httpVersion } : undefined),
     };
     for (const observe of this.env.observers) {
       try {

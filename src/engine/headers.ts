@@ -1,7 +1,8 @@
 /**
  * Header rewriting at the proxy boundary: hop-by-hop headers (RFC 9110 section 7.6.1) and any
  * header named in `Connection` are dropped in both directions; X-Forwarded-For is appended,
- * X-Forwarded-Proto/Host and X-Real-IP are set, X-Request-Id is passed on.
+ * X-Forwarded-Proto/Host and X-Real-IP are set, X-Request-Id is passed on, and with tracing
+ * on, `traceparent` is replaced by velo's (trace-context.ts).
  */
 
 const HOP_BY_HOP = new Set([
@@ -35,6 +36,13 @@ export interface ForwardedInfo {
    * section 3.2.2: the Host field is ignored and the target's authority used instead).
    */
   authority?: string;
+  /**
+   * With tracing on: the W3C `traceparent` to send instead of the client's (velo's span as the
+   * parent). `traceContinued` false drops the client's `tracestate` too: it belongs to no valid
+   * trace (W3C Trace Context section 4.2). Undefined: both pass untouched like any header.
+   */
+  traceparent?: string;
+  traceContinued?: boolean;
 }
 
 /**
@@ -69,11 +77,13 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], connection
   let host: string | undefined;
   let forwardedProto: string | undefined;
   let forwardedHost: string | undefined;
+  const trace = info.traceparent;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
     const lower = name.toLowerCase();
     const value = rawHeaders[i + 1]!;
     if (HOP_BY_HOP.has(lower) || (extra !== undefined && extra.has(lower))) continue;
+    if (trace !== undefined && (lower === 'traceparent' || (lower === 'tracestate' && info.traceContinued !== true))) continue;
     if (SET_BY_PROXY.has(lower)) {
       if (lower === 'x-forwarded-for') xff = xff === undefined ? value : `${xff}, ${value}`;
       else if (lower === 'x-forwarded-proto') forwardedProto ??= value;
@@ -104,6 +114,7 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], connection
   );
   const originalHost = (info.trusted === true ? forwardedHost : undefined) ?? host;
   if (originalHost !== undefined) out.push('x-forwarded-host', originalHost);
+  if (trace !== undefined) out.push('traceparent', trace);
   return out;
 }
 

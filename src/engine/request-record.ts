@@ -7,6 +7,7 @@ import type { Pool } from '../upstream/pool.js';
 import type { Upstream } from '../upstream/upstream.js';
 import type { Tunnel } from './tunnel.js';
 import type { StickySessions } from '../balancing/sticky.js';
+import type { RequestTrace } from './trace-context.js';
 
 /**
  * How a request ended, in the spirit of Envoy's response flags: `-` normal, UF upstream connect
@@ -27,6 +28,12 @@ export interface RequestRecord {
   method: string;
   path: string;
   host: string | undefined;
+  /** The client's `Referer`; recorded only while `ForwardEnv.recordClientHeaders` (the `common` access-log format). */
+  referer?: string;
+  /** The client's `User-Agent`; recorded like `referer`. */
+  userAgent?: string;
+  /** The request's HTTP version (`1.1`); recorded like `referer`. */
+  httpVersion?: string;
   /** Status sent to the client; 499 when the client left before any. */
   status: number;
   pool: string | undefined;
@@ -41,6 +48,8 @@ export interface RequestRecord {
   bytesIn: number;
   bytesOut: number;
   termination: TerminationCause;
+  /** W3C trace-id (32 hex) of the request's traceparent; undefined when tracing is off. */
+  traceId?: string;
 }
 
 export type RequestObserver = (record: RequestRecord) => void;
@@ -92,4 +101,15 @@ export interface ForwardEnv {
   tunnels: Map<Tunnel, Upstream>;
   /** Signs and checks sticky cookies (`sticky.secret` or the per-start secret). */
   sticky: StickySessions;
+  /**
+   * The W3C trace of a request whose `traceparent` header is `header` (the caller's continued
+   * with a new span of velo's, or a new one); undefined when `tracing.propagate` is off.
+   */
+  trace(header: string | string[] | undefined): RequestTrace | undefined;
+  /**
+   * True when records must carry `referer` and `userAgent` (the `common` access-log format).
+   * Off otherwise: records cross threads and processes (workers, the store), and two strings
+   * of up to a few hundred bytes each per request are not free there.
+   */
+  readonly recordClientHeaders: boolean;
 }

@@ -1,5 +1,6 @@
 /**
- * The access log: one JSON line per finished request, written to stdout or appended to a file.
+ * The access log: one line per finished request (JSON, logfmt or nginx's combined format,
+ * access-line-formats.ts), written to stdout or appended to a file.
  * Lines are batched and written after the request has been answered; a slow or broken sink
  * drops lines (bounded memory) or switches the log off, and never blocks or crashes the proxy.
  */
@@ -8,44 +9,14 @@ import type { Writable } from 'node:stream';
 import type { AccessLogConfig } from '../config/types.js';
 import type { RequestRecord } from '../engine/request-record.js';
 import type { Logger } from '../log/logger.js';
+import { accessLineFormatter, formatAccessLine } from './access-line-formats.js';
+
+export { formatAccessLine };
 
 /** Lines held while the sink applies backpressure; beyond this they are dropped and counted. */
 const MAX_PENDING_BYTES = 8 * 1024 * 1024;
 /** A batch this large is written at once instead of waiting for the next turn of the event loop. */
 const FLUSH_BYTES = 64 * 1024;
-
-/**
- * One access-log entry as written (snake_case keys, milliseconds rounded to microseconds).
- * The backend of the last attempt is `backend` (its URL, which is also its id: the same string
- * as `url` and `id` in the admin API, `url` in events and process log lines, and the `backend`
- * label of the metrics) and `backend_name` (its `name` everywhere else). Both are null when no
- * backend was tried. The prefix is there because the line's subject is the request: a bare
- * `name` or `url` would read as the request's. See docs/observability.md.
- */
-export function formatAccessLine(r: RequestRecord): string {
-  return JSON.stringify({
-    time: new Date(r.at).toISOString(),
-    request_id: r.id,
-    client_ip: r.clientIp,
-    method: r.method,
-    host: r.host ?? null,
-    path: r.path,
-    status: r.status,
-    pool: r.pool ?? null,
-    backend: r.backend ?? null,
-    backend_name: r.backendName ?? null,
-    attempts: r.attempts,
-    upstream_ms: r.upstreamMs < 0 ? null : round3(r.upstreamMs),
-    total_ms: round3(r.totalMs),
-    bytes_in: r.bytesIn,
-    bytes_out: r.bytesOut,
-    termination: r.termination,
-  });
-}
-
-function round3(ms: number): number {
-  return Math.round(ms * 1000) / 1000;
-}
 
 /** A running access log: `observe` goes into `engine.observers`; `close()` flushes and ends it. */
 export class AccessLog {
@@ -66,6 +37,7 @@ export class AccessLog {
     private readonly logger: Logger,
     private readonly ownsStream: boolean,
     readonly target: string,
+    private readonly format: (record: RequestRecord) => string = formatAccessLine,
   ) {
     out.on('error', this.onError);
     out.on('drain', this.onDrain);
@@ -74,7 +46,7 @@ export class AccessLog {
   /** Queues one line; O(1) on the request path, the write happens on a later tick. */
   readonly observe = (record: RequestRecord): void => {
     if (this.disabled) return;
-    const line = formatAccessLine(record) + '\n';
+    const line = this.format(record) + '\n';
     if (this.pendingBytes + line.length > MAX_PENDING_BYTES) {
       if (this.dropped === 0) this.logger.warn('access log cannot keep up; dropping lines', { target: this.target });
       this.dropped += 1;
@@ -135,12 +107,14 @@ export class AccessLog {
 }
 
 /**
- * Opens the access log `config` asks for (stdout, or a file opened for appending), or returns
+ * Opens the access log `config` asks for (stdout, or a file opened for appending, in its
+ * `format`), or returns
  * undefined when it is switched off. `stdout` may be replaced (tests).
  */
 export function createAccessLog(config: AccessLogConfig, logger: Logger, stdout: Writable = process.stdout): AccessLog | undefined {
   if (!config.enabled) return undefined;
-  if (config.target === 'stdout' || config.target === '-') return new AccessLog(stdout, logger, false, 'stdout');
+  const format = accessLineFormatter(config.format);
+  if (config.target === 'stdout' || config.target === '-') return new AccessLog(stdout, logger, false, 'stdout', format);
   const file = createWriteStream(config.target, { flags: 'a' });
-  return new AccessLog(file, logger, true, config.target);
+  return new AccessLog(file, logger, true, config.target, format);
 }

@@ -2,6 +2,7 @@
 import test from 'ava';
 import type { RequestObserver, RequestRecord } from '../../src/engine/request-record.js';
 import { LogRing } from '../../src/cli/log-ring.js';
+import { parseRecordFilter } from '../../src/metrics/record-filter.js';
 
 function record(i: number, overrides: Partial<RequestRecord> = {}): RequestRecord {
   return {
@@ -80,4 +81,33 @@ test('log lines from the logger sink are shown as message and fields', (t) => {
       ['log', 'error', 'not json', ring.getSnapshot()[1]!.at],
     ],
   );
+});
+
+test('an access entry carries the fields a filter looks at, and nothing the pane does not need', (t) => {
+  const observers: RequestObserver[] = [];
+  const ring = new LogRing(observers);
+  ring.setLive(true);
+  observers[0]!(record(1, { status: 502, termination: 'UF', traceId: '4bf92f3577b34da6a3ce929d0e0e4736', userAgent: 'curl/8' }));
+  ring.sink(JSON.stringify({ level: 'info', msg: 'reloaded' }), 'info');
+  ring.publish();
+  const [access, log] = ring.getSnapshot();
+  t.deepEqual(access!.record, { status: 502, backend: 'http://127.0.0.1:9001', backendName: 'b1', pool: 'default', method: 'GET', path: '/items/1', termination: 'UF', totalMs: 3.25, clientIp: '10.1.2.3' });
+  t.is(log!.record, undefined, 'velo\'s own lines have no request');
+});
+
+test('with a filter the ring keeps only matching requests (and velo\'s own lines), so its capacity holds matches', (t) => {
+  const observers: RequestObserver[] = [];
+  const ring = new LogRing(observers, 3);
+  ring.setLive(true);
+  const parsed = parseRecordFilter('status:5xx');
+  if (!parsed.ok) throw new Error(parsed.error);
+  ring.setFilter(parsed.filter);
+  for (let i = 0; i < 20; i++) observers[0]!(record(i, { status: i % 10 === 0 ? 503 : 200 }));
+  ring.sink(JSON.stringify({ level: 'warn', msg: 'b1 is now unhealthy' }), 'warn');
+  ring.publish();
+  t.deepEqual(ring.getSnapshot().map((e) => (e.kind === 'access' ? e.text.split(' ').slice(0, 3).join(' ') : e.text)), ['GET /items/0 503', 'GET /items/10 503', 'b1 is now unhealthy']);
+  ring.setFilter(undefined);
+  observers[0]!(record(21));
+  ring.publish();
+  t.is(ring.getSnapshot().at(-1)!.text.split(' ')[1], '/items/21', 'cleared: every request again');
 });

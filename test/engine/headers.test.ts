@@ -146,3 +146,23 @@ for (const [xff, peer, expected] of XFF) {
     t.is(clientIpFromForwardedFor(xff, peer, (ip) => TRUSTED.has(ip)), expected);
   });
 }
+
+const VELO_TRACE = '00-4bf92f3577b34da6a3ce929d0e0e4736-0102030405060708-01';
+
+test('with tracing on, the client\'s traceparent (any spelling, every copy) is replaced by velo\'s, sent last; a continued trace keeps tracestate', (t) => {
+  const raw = ['Host', 'example.com', 'TraceParent', '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', 'tracestate', 'rojo=1', 'traceparent', 'x', 'Tracestate', 'congo=2'];
+  const out = upstreamRequestHeaders(raw, undefined, { ...INFO, traceparent: VELO_TRACE, traceContinued: true });
+  t.deepEqual(out, ['Host', 'example.com', 'tracestate', 'rojo=1', 'Tracestate', 'congo=2', ...appended('10.0.0.9'), 'traceparent', VELO_TRACE]);
+});
+
+test('with tracing on, a restarted trace drops the client\'s tracestate (W3C section 4.2)', (t) => {
+  const raw = ['Host', 'example.com', 'traceparent', 'garbage', 'tracestate', 'rojo=1'];
+  const out = upstreamRequestHeaders(raw, undefined, { ...INFO, traceparent: VELO_TRACE, traceContinued: false });
+  t.deepEqual(out, ['Host', 'example.com', ...appended('10.0.0.9'), 'traceparent', VELO_TRACE]);
+});
+
+test('with tracing off, traceparent and tracestate pass like any header, and none is added', (t) => {
+  const raw = ['Host', 'example.com', 'traceparent', 'garbage', 'tracestate', 'rojo=1'];
+  t.deepEqual(upstreamRequestHeaders(raw, undefined, INFO), ['Host', 'example.com', 'traceparent', 'garbage', 'tracestate', 'rojo=1', ...appended('10.0.0.9')]);
+  t.deepEqual(upstreamRequestHeaders(['Host', 'example.com'], undefined, INFO), ['Host', 'example.com', ...appended('10.0.0.9')]);
+});

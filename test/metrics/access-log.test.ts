@@ -15,7 +15,7 @@ import { Logger } from '../../src/log/logger.js';
 import { createAccessLog, formatAccessLine } from '../../src/metrics/access-log.js';
 import { client, eventually, get, startBackends, startVelo, refusingUrl } from '../integration/harness.js';
 
-const FIELDS = ['time', 'request_id', 'client_ip', 'method', 'host', 'path', 'status', 'pool', 'backend', 'backend_name', 'attempts', 'upstream_ms', 'total_ms', 'bytes_in', 'bytes_out', 'termination'];
+const FIELDS = ['time', 'request_id', 'client_ip', 'method', 'host', 'path', 'status', 'pool', 'backend', 'backend_name', 'attempts', 'upstream_ms', 'total_ms', 'bytes_in', 'bytes_out', 'termination', 'trace_id'];
 
 function captureLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = [];
