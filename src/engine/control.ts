@@ -11,6 +11,7 @@ import { describeStrategies, resolveStrategyName } from '../balancing/registry.j
 import { backendUrlProblem, normalizeBackendUrl } from '../config/schema.js';
 import type { BackendConfig, PoolConfig, StrategyName, VeloConfig } from '../config/types.js';
 import { ConfigError, VeloError } from '../errors.js';
+import { ownedByStrictDns } from '../config/schema-dns.js';
 import { backendRef } from '../metrics/event-log.js';
 import type { Pool } from '../upstream/pool.js';
 import { PROVIDER_SOURCES, type BackendSource, type Upstream } from '../upstream/upstream.js';
@@ -412,7 +413,8 @@ export class Control {
   }
 
   private reconcileBackends(pool: Pool, pc: PoolConfig, result: { added: number; removed: number; kept: number }): void {
-    const wanted = new Map<string, BackendConfig>(pc.backends.map((b) => [normalizeBackendUrl(b.url), b]));
+    // In DNS strict mode a named backend is its addresses, which the DNS provider reconciles.
+    const wanted = new Map<string, BackendConfig>(pc.backends.filter((b) => !ownedByStrictDns(pc, b)).map((b) => [normalizeBackendUrl(b.url), b]));
     for (const u of [...pool.upstreams]) {
       // Discovered backends follow their provider, not the file.
       if (PROVIDER_SOURCES.has(u.source)) continue;
