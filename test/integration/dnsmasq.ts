@@ -7,14 +7,17 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { Resolver } from 'node:dns/promises';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 
+/** Debian installs it in /usr/sbin, which is not on every user's PATH. */
+const DNSMASQ = existsSync('/usr/sbin/dnsmasq') ? '/usr/sbin/dnsmasq' : 'dnsmasq';
+
 /** True when `dnsmasq` can be run (CI installs it: .ci/run). */
 export function dnsmasqInstalled(): boolean {
-  return spawnSync('dnsmasq', ['--version'], { stdio: 'ignore' }).status === 0;
+  return spawnSync(DNSMASQ, ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
 /** One SRV record: `_http._tcp.api.internal` -> target:port, priority, weight (RFC 2782). */
@@ -74,7 +77,7 @@ export async function startDnsmasq(t: ExecutionContext, hosts: Record<string, st
       '--host-record=ready.internal,127.0.0.1', '--pid-file=', `--user=${userInfo().username}`, '--log-facility=-',
       ...records.map((s) => `--srv-host=${s.name},${s.target},${s.port},${s.priority ?? 0},${s.weight ?? 1}`),
     ];
-    const proc = spawn('dnsmasq', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn(DNSMASQ, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let exited = false;
     proc.on('exit', () => (exited = true));
     proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
