@@ -128,7 +128,8 @@ dnsTest('SRV: host, port and weight from the records of the lowest priority; a r
     { name, target: 'backup.internal', port: backup.port, priority: 20, weight: 100 },
   ];
   const dns = await startDnsmasq(t, { 'web1.internal': ['127.0.0.2'], 'web2.internal': ['127.0.0.3'], 'backup.internal': ['127.0.0.4'] }, records);
-  const velo = await start(t, `${HEALTH}strategy: weighted-round-robin\nsrv: ${name}\ndns: { servers: ["${dns.server}"], min_ttl: 200ms, max_ttl: 1s }\n`);
+  // Its own pool name: single-mode answers are per process and pool name, and tests share the process.
+  const velo = await start(t, `pools:\n  - name: srv\n    ${HEALTH}    strategy: weighted-round-robin\n    srv: ${name}\n    dns: { servers: ["${dns.server}"], min_ttl: 200ms, max_ttl: 1s }\n`);
   const weights = (): string[] => velo.engine.pools[0]!.upstreams.map((u) => `${u.name} w${u.weight} ${u.source}`).sort();
   t.deepEqual(weights(), [`web1.internal:${w1.port} w10 dns`, `web2.internal:${w2.port} w30 dns`]);
   const agent = client(t);
