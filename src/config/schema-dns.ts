@@ -63,10 +63,13 @@ export function readDns(r: MapReader, backends: readonly BackendConfig[], tlsSer
     maxTtlMs = minTtlMs;
   }
   const mode = m.oneOf('mode', d.mode, ['single', 'strict']);
+  const srv = readSrv(r);
   if (mode === 'strict' && tlsServername === undefined) {
-    const https = backends.find((b) => b.url.startsWith('https:') && hasHostName(b.url));
     // The backend is then reached by IP: the certificate must be checked against the name.
+    const https = backends.find((b) => b.url.startsWith('https:') && hasHostName(b.url));
     if (https !== undefined) m.c.report(m.at('mode'), m.get('mode'), `strict mode reaches ${https.url} by its addresses, so TLS needs the name to check`, `set tls.servername: ${new URL(https.url).hostname}`);
+    const httpsSrv = srv.find((name) => name.startsWith('_https.'));
+    if (https === undefined && httpsSrv !== undefined) m.c.report(m.at('mode'), m.get('mode'), `strict mode reaches the targets of ${httpsSrv} by their addresses, so TLS needs the name to check`, 'set tls.servername to the name the certificates carry');
   }
   return {
     mode,
@@ -74,7 +77,7 @@ export function readDns(r: MapReader, backends: readonly BackendConfig[], tlsSer
     minTtlMs,
     maxTtlMs,
     allowUnresolved: m.bool('allow_unresolved', d.allowUnresolved),
-    srv: readSrv(r),
+    srv,
   };
 }
 

@@ -115,6 +115,10 @@ export class Control {
     const weight = input.weight ?? 1;
     checkWeight(weight);
     const id = normalizeBackendUrl(input.url);
+    if (ownedByStrictDns(pool.config, { url: id, weight })) {
+      // In strict mode a name is its addresses, which only the DNS provider adds (docs/discovery.md).
+      throw new VeloError('E_BAD_REQUEST', `pool "${poolName}" resolves host names in DNS strict mode: add an address such as http://10.0.0.7:8080, or the name in the config file`);
+    }
     if (pool.upstreams.some((u) => u.id === id)) throw new VeloError('E_CONFLICT', `${id} is already in pool "${poolName}"`);
     if (input.name !== undefined && pool.upstreams.some((u) => u.name === input.name)) {
       throw new VeloError('E_CONFLICT', `a backend named "${input.name}" is already in pool "${poolName}"`);

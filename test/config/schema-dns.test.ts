@@ -31,6 +31,7 @@ const BAD: Array<[string, string, number, number, RegExp]> = [
   ['backends: [http://a.internal]\ndns: { ttl: 5s }\n', 'dns.ttl', 2, 8, /min_ttl|max_ttl/],
   ['srv: api.internal\n', 'srv', 1, 6, /_http\._tcp\.api\.internal/],
   ['backends: [https://a.internal]\ndns: { mode: strict }\n', 'dns.mode', 2, 14, /tls\.servername: a\.internal/],
+  ['srv: _https._tcp.a.internal\ndns: { mode: strict }\n', 'dns.mode', 2, 14, /targets of _https\._tcp\.a\.internal.*tls\.servername/],
 ];
 
 for (const [text, path, line, column, hint] of BAD) {
