@@ -50,7 +50,8 @@ export class DnsLookupError extends Error {
 const NO_RECORDS = new Set(['ENOTFOUND', 'ENODATA']);
 /** RFC 6761 section 6.3: localhost names are the loopback addresses, whatever a server says. */
 const LOCALHOST = /^(.+\.)?localhost\.?$/i;
-const LOCALHOST_TTL_SECONDS = 86_400;
+/** What an answer given without a query (localhost, an IP literal) counts as: max_ttl clamps it. */
+const FIXED_TTL_SECONDS = 86_400;
 
 function codeOf(err: unknown): string {
   return typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'EFAIL';
@@ -72,11 +73,11 @@ export function createDnsResolver(servers: readonly string[], options: { timeout
   return {
     async resolveAddresses(name) {
       const literal = isIP(name);
-      if (literal !== 0) return [{ address: name, family: literal as 4 | 6, ttlSeconds: LOCALHOST_TTL_SECONDS }];
+      if (literal !== 0) return [{ address: name, family: literal as 4 | 6, ttlSeconds: FIXED_TTL_SECONDS }];
       if (LOCALHOST.test(name)) {
         return [
-          { address: '127.0.0.1', family: 4, ttlSeconds: LOCALHOST_TTL_SECONDS },
-          { address: '::1', family: 6, ttlSeconds: LOCALHOST_TTL_SECONDS },
+          { address: '127.0.0.1', family: 4, ttlSeconds: FIXED_TTL_SECONDS },
+          { address: '::1', family: 6, ttlSeconds: FIXED_TTL_SECONDS },
         ];
       }
       const [v4, v6] = await Promise.all([family(name, 4), family(name, 6)]);
