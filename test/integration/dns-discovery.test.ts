@@ -145,3 +145,46 @@ dnsTest('SRV: host, port and weight from the records of the lowest priority; a r
   t.true(leaving.draining && leaving.removed);
   t.deepEqual(weights(), [`web2.internal:${w2.port} w30 dns`]);
 });
+
+dnsTest('with --workers 2: strict backends reach the workers and follow DNS; single-mode workers resolve the name with dns.servers themselves', async (t) => {
+  const [b2, b3] = await twoHostBackends(t);
+  const dns = await startDnsmasq(t, { 'api.internal': ['127.0.0.2', '127.0.0.3'], 'one.internal': ['127.0.0.2'] });
+  const settings = `dns: { servers: ["${dns.server}"], min_ttl: 200ms, max_ttl: 1s`;
+  const yaml = [
+    'pools:',
+    '  - name: workers-strict',
+    '    match: { path_prefix: /s }',
+    `    ${HEALTH}    backends: ["http://api.internal:${b2.port}"]`,
+    `    ${settings}, mode: strict }`,
+    '  - name: workers-single',
+    '    match: { path_prefix: /n }',
+    `    ${HEALTH}    backends: ["http://one.internal:${b2.port}"]`,
+    `    ${settings} }`,
+    '',
+  ].join('\n');
+  const config = parseConfigText(yaml, undefined, { flags: { port: 0, host: '127.0.0.1', adminPort: 0 } });
+  const running = await launch(config, undefined, new Logger('silent'), { watchFile: false, accessLog: false, workers: 2 });
+  t.teardown(() => running.shutdown().then(() => undefined));
+  const url = `http://127.0.0.1:${running.engine.address.port}`;
+  // A new connection per request, so the kernel spreads them over both workers.
+  const fresh = async (path: string): Promise<number> => {
+    const res = await request(`${url}${path}`, { headers: { connection: 'close' } });
+    await res.body.dump();
+    return res.statusCode;
+  };
+  await eventually(async () => {
+    await fresh('/s');
+    return b2.requests > 0 && b3.requests > 0;
+  }, 10_000, 'strict traffic on both addresses through the workers');
+  const before = b2.requests;
+  for (let i = 0; i < 6; i++) t.is(await fresh('/n'), 200, 'the single-mode name resolves in the workers');
+  t.is(b2.requests, before + 6);
+
+  await dns.setHosts({ 'api.internal': ['127.0.0.3'], 'one.internal': ['127.0.0.2'] });
+  const strict = running.engine.pools.find((p) => p.name === 'workers-strict')!;
+  await eventually(() => strict.upstreams.length === 1, 5000, '127.0.0.2 gone from the strict pool');
+  await running.control.settled();
+  const b2Before = b2.requests;
+  for (let i = 0; i < 10; i++) t.is(await fresh('/s'), 200);
+  t.is(b2.requests, b2Before, 'no worker sends to the address DNS no longer gives');
+});
