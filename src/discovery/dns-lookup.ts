@@ -6,7 +6,9 @@
  * (`publishAnswer`); a process without a provider (a forwarding worker) asks the same servers
  * itself on first use and again, in the background, once the answer's TTL (clamped to
  * `dns.min_ttl`..`dns.max_ttl`) has passed. A failed refresh keeps the last good answer.
- * Addresses are handed out in turn, so connections spread over a name's addresses.
+ * Addresses are handed out in turn, so connections spread over a name's addresses. Answers are
+ * kept by pool name: one process runs one engine (tests that run several give their DNS pools
+ * distinct names).
  */
 import type { LookupAddress, LookupOptions } from 'node:dns';
 import type { PoolConfig, PoolDnsConfig } from '../config/types.js';

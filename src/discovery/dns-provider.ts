@@ -77,6 +77,7 @@ function clock(ms: number | undefined): string {
   return ms === undefined ? '?' : new Date(ms).toISOString().slice(11, 19);
 }
 
+/** One pool's DNS discovery: `start()` resolves once, then rounds follow the TTL until `stop()`. */
 export class DnsProvider {
   private timer: unknown;
   private stopped = false;
