@@ -22,6 +22,8 @@ import { startAdminServer, type AdminServer } from '../admin/server.js';
 import { createAccessLog } from '../metrics/access-log.js';
 import { availableParallelism } from 'node:os';
 import { ClusterPrimary } from '../cluster/primary.js';
+import { startDiscovery, type Discovery } from '../discovery/index.js';
+import { registerDnsMetrics } from '../metrics/prometheus.js';
 
 export interface StartFlags {
   config?: string;
@@ -197,9 +199,22 @@ export async function launch(
       throw new Error(`admin API on ${config.admin.host}:${config.admin.port}: ${(err as Error).message}`, { cause: err });
     }
   }
+  // DNS discovery: every name is resolved once before the port is bound, so a name that never
+  // resolved fails the start (unless allow_unresolved); pools that gain dns: on reload follow.
+  let discovery: Discovery;
+  try {
+    const metrics = admin?.metrics;
+    discovery = await startDiscovery(engine, control, { onActive: (d) => metrics !== undefined && registerDnsMetrics(metrics, () => d.status()) });
+  } catch (err) {
+    stopWatching();
+    await admin?.close();
+    await accessLog?.close();
+    throw err;
+  }
   try {
     await engine.start();
   } catch (err) {
+    discovery.stop();
     stopWatching();
     await admin?.close();
     await accessLog?.close();
@@ -213,6 +228,7 @@ export async function launch(
   const shutdown = (): Promise<StopSummary> => {
     stopping ??= (async () => {
       stopWatching();
+      discovery.stop();
       const began = Date.now();
       const unguard = guardDrain(engine, logger, began + engine.config.shutdownTimeoutMs);
       try {

@@ -120,5 +120,20 @@ export const POOL_DEFAULTS = deepFreeze({
   slowStartMs: 0,
 } satisfies Omit<PoolConfig, 'name' | 'match' | 'backends'>);
 
+/** Defaults of a pool's `dns:` section (src/discovery); deeply frozen. */
+export const DNS_DEFAULTS = deepFreeze({
+  mode: 'single' as 'single' | 'strict',
+  /** Empty: the name servers of /etc/resolv.conf. */
+  servers: [] as string[],
+  /** A TTL of 0 or 1 s (RFC 1035 allows it) must not become a query loop. */
+  minTtlMs: 5_000,
+  /** A TTL of a day must not hide a moved backend for a day. */
+  maxTtlMs: 300_000,
+  allowUnresolved: false,
+  /** One query's timeout and tries (c-ares `timeout`, `tries`): a dead server is known in about 4 s. */
+  queryTimeoutMs: 2_000,
+  queryTries: 2,
+});
+
 /** Name of the single pool of the short form. */
 export const DEFAULT_POOL_NAME = 'default';

@@ -9,6 +9,7 @@ import type { BackendConfig, PoolConfig, PoolMatch, StrategyName, UpstreamTlsCon
 import { backendUrlProblem, normalizeBackendUrl } from './backend-url.js';
 import { POOL_DEFAULTS } from './defaults.js';
 import { readRateLimit } from './schema-rate-limit.js';
+import { readDns } from './schema-dns.js';
 import { describeNode, IssueCollector, MapReader, readList, readNumber, readString } from './schema-node.js';
 
 /** Every key a pool may have, as written in the file. */
@@ -29,6 +30,8 @@ export const POOL_KEYS = [
   'panic_threshold',
   'slow_start',
   'tls',
+  'dns',
+  'srv',
 ] as const;
 
 const POOL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -301,7 +304,7 @@ export function readPool(r: MapReader, defaultName: string | undefined, baseDir?
   const queue = r.map('queue', ['size', 'timeout']);
   const timeouts = r.map('timeouts', ['connect', 'response', 'idle', 'tunnel']);
   const tls = readUpstreamTls(r, baseDir);
-  return {
+  const pool: PoolConfig = {
     name: readPoolName(r, defaultName),
     match: readMatch(r),
     strategy: (strategyNode !== undefined ? readStrategy(r.c, strategyNode, r.at('strategy')) : undefined) ?? d.strategy,
@@ -329,4 +332,6 @@ export function readPool(r: MapReader, defaultName: string | undefined, baseDir?
     slowStartMs: r.duration('slow_start', d.slowStartMs),
     ...(tls !== undefined ? { tls } : {}),
   };
+  const dns = readDns(r, pool.backends, tls?.servername);
+  return dns !== undefined ? { ...pool, dns } : pool;
 }

@@ -83,6 +83,11 @@ timeouts:
 # (default: the backend URL's host), and verify: false to skip checks (logged as a warning).
 # tls: { ca: ca.pem, cert: client.pem, key: client.key, servername: api.internal, verify: true }
 
+# DNS discovery (docs/discovery.md): backends named by host re-resolved on the record's TTL;
+# single: one backend per name, new connections follow it; strict: one backend per address.
+# dns: { mode: single, servers: [10.0.0.2:53], min_ttl: 5s, max_ttl: 5m, allow_unresolved: false }
+# srv: _http._tcp.api.internal      # host, port and weight from SRV records (Consul, Kubernetes)
+
 # In-flight requests per backend; 0 means unlimited.
 max_connections: 0
 

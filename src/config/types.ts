@@ -161,6 +161,26 @@ export interface PoolConfig {
   slowStartMs: number;
   /** TLS settings for https backends; undefined uses Node's defaults (system CAs, verify). */
   tls?: UpstreamTlsConfig;
+  /** DNS discovery (`dns:` and `srv:` keys, src/discovery); undefined: host names are left to the system resolver. */
+  dns?: PoolDnsConfig;
+}
+
+/**
+ * How a pool's host names are resolved (src/discovery/dns-provider.ts). `single`: one backend per
+ * name, new connections go to its current address; `strict` (Envoy's strict_dns): every address
+ * is a backend of its own.
+ */
+export interface PoolDnsConfig {
+  mode: 'single' | 'strict';
+  /** Name servers as `ip` or `ip:port` (`[v6]:port`); empty: those of /etc/resolv.conf. */
+  servers: string[];
+  /** Bounds of the re-resolve interval: the answer's TTL (RFC 1035 section 3.2.1) clamped to them, ms. */
+  minTtlMs: number;
+  maxTtlMs: number;
+  /** Start even when a name does not resolve (its backends appear once it does). */
+  allowUnresolved: boolean;
+  /** SRV names (RFC 2782), e.g. `_http._tcp.api.internal`: host, port and weight of each backend. */
+  srv: string[];
 }
 
 /** How velo connects to https backends (undici `connect` options). */

@@ -11,6 +11,7 @@ import { describeStrategies, resolveStrategyName } from '../balancing/registry.j
 import { backendUrlProblem, normalizeBackendUrl } from '../config/schema.js';
 import type { BackendConfig, PoolConfig, StrategyName, VeloConfig } from '../config/types.js';
 import { ConfigError, VeloError } from '../errors.js';
+import { ownedByStrictDns } from '../config/schema-dns.js';
 import { backendRef } from '../metrics/event-log.js';
 import type { Pool } from '../upstream/pool.js';
 import { PROVIDER_SOURCES, type BackendSource, type Upstream } from '../upstream/upstream.js';
@@ -114,6 +115,10 @@ export class Control {
     const weight = input.weight ?? 1;
     checkWeight(weight);
     const id = normalizeBackendUrl(input.url);
+    if (ownedByStrictDns(pool.config, { url: id, weight })) {
+      // In strict mode a name is its addresses, which only the DNS provider adds (docs/discovery.md).
+      throw new VeloError('E_BAD_REQUEST', `pool "${poolName}" resolves host names in DNS strict mode: add an address such as http://10.0.0.7:8080, or the name in the config file`);
+    }
     if (pool.upstreams.some((u) => u.id === id)) throw new VeloError('E_CONFLICT', `${id} is already in pool "${poolName}"`);
     if (input.name !== undefined && pool.upstreams.some((u) => u.name === input.name)) {
       throw new VeloError('E_CONFLICT', `a backend named "${input.name}" is already in pool "${poolName}"`);
@@ -412,7 +417,8 @@ export class Control {
   }
 
   private reconcileBackends(pool: Pool, pc: PoolConfig, result: { added: number; removed: number; kept: number }): void {
-    const wanted = new Map<string, BackendConfig>(pc.backends.map((b) => [normalizeBackendUrl(b.url), b]));
+    // In DNS strict mode a named backend is its addresses, which the DNS provider reconciles.
+    const wanted = new Map<string, BackendConfig>(pc.backends.filter((b) => !ownedByStrictDns(pc, b)).map((b) => [normalizeBackendUrl(b.url), b]));
     for (const u of [...pool.upstreams]) {
       // Discovered backends follow their provider, not the file.
       if (PROVIDER_SOURCES.has(u.source)) continue;

@@ -117,7 +117,7 @@ export const networkProbe: Probe = async (upstream, config) => {
   const elapsed = (): number => Math.round((performance.now() - started) * 100) / 100;
   if (config.type === 'tcp') {
     return await new Promise<ProbeResult>((resolve) => {
-      const socket = net.connect({ host: upstream.url.hostname, port: Number(upstream.url.port || (upstream.url.protocol === 'https:' ? 443 : 80)) });
+      const socket = net.connect({ host: upstream.url.hostname, port: Number(upstream.url.port || (upstream.url.protocol === 'https:' ? 443 : 80)), ...(upstream.lookup !== undefined ? { lookup: upstream.lookup } : {}) });
       socket.setTimeout(config.timeoutMs);
       const done = (ok: boolean, detail?: string): void => {
         socket.destroy();

@@ -4,8 +4,8 @@
  */
 import type { Upstream } from '../upstream/upstream.js';
 
-/** `cluster`: the Redis link of many instances (connected, lost, back). */
-export type EventKind = 'health' | 'circuit' | 'admin' | 'reload' | 'lifecycle' | 'outlier' | 'error' | 'cluster';
+/** `cluster`: the Redis link of many instances (connected, lost, back); `discovery`: DNS answers and lookup failures. */
+export type EventKind = 'health' | 'circuit' | 'admin' | 'reload' | 'lifecycle' | 'outlier' | 'error' | 'cluster' | 'discovery';
 export type EventLevel = 'info' | 'warn' | 'error';
 
 export interface EngineEvent {

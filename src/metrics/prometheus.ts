@@ -282,6 +282,55 @@ export class VeloMetrics {
   }
 }
 
+/** One DNS name as `/metrics` shows it (src/discovery/index.ts `DnsNameStatus`). */
+export interface DnsMetricsRow {
+  pool: string;
+  name: string;
+  failuresTotal: number;
+  /** Wall-clock ms of the last good answer; undefined while the name never resolved. */
+  lastSuccessAt?: number;
+  answers: number;
+}
+
+/**
+ * Registers the `velo_dns_*` series on `metrics` (idempotent); the DNS discovery calls it once
+ * some pool uses DNS, so instances without DNS export none of them.
+ */
+export function registerDnsMetrics(metrics: VeloMetrics, view: () => readonly DnsMetricsRow[]): void {
+  const registers = [metrics.registry];
+  if (metrics.registry.getSingleMetric('velo_dns_lookup_failures_total') !== undefined) return;
+  new Counter({
+    name: 'velo_dns_lookup_failures_total',
+    help: 'Failed DNS lookups (timeout, refused, no record) of a pool\'s name; the last good answer stays in use.',
+    labelNames: ['pool', 'name'],
+    registers,
+    collect() {
+      this.reset();
+      for (const r of view()) this.inc({ pool: r.pool, name: r.name }, r.failuresTotal);
+    },
+  });
+  new Gauge({
+    name: 'velo_dns_last_success_timestamp_seconds',
+    help: 'Unix time of the last good DNS answer for a pool\'s name (absent while it never resolved).',
+    labelNames: ['pool', 'name'],
+    registers,
+    collect() {
+      this.reset();
+      for (const r of view()) if (r.lastSuccessAt !== undefined) this.set({ pool: r.pool, name: r.name }, r.lastSuccessAt / 1000);
+    },
+  });
+  new Gauge({
+    name: 'velo_dns_answers',
+    help: 'Addresses (A and AAAA) or SRV records in the answer in use for a pool\'s name.',
+    labelNames: ['pool', 'name'],
+    registers,
+    collect() {
+      this.reset();
+      for (const r of view()) this.set({ pool: r.pool, name: r.name }, r.answers);
+    },
+  });
+}
+
 function remove<T>(list: T[], item: T): void {
   const i = list.indexOf(item);
   if (i >= 0) list.splice(i, 1);

@@ -18,6 +18,7 @@ import diagnostics from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
 import { buildConnector } from 'undici';
 import type { UpstreamTlsOptions } from './upstream-tls.js';
+import type { ConnectLookup } from '../discovery/dns-lookup.js';
 
 /** What velo knows about one backend connection, shared with the attempt that used it. */
 export interface ConnectionUse {
@@ -89,6 +90,13 @@ export interface ConnectorOptions {
   tls?: UpstreamTlsOptions;
   /** Track requests per socket and drop unsolicited `100 Continue` (false for health probes). Default true. */
   instrument?: boolean;
+  /**
+   * `net.connect`'s `lookup`: resolves the backend's host name for each new connection. Set only
+   * for a DNS `single`-mode backend named by host (src/discovery/dns-lookup.ts), so new
+   * connections follow velo's resolver and `dns.servers`; unset, the system resolver is used
+   * and nothing is added to the connection path.
+   */
+  lookup?: ConnectLookup;
 }
 
 /** Builds the `connect` function for an undici Pool (see the module comment for what it adds). */
@@ -97,6 +105,7 @@ export function createConnector(options: ConnectorOptions): buildConnector.conne
   const base = buildConnector({
     timeout: options.timeoutMs,
     allowHalfOpen: true,
+    ...(options.lookup !== undefined ? { lookup: options.lookup } : {}),
     ...(tls !== undefined ? { ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.servername, rejectUnauthorized: tls.rejectUnauthorized } : {}),
   } as buildConnector.BuildOptions);
   return (opts, callback) =>

@@ -6,6 +6,8 @@ import { createStrategy } from '../balancing/registry.js';
 import type { PickContext, Strategy } from '../balancing/strategy.js';
 import type { BackendConfig, PoolConfig, StrategyName } from '../config/types.js';
 import { normalizeBackendUrl } from '../config/schema.js';
+import { ownedByStrictDns } from '../config/schema-dns.js';
+import { configureDnsLookup } from '../discovery/dns-lookup.js';
 import { RetryBudget } from '../resilience/retry-policy.js';
 import { AdmissionQueue } from '../resilience/queue.js';
 import { OutlierDetector } from '../resilience/outlier-detector.js';
@@ -50,7 +52,8 @@ export class Pool {
     this.queue = new AdmissionQueue(config.queue);
     this.outliers = new OutlierDetector(config.outlier, deps.clock, (u, ms) => deps.onEject?.(this, u, ms));
     this.rateLimiter = new RateLimiter(config.rateLimit, deps.clock);
-    for (const b of config.backends) this.add(b);
+    // In DNS strict mode a named backend is its addresses, which the DNS provider adds.
+    for (const b of config.backends) if (!ownedByStrictDns(config, b)) this.add(b);
   }
 
   get strategyName(): StrategyName {
@@ -157,6 +160,7 @@ export class Pool {
     this.queue.config = config.queue;
     this.outliers.config = config.outlier;
     this.rateLimiter.config = config.rateLimit;
+    configureDnsLookup(config);
     for (const u of this.upstreams) {
       u.breaker.updateConfig(config.circuitBreaker);
       u.slowStartMs = config.slowStartMs;

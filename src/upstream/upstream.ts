@@ -12,6 +12,7 @@ import { CircuitBreaker } from '../resilience/circuit-breaker.js';
 import { LatencyWindow } from '../metrics/latency-window.js';
 import { createConnector } from './connector.js';
 import { upstreamTlsOptions } from './upstream-tls.js';
+import { connectLookup, type ConnectLookup } from '../discovery/dns-lookup.js';
 
 export interface UpstreamCounters {
   /** Attempts that reached this backend and ended (any outcome). */
@@ -103,8 +104,10 @@ export class Upstream implements Balanceable {
   onSlotFree: () => void = () => {};
   /** Keep-alive connection pool to this backend (undici). */
   readonly dispatcher: UndiciPool;
-  /** For https backends: a small pool with the same TLS settings for health probes (undefined for http). */
+  /** For https backends and DNS `single`-mode names: a small pool with the same TLS settings and lookup for health probes (else undefined). */
   readonly probeDispatcher: UndiciPool | undefined;
+  /** Resolves the host for new connections (DNS `single` mode, src/discovery/dns-lookup.ts); undefined: the system resolver. */
+  readonly lookup: ConnectLookup | undefined;
   private readonly clock: () => number;
 
   constructor(id: string, config: { url: string; weight: number; name?: string; drain?: boolean; maintenance?: boolean }, pool: PoolConfig, deps: UpstreamDeps) {
@@ -123,13 +126,15 @@ export class Upstream implements Balanceable {
     this.slowStartMs = pool.slowStartMs;
     this.maxConnections = pool.maxConnections;
     const tls = this.url.protocol === 'https:' ? upstreamTlsOptions(pool.tls, this.url) : undefined;
+    this.lookup = connectLookup(pool, this.url);
+    const lookup = this.lookup;
     this.dispatcher = new UndiciPool(this.url.origin, {
       // velo's own limit rules (max_connections, then the pool's queue with its timeout): undici
       // must never queue a request silently behind connections that slow clients hold, which
       // its old fixed 256 did (a request queued in undici has no timer of its own).
       connections: pool.maxConnections > 0 ? pool.maxConnections : null,
       pipelining: 1,
-      connect: createConnector({ timeoutMs: pool.timeouts.connectMs, tls }),
+      connect: createConnector({ timeoutMs: pool.timeouts.connectMs, tls, lookup }),
       headersTimeout: pool.timeouts.responseMs,
       bodyTimeout: pool.timeouts.idleMs,
       keepAliveTimeout: pool.timeouts.idleMs,
@@ -137,6 +142,11 @@ export class Upstream implements Balanceable {
     });
     // A pool-level socket error must never become an unhandled 'error' event.
     this.dispatcher.on('connectionError', () => {});
+    if (tls === undefined && lookup !== undefined) {
+      // Health probes must reach the address requests reach (velo's resolver, not the system's).
+      this.probeDispatcher = new UndiciPool(this.url.origin, { connections: 2, connect: createConnector({ timeoutMs: pool.timeouts.connectMs, instrument: false, lookup }) });
+      this.probeDispatcher.on('connectionError', () => {});
+    }
     if (tls !== undefined) {
       // One constant servername per backend: undici reconnects when a request's differs from
       // the connection's, and would take it from each client's Host header (the connector
@@ -144,7 +154,7 @@ export class Upstream implements Balanceable {
       const servername = tls.servername ?? this.url.host;
       const dispatch = this.dispatcher.dispatch.bind(this.dispatcher);
       this.dispatcher.dispatch = (opts, handler) => dispatch({ ...opts, servername } as typeof opts, handler);
-      this.probeDispatcher = new UndiciPool(this.url.origin, { connections: 2, connect: createConnector({ timeoutMs: pool.timeouts.connectMs, tls, instrument: false }) });
+      this.probeDispatcher = new UndiciPool(this.url.origin, { connections: 2, connect: createConnector({ timeoutMs: pool.timeouts.connectMs, tls, instrument: false, lookup }) });
       this.probeDispatcher.on('connectionError', () => {});
     }
   }
