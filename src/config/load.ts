@@ -250,7 +250,8 @@ function checkMerged(config: VeloConfig, validated: ValidatedConfig): { issues: 
   const issues: ConfigIssue[] = [];
   const warnings: ConfigIssue[] = [];
   for (const [i, pool] of config.pools.entries()) {
-    if (pool.backends.length > 0) continue;
+    // With Docker discovery, containers fill the pools: an empty one is expected, not a mistake.
+    if (pool.backends.length > 0 || config.providers?.docker !== undefined) continue;
     const prefix = validated.poolPaths[i] ?? `pools[${i}]`;
     const path = prefix === '' ? 'backends' : `${prefix}.backends`;
     // Entries that were listed but invalid are reported already; "no backends" would be noise.
