@@ -26,7 +26,8 @@ if ! ready; then
   for extra in "" "--bridge=none" "--bridge=none --storage-driver=vfs"; do
     echo "docker-test-env: starting dockerd --iptables=false $extra (log: $LOG)" >&2
     # shellcheck disable=SC2086
-    setsid nohup dockerd --iptables=false $extra >>"$LOG" 2>&1 </dev/null &
+    # 9>&-: dockerd must not inherit (and so hold forever) this script's lock.
+    setsid nohup dockerd --iptables=false $extra >>"$LOG" 2>&1 </dev/null 9>&- &
     pid=$!
     for _ in $(seq 1 60); do
       if ready; then started=yes; break; fi
