@@ -32,6 +32,48 @@ export interface DockerEvent {
 /** Docker could not be reached, or answered with an error; the message names the endpoint. */
 export class DockerApiError extends Error {
   override readonly name = 'DockerApiError';
+  constructor(
+    message: string,
+    options?: { cause?: unknown },
+    /** The daemon's HTTP status, when it answered. */
+    readonly status?: number,
+  ) {
+    super(message, options);
+  }
+}
+
+/** `GET /containers/{id}/json`, the fields velo reads. */
+interface DockerInspect {
+  Id: string;
+  Name: string;
+  State: { Status: string };
+  Config: { Labels: Record<string, string> | null; ExposedPorts?: Record<string, object> | null };
+  HostConfig?: { NetworkMode?: string };
+  NetworkSettings?: {
+    Networks?: Record<string, { IPAddress?: string; GlobalIPv6Address?: string }> | null;
+    Ports?: Record<string, Array<{ HostIp: string; HostPort: string }> | null> | null;
+  };
+}
+
+/** An inspect answer in the listing's shape, so one reader (docker-labels.ts) serves both. */
+function fromInspect(i: DockerInspect): DockerContainer {
+  const ports: NonNullable<DockerContainer['Ports']> = [];
+  const keys = new Set([...Object.keys(i.Config.ExposedPorts ?? {}), ...Object.keys(i.NetworkSettings?.Ports ?? {})]);
+  for (const key of keys) {
+    const [port, type = 'tcp'] = key.split('/');
+    const bindings = i.NetworkSettings?.Ports?.[key] ?? [];
+    if (bindings.length === 0) ports.push({ PrivatePort: Number(port), Type: type });
+    for (const b of bindings) ports.push({ PrivatePort: Number(port), PublicPort: Number(b.HostPort), IP: b.HostIp, Type: type });
+  }
+  return {
+    Id: i.Id,
+    Names: [i.Name],
+    Labels: i.Config.Labels,
+    State: i.State.Status,
+    Ports: ports,
+    HostConfig: i.HostConfig ?? {},
+    NetworkSettings: { Networks: i.NetworkSettings?.Networks ?? {} },
+  };
 }
 
 /** Where to reach the daemon: a unix socket, or an HTTP origin for `tcp://` and `http://`. */
@@ -64,6 +106,22 @@ export class DockerApi {
     const filters = encodeURIComponent(JSON.stringify({ label: [label] }));
     const res = await this.call(`/containers/json?filters=${filters}`, AbortSignal.timeout(this.timeoutMs));
     return (await res.body.json()) as DockerContainer[];
+  }
+
+  /**
+   * One container as the daemon holds it now, in the listing's shape; undefined when it is gone
+   * (404). Read after an event: the daemon answers an inspect only once the change the event
+   * announced is complete, while its listing may still show the state before it.
+   */
+  async inspectContainer(id: string): Promise<DockerContainer | undefined> {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.call(`/containers/${encodeURIComponent(id)}/json`, AbortSignal.timeout(this.timeoutMs));
+    } catch (err) {
+      if (err instanceof DockerApiError && err.status === 404) return undefined;
+      throw err;
+    }
+    return fromInspect((await res.body.json()) as DockerInspect);
   }
 
   /**
@@ -107,7 +165,7 @@ export class DockerApi {
     }
     if (res.statusCode !== 200) {
       const text = await res.body.text().catch(() => '');
-      throw new DockerApiError(`Docker at ${this.endpoint} answered ${res.statusCode} for ${path.split('?')[0]}: ${text.trim().slice(0, 200)}`);
+      throw new DockerApiError(`Docker at ${this.endpoint} answered ${res.statusCode} for ${path.split('?')[0]}: ${text.trim().slice(0, 200)}`, undefined, res.statusCode);
     }
     return res;
   }

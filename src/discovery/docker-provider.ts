@@ -9,6 +9,10 @@
  * - `kill` with a terminating signal (what `docker stop` sends first) takes it out at once, so
  *   it drains while its process still finishes in-flight requests; `die`/`destroy` the same;
  * - `pause` puts it in maintenance, `unpause` takes it out (it was already admitted);
+ * - after `start`, `pause`, `unpause` (and `rename`, `update`) the container is inspected, not
+ *   listed: the daemon answers an inspect once the change is complete, while its listing can
+ *   still show the state before it (seen with Docker 20.10: `pause`, then a listing saying running);
+ *   reads run one at a time, in event order;
  * - a lost connection keeps the current set, says so once (event, log, `velo_provider_up 0`),
  *   and reconnects with backoff (250 ms doubling to 10 s, with jitter); on reconnect it
  *   subscribes to events first and then lists the containers, so no change is missed.
@@ -19,7 +23,7 @@ import type { Control, DesiredBackend } from '../engine/control.js';
 import type { Engine } from '../engine/engine.js';
 import { networkProbe, type ProbeResult } from '../health/active-check.js';
 import type { Logger } from '../log/logger.js';
-import { DockerApi, type DockerEvent } from './docker-api.js';
+import { DockerApi, type DockerContainer, type DockerEvent } from './docker-api.js';
 import { isCandidate, readContainer, type DockerCandidate } from './docker-labels.js';
 
 /** Probes `url` as the pool's health check would; resolves, never rejects. */
@@ -36,8 +40,10 @@ export interface DockerProviderOptions {
 
 /** Signals `docker stop`/`docker kill` send that end the container. */
 const TERMINATING = new Set(['15', '9', '2', '3', 'SIGTERM', 'SIGKILL', 'SIGINT', 'SIGQUIT', 'TERM', 'KILL', 'INT', 'QUIT']);
-/** Events after which the listing may differ. */
-const RESYNC_ON = new Set(['start', 'restart', 'die', 'stop', 'kill', 'pause', 'unpause', 'destroy', 'rename', 'update']);
+/** Events after which a container is read again (inspect: the daemon's current state). */
+const REREAD_ON = new Set(['start', 'restart', 'pause', 'unpause', 'rename', 'update']);
+/** Events after which a container no longer runs. */
+const GONE_ON = new Set(['die', 'stop', 'destroy']);
 
 const probeCandidate: CandidateProbe = (url, config) => networkProbe({ url: new URL(url) }, config);
 
@@ -60,8 +66,8 @@ export class DockerProvider {
   private retryTimer: NodeJS.Timeout | undefined;
   private attempts = 0;
   private closed = false;
-  private syncing: Promise<void> | undefined;
-  private dirty = false;
+  /** Docker reads that change `candidates` run one after another, in event order. */
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly engine: Engine,
@@ -86,13 +92,15 @@ export class DockerProvider {
     this.events?.abort();
     for (const t of this.probing.values()) if (t !== true) clearTimeout(t);
     this.probing.clear();
-    await this.syncing?.catch(() => {});
+    await this.queue.catch(() => {});
     await this.api.close();
   }
 
-  /** Resolves once no resync is running or queued (tests). */
-  async idle(): Promise<void> {
-    while (this.syncing !== undefined) await this.syncing.catch(() => {});
+  /** Runs `fn` after every Docker read queued before it; its result or error is the caller's. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.catch(() => {}).then(fn);
+    this.queue = next.catch(() => {});
+    return next;
   }
 
   private async connect(): Promise<void> {
@@ -101,7 +109,7 @@ export class DockerProvider {
     this.events = events;
     try {
       await this.api.followEvents(events.signal, (e) => this.onEvent(e), (err) => this.lost(events, err));
-      await this.list();
+      await this.serial(() => this.list());
     } catch (err) {
       events.abort();
       this.lost(events, err as Error);
@@ -144,61 +152,66 @@ export class DockerProvider {
     const id = e.Actor.ID;
     if (e.Action === 'kill') {
       const signal = e.Actor.Attributes?.signal ?? '';
-      if (TERMINATING.has(signal) && this.candidates.has(id) && !this.stopping.has(id)) {
+      if (!TERMINATING.has(signal)) return;
+      void this.serial(async () => {
+        if (!this.candidates.has(id) || this.stopping.has(id)) return;
         this.stopping.add(id);
         this.reconcile();
-      }
-      return;
+      });
+    } else if (GONE_ON.has(e.Action)) {
+      void this.serial(async () => {
+        this.stopping.delete(id);
+        if (this.candidates.delete(id)) this.reconcile();
+      });
+    } else if (REREAD_ON.has(e.Action)) {
+      this.serial(() => this.reread(id)).catch((err: Error) => {
+        // The event stream's own end reports a lost daemon; the next event or reconnect rereads it.
+        this.logger.warn('Docker inspect failed', { endpoint: this.config.endpoint, id, err: err.message });
+      });
     }
-    if (e.Action === 'start' || e.Action === 'restart' || e.Action === 'unpause') this.stopping.delete(id);
-    if (RESYNC_ON.has(e.Action)) this.resync();
   }
 
-  /** Lists the containers again and reconciles; serialized, and coalesced while one runs. */
-  private resync(): void {
-    if (this.syncing !== undefined) {
-      this.dirty = true;
-      return;
-    }
-    this.syncing = (async () => {
-      try {
-        do {
-          this.dirty = false;
-          await this.list();
-        } while (this.dirty && !this.closed);
-      } catch (err) {
-        // The event stream's own end reports a lost daemon; a failed listing alone is retried by the next event.
-        this.logger.warn('Docker listing failed', { endpoint: this.config.endpoint, err: (err as Error).message });
-      } finally {
-        this.syncing = undefined;
-      }
-    })();
+  /** Reads one container again after an event about it, and reconciles. */
+  private async reread(id: string): Promise<void> {
+    const c = await this.api.inspectContainer(id);
+    if (this.closed) return;
+    if (c !== undefined && (c.State === 'running' || c.State === 'paused')) this.stopping.delete(id);
+    const candidate = c === undefined ? undefined : this.consider(c);
+    if (candidate !== undefined) this.candidates.set(id, candidate);
+    else this.candidates.delete(id);
+    this.reconcile();
   }
 
+  /** A container's candidate, or undefined (not running, not labelled, or a problem, said once). */
+  private consider(c: DockerContainer): DockerCandidate | undefined {
+    if (c.State !== 'running' && c.State !== 'paused') return undefined;
+    const read = readContainer(c, this.config, this.engine.pools[0]?.name ?? 'default');
+    if (read === undefined) {
+      this.problemsSaid.delete(c.Id);
+      return undefined;
+    }
+    if (!isCandidate(read)) {
+      this.sayProblem(read.id, `container ${read.name} cannot join: ${read.problem}`);
+      return undefined;
+    }
+    if (this.engine.pools.every((p) => p.name !== read.pool)) {
+      this.sayProblem(read.id, `container ${read.name} cannot join: no pool named "${read.pool}" (${this.config.labelPrefix}.pool)`);
+      return undefined;
+    }
+    this.problemsSaid.delete(c.Id);
+    return read;
+  }
+
+  /** Lists every labelled container and makes the candidates exactly those (on (re)connect). */
   private async list(): Promise<void> {
     const containers = await this.api.listContainers(`${this.config.labelPrefix}.enable`);
     if (this.closed) return;
-    const defaultPool = this.engine.pools[0]?.name ?? 'default';
     const next = new Map<string, DockerCandidate>();
     const seen = new Set<string>();
     for (const c of containers) {
       seen.add(c.Id);
-      if (c.State !== 'running' && c.State !== 'paused') continue;
-      const read = readContainer(c, this.config, defaultPool);
-      if (read === undefined) {
-        this.problemsSaid.delete(c.Id);
-        continue;
-      }
-      if (!isCandidate(read)) {
-        this.sayProblem(read.id, `container ${read.name} cannot join: ${read.problem}`);
-        continue;
-      }
-      if (this.engine.pools.every((p) => p.name !== read.pool)) {
-        this.sayProblem(read.id, `container ${read.name} cannot join: no pool named "${read.pool}" (${this.config.labelPrefix}.pool)`);
-        continue;
-      }
-      this.problemsSaid.delete(c.Id);
-      next.set(c.Id, read);
+      const candidate = this.consider(c);
+      if (candidate !== undefined) next.set(c.Id, candidate);
     }
     for (const id of [...this.stopping]) if (!seen.has(id)) this.stopping.delete(id);
     for (const id of [...this.problemsSaid.keys()]) if (!seen.has(id)) this.problemsSaid.delete(id);
