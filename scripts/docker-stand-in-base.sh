@@ -2,8 +2,8 @@
 # Builds `velo-node-base:local`, a stand-in for node:20-bookworm-slim when no image registry can
 # be reached (CI, sandboxes): `docker import` of a rootfs made from this machine's own `node`,
 # the shared libraries `ldd` lists for it, its npm (the Dockerfile's build stage runs `npm ci`),
-# a static busybox for /bin/sh and the usual tools, and a non-root user `node` (uid 1000) as in
-# the official image. Use it with `docker build --build-arg BASE=velo-node-base:local`.
+# a static busybox for /bin/sh and the usual tools, the machine's CA bundle, and a non-root user
+# `node` (uid 1000) as in the official image. Use it with `docker build --build-arg BASE=velo-node-base:local`.
 # Idempotent: does nothing when the image exists (FORCE=1 rebuilds). Exits 1 with the reason.
 set -euo pipefail
 
@@ -44,6 +44,16 @@ done
 # Shebangs name /usr/bin/env (npm's own).
 ln -s /bin/busybox "$root/usr/bin/env"
 
+# The machine's trust store: where the npm registry is reached through a TLS-inspecting proxy, the
+# build stage's `npm ci` must trust what the host trusts (node reads it via NODE_EXTRA_CA_CERTS).
+ca=${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}
+ca_env=()
+if [ -f "$ca" ]; then
+  mkdir -p "$root/etc/ssl/certs"
+  cp -L "$ca" "$root/etc/ssl/certs/ca-certificates.crt"
+  ca_env=(--change 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt')
+fi
+
 cat >"$root/etc/passwd" <<'EOF'
 root:x:0:0:root:/root:/bin/sh
 node:x:1000:1000::/home/node:/bin/sh
@@ -58,6 +68,7 @@ chown -R 1000:1000 "$root/home/node"
 
 tar -C "$root" --numeric-owner -c . | docker import \
   --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' \
+  "${ca_env[@]}" \
   --change 'ENV NODE_VERSION='"$("$node" --version | tr -d v)" \
   --change 'CMD ["node"]' \
   - "$IMAGE" >/dev/null
