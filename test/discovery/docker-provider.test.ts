@@ -93,10 +93,13 @@ if (!ready.ok) {
     await within(FOLLOW_MS, `${a} out of maintenance`, () => velo.table().includes(`${a}:1`));
     t.log(`unpaused: back after ${Date.now() - began} ms`);
 
+    // httpd is the container's PID 1 and ignores SIGTERM, so `docker stop` waits its 2 s grace and
+    // kills: velo drains the container from the first signal on, while `docker stop` still runs.
     began = Date.now();
-    await docker('stop', '-t', '5', b);
+    const stopping = docker('stop', '-t', '2', b);
     await within(FOLLOW_MS, `${b} gone`, () => !velo.table().some((x) => x.startsWith(`${b}:`)));
     t.log(`stopped: gone after ${Date.now() - began} ms`);
+    await stopping;
     t.true(velo.running.engine.events.recent().some((e) => e.message.includes(`${b} gone from docker: draining, then removed`)));
 
     // Relabel: a container is recreated under the same name with other labels.
@@ -163,7 +166,7 @@ if (!ready.ok) {
     await within(FOLLOW_MS, 'the loss said once', () => velo.running.engine.events.recent().some((e) => /Docker unreachable .*keeping 2 backends, retrying/.test(e.message)));
     t.is(await metric(), '0');
     // While Docker is away, a container stops: velo cannot know, and keeps serving what it has.
-    await docker('stop', '-t', '5', b);
+    await docker('stop', '-t', '1', b);
     t.deepEqual(velo.table().sort(), [`${a}:1`, `${b}:1`]);
     t.is(velo.running.engine.events.recent().filter((e) => e.message.startsWith('Docker unreachable')).length, 1, 'said once, not per retry');
 
