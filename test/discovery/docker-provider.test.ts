@@ -26,7 +26,7 @@ interface Velo {
   table: () => string[];
 }
 
-async function startVelo(t: ExecutionContext, extra: { endpoint?: string; health?: string } = {}): Promise<Velo> {
+async function startVelo(t: ExecutionContext, extra: { endpoint?: string; health?: string; workers?: number } = {}): Promise<Velo> {
   const prefix = `velotest${process.pid}x${Math.floor(Math.random() * 1e6)}`;
   const endpoint = extra.endpoint ?? 'unix:///var/run/docker.sock';
   const yaml = `health_check: ${extra.health ?? '{ path: /health, interval: 200ms, timeout: 500ms, rise: 1, fall: 1 }'}
@@ -36,7 +36,7 @@ providers: { docker: { endpoint: "${endpoint}", label_prefix: ${prefix} } }
   const config = parseConfigText(yaml, undefined, { flags: { port: 0, host: '127.0.0.1', adminPort: 0 } });
   const logs: string[] = [];
   const logger = new Logger('debug', (line) => logs.push(line));
-  const running = await launch(config, undefined, logger, { watchFile: false, accessLog: false });
+  const running = await launch(config, undefined, logger, { watchFile: false, accessLog: false, workers: extra.workers ?? 1 });
   t.teardown(() => running.shutdown().then(() => undefined));
   const table = (): string[] =>
     running.engine.pools[0]!.upstreams.filter((u) => u.source === 'docker').map((u) => `${u.name}:${u.weight}${u.maintenance ? ':maint' : ''}`);
@@ -68,9 +68,10 @@ if (!ready.ok) {
     const [a, b] = [`${velo.prefix}-a`, `${velo.prefix}-b`];
     const [pa, pb] = [nextPort(), nextPort()];
 
-    let began = Date.now();
     await runBackend(t, velo, a, pa);
     await runBackend(t, velo, b, pb, { weight: '3' });
+    // `docker run -d` returns once the container started: from here the 2 s count.
+    let began = Date.now();
     await within(FOLLOW_MS, `${a} and ${b} in the table`, () => velo.table().length === 2);
     t.log(`started: in the table after ${Date.now() - began} ms`);
     t.deepEqual(velo.table().sort(), [`${a}:1`, `${b}:3`]);
@@ -178,5 +179,19 @@ if (!ready.ok) {
     t.log(`back and resynced after ${Date.now() - began} ms`);
     t.deepEqual(velo.table(), [`${a}:1`]);
     t.is(await metric(), '1');
+  });
+
+  test.serial('with --workers 2 the control plane follows Docker and the workers forward to the containers', async (t) => {
+    const velo = await startVelo(t, { workers: 2 });
+    const name = `${velo.prefix}-w`;
+    await runBackend(t, velo, name, nextPort());
+    await within(FOLLOW_MS, `${name} in the table`, () => velo.table().length === 1);
+    // The workers get it with their config (acked before Control.settled resolves).
+    await velo.running.control.settled();
+    const bodies = await Promise.all(Array.from({ length: 12 }, () => body(velo.url)));
+    t.deepEqual([...new Set(bodies)], [name]);
+    const stopping = docker('stop', '-t', '2', name);
+    await within(FOLLOW_MS, `${name} gone`, () => velo.table().length === 0);
+    await stopping;
   });
 }
