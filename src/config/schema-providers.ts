@@ -36,10 +36,11 @@ function readDocker(providers: MapReader): DockerProviderConfig | undefined {
   if (r === undefined && !(isScalar(node) && node.value === true)) {
     providers.c.report(providers.at('docker'), node, 'providers.docker must be a mapping (or true for the defaults)', 'expected docker: { endpoint: unix:///var/run/docker.sock, label_prefix: velo }');
   }
-  const endpoint = r?.optionalString('endpoint', 'expected unix:///var/run/docker.sock or tcp://host:2375') ?? defaultDockerEndpoint();
-  if (r !== undefined && r.has('endpoint') && !ENDPOINT.test(endpoint)) {
-    r.c.report(r.at('endpoint'), r.get('endpoint'), `"${endpoint}" is not a Docker endpoint`, 'expected unix:///path/to/docker.sock, tcp://host:port or http://host:port (TLS endpoints are not supported)');
+  const written = r?.optionalString('endpoint', 'expected unix:///var/run/docker.sock or tcp://host:2375');
+  if (r !== undefined && written !== undefined && !ENDPOINT.test(written)) {
+    r.c.report(r.at('endpoint'), r.get('endpoint'), `"${written}" is not a Docker endpoint`, 'expected unix:///path/to/docker.sock, tcp://host:port or http://host:port (TLS endpoints are not supported)');
   }
+  const endpoint = written ?? defaultDockerEndpoint();
   const labelPrefix = r?.string('label_prefix', 'velo', 'expected a label namespace such as velo') ?? 'velo';
   if (r !== undefined && !LABEL_PREFIX.test(labelPrefix)) {
     r.c.report(r.at('label_prefix'), r.get('label_prefix'), `"${labelPrefix}" is not a label prefix`, 'expected lower-case letters, digits, dots and dashes, e.g. velo or com.example.lb');
