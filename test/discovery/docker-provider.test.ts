@@ -194,4 +194,24 @@ if (!ready.ok) {
     await within(FOLLOW_MS, `${name} gone`, () => velo.table().length === 0);
     await stopping;
   });
+
+  const bridged = ready.detail.includes('bridge network');
+  (bridged ? test.serial : test.skip)(`address modes: a container's IP on its network, and a port published on 127.0.0.1${bridged ? '' : ' (skipped: dockerd runs without a bridge here)'}`, async (t) => {
+    const velo = await startVelo(t);
+    const [ip, pub] = [`${velo.prefix}-ip`, `${velo.prefix}-pub`];
+    removeAtEnd(t, ip, pub);
+    const serve = (name: string): string[] => ['sh', '-c', `mkdir -p /tmp/www && echo ok > /tmp/www/health && echo ${name} > /tmp/www/index.html && exec httpd -f -p 80 -h /tmp/www`];
+    // Default bridge, no port label: the single exposed port is found (EXPOSE as --expose), the address is its IP (auto).
+    await docker('run', '-d', '--name', ip, '--expose', '80', '--label', `${velo.prefix}.enable=true`, TEST_IMAGE, ...serve(ip));
+    await docker('run', '-d', '--name', pub, '-p', '127.0.0.1::80', '--label', `${velo.prefix}.enable=true`, '--label', `${velo.prefix}.address=published`, '--label', `${velo.prefix}.port=80`, TEST_IMAGE, ...serve(pub));
+    await within(FOLLOW_MS, 'both in the table', () => velo.table().length === 2);
+    const pool = velo.running.engine.pools[0]!;
+    const containerIp = await docker('inspect', '-f', '{{.NetworkSettings.IPAddress}}', ip);
+    const published = (await docker('port', pub, '80/tcp')).split('\n')[0]!;
+    t.is(pool.find(ip)?.url.origin, new URL(`http://${containerIp}:80`).origin);
+    t.is(pool.find(pub)?.url.origin, `http://${published}`);
+    const seen = new Set<string>();
+    for (let i = 0; i < 6; i++) seen.add(await body(velo.url));
+    t.deepEqual([...seen].sort(), [ip, pub].sort());
+  });
 }
