@@ -13,6 +13,7 @@
  *   listed: the daemon answers an inspect once the change is complete, while its listing can
  *   still show the state before it (seen with Docker 20.10: `pause`, then a listing saying running);
  *   reads run one at a time, in event order;
+ * - a reload that changes the pools lists the containers again (one may name a new pool);
  * - a lost connection keeps the current set, says so once (event, log, `velo_provider_up 0`),
  *   and reconnects with backoff (250 ms doubling to 10 s, with jitter); on reconnect it
  *   subscribes to events first and then lists the containers, so no change is missed.
@@ -82,12 +83,27 @@ export class DockerProvider {
 
   /** Starts following Docker; never rejects and never waits for Docker. */
   start(): void {
+    this.poolNames = this.engine.pools.map((p) => p.name).join('\n');
+    this.control.applyListeners.push(this.onApply);
     void this.connect();
   }
+
+  private poolNames = '';
+
+  /** After a reload that added, removed or renamed pools, containers labelled for them are read again. */
+  private readonly onApply = (): void => {
+    const names = this.engine.pools.map((p) => p.name).join('\n');
+    if (names === this.poolNames) return;
+    this.poolNames = names;
+    if (this.up !== true) return;
+    this.serial(() => this.list()).catch((err: Error) => this.logger.warn('Docker listing failed', { endpoint: this.config.endpoint, err: err.message }));
+  };
 
   /** Stops following Docker; the backends it added stay (the engine is usually stopping too). */
   async close(): Promise<void> {
     this.closed = true;
+    const i = this.control.applyListeners.indexOf(this.onApply);
+    if (i >= 0) this.control.applyListeners.splice(i, 1);
     clearTimeout(this.retryTimer);
     this.events?.abort();
     for (const t of this.probing.values()) if (t !== true) clearTimeout(t);

@@ -15,6 +15,7 @@ import { docker, dockerReady, portBlock, removeAtEnd, TEST_IMAGE, within } from 
 const ready = await dockerReady();
 const nextPort = portBlock();
 const FOLLOW_MS = 2000;
+const FAST_CHECK = '{ path: /health, interval: 200ms, timeout: 500ms, rise: 1, fall: 1 }';
 
 interface Velo {
   running: Running;
@@ -26,17 +27,19 @@ interface Velo {
   table: () => string[];
 }
 
-async function startVelo(t: ExecutionContext, extra: { endpoint?: string; health?: string; workers?: number } = {}): Promise<Velo> {
+async function startVelo(t: ExecutionContext, extra: { endpoint?: string; health?: string; workers?: number; pools?: () => string } = {}): Promise<Velo> {
   const prefix = `velotest${process.pid}x${Math.floor(Math.random() * 1e6)}`;
   const endpoint = extra.endpoint ?? 'unix:///var/run/docker.sock';
-  const yaml = `health_check: ${extra.health ?? '{ path: /health, interval: 200ms, timeout: 500ms, rise: 1, fall: 1 }'}
-log_level: debug
+  // With pools: each pool says its own health_check (the short form's keys cannot stand beside pools:).
+  const health = extra.pools !== undefined ? '' : `health_check: ${extra.health ?? FAST_CHECK}\n`;
+  const yaml = `${health}log_level: debug
 providers: { docker: { endpoint: "${endpoint}", label_prefix: ${prefix} } }
 `;
-  const config = parseConfigText(yaml, undefined, { flags: { port: 0, host: '127.0.0.1', adminPort: 0 } });
+  const read = () => parseConfigText(yaml + (extra.pools?.() ?? ''), undefined, { flags: { port: 0, host: '127.0.0.1', adminPort: 0 } });
+  const config = read();
   const logs: string[] = [];
   const logger = new Logger('debug', (line) => logs.push(line));
-  const running = await launch(config, undefined, logger, { watchFile: false, accessLog: false, workers: extra.workers ?? 1 });
+  const running = await launch(config, async () => read(), logger, { watchFile: false, accessLog: false, workers: extra.workers ?? 1 });
   t.teardown(() => running.shutdown().then(() => undefined));
   const table = (): string[] =>
     running.engine.pools[0]!.upstreams.filter((u) => u.source === 'docker').map((u) => `${u.name}:${u.weight}${u.maintenance ? ':maint' : ''}`);
@@ -213,5 +216,20 @@ if (!ready.ok) {
     const seen = new Set<string>();
     for (let i = 0; i < 6; i++) seen.add(await body(velo.url));
     t.deepEqual([...seen].sort(), [ip, pub].sort());
+  });
+
+  test.serial('a container naming a pool the config lacks waits, said once, and joins when a reload adds the pool', async (t) => {
+    let pools = `pools:\n  - { name: web, health_check: ${FAST_CHECK} }\n`;
+    const velo = await startVelo(t, { pools: () => pools });
+    const name = `${velo.prefix}-api`;
+    await runBackend(t, velo, name, nextPort(), { pool: 'api' });
+    await within(FOLLOW_MS, 'the problem said', () => velo.running.engine.events.recent().some((e) => e.message.includes(`container ${name} cannot join: no pool named "api"`)));
+    pools = `${pools}  - { name: api, match: { path_prefix: /api }, health_check: ${FAST_CHECK} }\n`;
+    await velo.running.control.reload('api');
+    const began = Date.now();
+    await within(FOLLOW_MS, `${name} in pool api`, () => velo.running.engine.pools.find((p) => p.name === 'api')?.find(name)?.source === 'docker');
+    t.log(`joined pool api ${Date.now() - began} ms after the reload`);
+    await docker('exec', name, 'sh', '-c', 'mkdir -p /tmp/www/api && cp /tmp/www/index.html /tmp/www/api/');
+    t.is(await body(`${velo.url}/api/`), name, 'velo routes /api to the container');
   });
 }
