@@ -53,6 +53,9 @@ function cellText(id: ColumnId, b: BackendSnapshot, width: number, trendMax: num
       return formatCount(b.failures, 0);
     case 'weight':
       return b.rampPercent < 100 ? `${b.weight}~${b.rampPercent}%` : String(b.weight);
+    case 'source':
+      // Only discovered backends are marked; the file's and runtime ones are the usual case.
+      return b.source === 'docker' || b.source === 'dns' ? b.source : '';
     case 'url':
       // A narrow column shows the host and port whole before anything is cut: http:// goes first.
       return shortenMiddle(b.url.length <= width ? b.url : b.url.replace(/^http:\/\//, ''), width, Math.ceil(width / 2));
@@ -63,6 +66,7 @@ function cellColor(id: ColumnId, b: BackendSnapshot): string | undefined {
   if (id === 'state') return (STATE_COLORS as Record<string, string>)[b.state];
   if (id === 'circuit') return CIRCUIT_COLORS[b.circuit];
   if (id === 'trend') return 'cyan';
+  if (id === 'source') return 'cyan';
   if (id === 'errors' && b.failures > 0) return 'red';
   return undefined;
 }

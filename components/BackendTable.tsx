@@ -26,7 +26,8 @@ function namedApartFromUrl(b: BackendSnapshot): boolean {
 export function BackendTable({ backends, selected, height, width }: BackendTableProps) {
   const longestName = backends.reduce((n, b) => Math.max(n, b.name.length), 0);
   const longestUrl = backends.some(namedApartFromUrl) ? backends.reduce((n, b) => Math.max(n, b.url.length), 0) : 0;
-  const columns = useMemo(() => fitColumns(width, longestName, longestUrl), [width, longestName, longestUrl]);
+  const discovered = backends.some((b) => b.source === 'docker' || b.source === 'dns');
+  const columns = useMemo(() => fitColumns(width, longestName, longestUrl, discovered), [width, longestName, longestUrl, discovered]);
   const tint = useTint();
   const nameWidth = columns.find((c) => c.id === 'name')?.width ?? 8;
   const labels = shortNames(backends.map((b) => b.name), nameWidth);

@@ -3,7 +3,7 @@
  * columns are dropped, whole, instead of letting a row wrap.
  */
 
-export type ColumnId = 'name' | 'state' | 'circuit' | 'inFlight' | 'tunnels' | 'trend' | 'rps' | 'p50' | 'p99' | 'requests' | 'errors' | 'weight' | 'url';
+export type ColumnId = 'name' | 'state' | 'circuit' | 'inFlight' | 'tunnels' | 'trend' | 'rps' | 'p50' | 'p99' | 'requests' | 'errors' | 'weight' | 'source' | 'url';
 
 /** A column of the backend table as drawn: its title, width and alignment. */
 export interface Column {
@@ -32,6 +32,8 @@ const SPECS: readonly ColumnSpec[] = [
   { id: 'requests', title: 'requests', width: 8, align: 'right', dropOrder: 7 },
   { id: 'errors', title: 'errors', width: 6, align: 'right', dropOrder: 3 },
   { id: 'weight', title: 'weight', width: 6, align: 'right', dropOrder: 2 },
+  // Where a discovered backend comes from (docker, dns): removing it by hand would not last.
+  { id: 'source', title: 'src', width: 6, align: 'left', dropOrder: 7.2 },
   // Before requests and the rest: an operator with named backends wants to see where they point.
   { id: 'url', title: 'url', width: 0, align: 'left', dropOrder: 7.5 },
 ];
@@ -54,10 +56,11 @@ function totalWidth(columns: readonly Column[]): number {
 /**
  * The columns to show in `width` characters, each with its width: names get up to their
  * longest length, the trend sparkline grows on wide terminals, and the URL column appears only
- * when `longestUrl` > 0 and there is room for it. The row never exceeds `width`.
+ * when `longestUrl` > 0 and there is room for it, the source column only with `showSource`
+ * (a backend came from a discovery provider). The row never exceeds `width`.
  */
-export function fitColumns(width: number, longestName: number, longestUrl = 0): Column[] {
-  let columns: Column[] = SPECS.filter((s) => s.id !== 'url' || longestUrl > 0).map((s) => ({
+export function fitColumns(width: number, longestName: number, longestUrl = 0, showSource = false): Column[] {
+  let columns: Column[] = SPECS.filter((s) => (s.id !== 'url' || longestUrl > 0) && (s.id !== 'source' || showSource)).map((s) => ({
     id: s.id,
     title: s.title,
     align: s.align,

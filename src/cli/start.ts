@@ -106,6 +106,8 @@ export interface Running {
   control: Control;
   /** The forwarding workers when there is more than one (`--workers`); undefined in one process. */
   workers?: ClusterPrimary;
+  /** Docker discovery, when `providers.docker` is configured. */
+  docker?: import('../discovery/docker-provider.js').DockerProvider;
   /**
    * Stops watching, drains and closes; resolves when everything is closed. SIGINT/SIGTERM
    * during the drain follow the stop rule of drain-guard.ts.
@@ -224,6 +226,8 @@ export async function launch(
   if (admin !== undefined) logger.info('admin listening', { address: admin.url });
   // Many instances: loaded only with `cluster:` (no Redis code otherwise); never waits for Redis.
   const cluster = config.cluster === undefined ? undefined : await (await import('../cluster/redis/index.js')).startRedisCluster(engine, control, config.cluster, logger);
+  // Discovery: loaded only with `providers.docker`; runs here, in the control plane, never waits for Docker.
+  const docker = config.providers?.docker === undefined ? undefined : (await import('../discovery/start-docker.js')).startDockerProvider(engine, control, config.providers.docker, logger, admin?.metrics.registry);
   let stopping: Promise<StopSummary> | undefined;
   const shutdown = (): Promise<StopSummary> => {
     stopping ??= (async () => {
@@ -232,6 +236,7 @@ export async function launch(
       const began = Date.now();
       const unguard = guardDrain(engine, logger, began + engine.config.shutdownTimeoutMs);
       try {
+        await docker?.close();
         const summary = await engine.stop();
         await cluster?.close();
         await admin?.close();
@@ -245,7 +250,7 @@ export async function launch(
     })();
     return stopping;
   };
-  return { engine, control, shutdown, ...(plane !== undefined ? { workers: plane } : {}) };
+  return { engine, control, shutdown, ...(plane !== undefined ? { workers: plane } : {}), ...(docker !== undefined ? { docker: docker.provider } : {}) };
 }
 
 /**

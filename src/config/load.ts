@@ -250,8 +250,9 @@ function checkMerged(config: VeloConfig, validated: ValidatedConfig): { issues: 
   const issues: ConfigIssue[] = [];
   const warnings: ConfigIssue[] = [];
   for (const [i, pool] of config.pools.entries()) {
-    // An SRV name brings its backends itself.
-    if (pool.backends.length > 0 || (pool.dns?.srv.length ?? 0) > 0) continue;
+    // An SRV name brings its backends itself; with Docker discovery, containers fill the pools:
+    // an empty one is expected, not a mistake.
+    if (pool.backends.length > 0 || (pool.dns?.srv.length ?? 0) > 0 || config.providers?.docker !== undefined) continue;
     const prefix = validated.poolPaths[i] ?? `pools[${i}]`;
     const path = prefix === '' ? 'backends' : `${prefix}.backends`;
     // Entries that were listed but invalid are reported already; "no backends" would be noise.

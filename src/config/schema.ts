@@ -11,6 +11,7 @@ import { DEFAULT_POOL_NAME, DEFAULTS, TLS_DEFAULTS } from './defaults.js';
 import { POOL_KEYS, readPool } from './schema-pool.js';
 import { describeNode, IssueCollector, MapReader, readList, readString } from './schema-node.js';
 import { strictJsonIssue } from './strict-json.js';
+import { readProviders } from './schema-providers.js';
 
 export { normalizeBackendUrl, backendUrlProblem } from './backend-url.js';
 
@@ -27,6 +28,7 @@ export const TOP_KEYS = [
   'client_timeouts',
   'workers',
   'cluster',
+  'providers',
   'pools',
 ] as const;
 
@@ -346,5 +348,7 @@ function validateRoot(top: MapReader, baseDir: string | undefined): { config: Ve
   };
   const cluster = readCluster(top);
   if (cluster !== undefined) config.cluster = cluster;
+  const providers = readProviders(top);
+  if (providers !== undefined) config.providers = providers;
   return { config, poolPaths };
 }

@@ -262,6 +262,35 @@ export interface ClusterConfig {
   instance?: string;
 }
 
+/**
+ * `providers.docker:`: containers labelled `{label_prefix}.enable=true` join a pool
+ * (src/discovery/docker-provider.ts, docs/discovery.md).
+ */
+export interface DockerProviderConfig {
+  /** `unix:///var/run/docker.sock` (default: `$DOCKER_HOST`, else that socket), `tcp://host:2375` or `http://host:2375`. */
+  endpoint: string;
+  /** Label namespace: `velo` reads `velo.enable`, `velo.pool`, `velo.port`, `velo.weight`, `velo.address`, `velo.network`. */
+  labelPrefix: string;
+  /**
+   * How a container's address is found unless its `{prefix}.address` label says otherwise:
+   * `auto` (host networking -> `host`, else `container-ip`), `host` (`host`:port, for
+   * `--network host`), `container-ip` (its IP on `network`), `published` (the host port
+   * published for the container port, at its host IP, 0.0.0.0 read as `host`).
+   */
+  address: DockerAddressMode;
+  /** For `container-ip`: the Docker network whose IP is used; default the container's first. */
+  network?: string;
+  /** The host's address for `host` and `published` (default 127.0.0.1). */
+  host: string;
+}
+
+export type DockerAddressMode = 'auto' | 'host' | 'container-ip' | 'published';
+
+/** `providers:`: discovery sources besides the config file (docs/discovery.md). */
+export interface ProvidersConfig {
+  docker?: DockerProviderConfig;
+}
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
 export interface VeloConfig {
@@ -287,6 +316,8 @@ export interface VeloConfig {
   workers: number | 'auto';
   /** State shared with other velo instances through Redis; undefined = this instance alone. */
   cluster?: ClusterConfig;
+  /** Discovery providers (Docker); undefined = backends come from the file and runtime changes only. */
+  providers?: ProvidersConfig;
   /** Absolute path of the file this config came from, if any. */
   source?: string;
   /** Problems that do not stop velo (a pool with no backends), with path, line and column. */

@@ -111,8 +111,14 @@ export class HealthChecker {
 
 const probeAgent = new Agent({ connections: 2 });
 
-/** The real probe: an HTTP GET of `path` (expected status) or a TCP connect, with a timeout. */
-export const networkProbe: Probe = async (upstream, config) => {
+/** What a probe needs of a backend: its URL, and its pool's TLS dispatcher for https. */
+export type ProbeTarget = Pick<Upstream, 'url'> & Partial<Pick<Upstream, 'probeDispatcher' | 'lookup'>>;
+
+/**
+ * The real probe: an HTTP GET of `path` (expected status) or a TCP connect, with a timeout.
+ * Also used by discovery providers on a backend not yet in any pool (src/discovery/).
+ */
+export const networkProbe = async (upstream: ProbeTarget, config: HealthCheckConfig): Promise<ProbeResult> => {
   const started = performance.now();
   const elapsed = (): number => Math.round((performance.now() - started) * 100) / 100;
   if (config.type === 'tcp') {
