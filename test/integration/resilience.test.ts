@@ -184,7 +184,8 @@ test('panic threshold: below it, traffic spreads over all backends; off by defau
 test('slow start: a recovered backend ramps its weight and the snapshot shows the percentage', async (t) => {
   const backends = await startBackends(t, 2);
   let now = 5_000_000;
-  const yaml = `strategy: weighted-round-robin\nslow_start: 10s\nhealth_check: { interval: 50ms, timeout: 200ms, rise: 1, fall: 1 }\n`;
+  // A 2 s probe timeout: with fall 1, a probe of b0 timing out on a loaded machine would leave b1 all the traffic.
+  const yaml = `strategy: weighted-round-robin\nslow_start: 10s\nhealth_check: { interval: 50ms, timeout: 2s, rise: 1, fall: 1 }\n`;
   const velo = await startVelo(t, yaml, backends.map((b) => b.url), { clock: () => now });
   const u1 = velo.engine.pools[0]!.upstreams[1]!;
   await eventually(() => u1.health.state === 'healthy', 3000, 'healthy');
