@@ -219,6 +219,18 @@ export interface AccessLogConfig {
   enabled: boolean;
   /** `stdout` or a file path. */
   target: string;
+  /** `access_log.store`: the queryable SQLite store (src/store/); undefined when off (the default). */
+  store?: LogStoreConfig;
+}
+
+/** `access_log.store: { path, retention, max_size }`: where records and events are kept, and for how long. */
+export interface LogStoreConfig {
+  /** Absolute path of the SQLite database file (relative paths resolve against the config file's directory). */
+  path: string;
+  /** Rows older than this are deleted in the background; ms (default 7d). */
+  retentionMs: number;
+  /** The oldest rows are deleted while the database is larger than this; bytes (default 1GB). */
+  maxBytes: number;
 }
 
 /** `cluster:`: other velo instances share rate limits and runtime changes through this Redis. */

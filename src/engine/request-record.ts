@@ -41,6 +41,8 @@ export interface RequestRecord {
   bytesIn: number;
   bytesOut: number;
   termination: TerminationCause;
+  /** W3C trace-id (32 hex) of the request's traceparent; undefined when tracing is off. */
+  traceId?: string;
 }
 
 export type RequestObserver = (record: RequestRecord) => void;
