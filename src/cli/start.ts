@@ -22,6 +22,8 @@ import { startAdminServer, type AdminServer } from '../admin/server.js';
 import { createAccessLog } from '../metrics/access-log.js';
 import { availableParallelism } from 'node:os';
 import { ClusterPrimary } from '../cluster/primary.js';
+import type { AttachedStore } from '../store/attach-store.js';
+import type { LogStoreOptions } from '../store/log-store.js';
 
 export interface StartFlags {
   config?: string;
@@ -104,6 +106,8 @@ export interface Running {
   control: Control;
   /** The forwarding workers when there is more than one (`--workers`); undefined in one process. */
   workers?: ClusterPrimary;
+  /** The log store writer of this process (`access_log.store`); undefined when off. */
+  logStore?: AttachedStore;
   /**
    * Stops watching, drains and closes; resolves when everything is closed. SIGINT/SIGTERM
    * during the drain follow the stop rule of drain-guard.ts.
@@ -122,6 +126,8 @@ export async function launch(
     accessLog?: boolean;
     /** Forwarding processes (resolveWorkers); 1 forwards in this process. */
     workers?: number;
+    /** Test hooks of the log store writer (a slow disk, a clock for retention). */
+    logStore?: Pick<LogStoreOptions, 'wallClock' | 'slowFlushMs' | 'maxQueued' | 'flushEveryMs'>;
   } = {},
 ): Promise<Running> {
   const workerCount = opts.workers ?? 1;
@@ -137,6 +143,9 @@ export async function launch(
   }
   const accessLog = opts.accessLog === false || plane !== undefined ? undefined : createAccessLog(config.accessLog, logger);
   if (accessLog !== undefined) engine.observers.push(accessLog.observe);
+  // The store is loaded only when configured (no SQLite otherwise); with workers they store the records.
+  const storeConfig = config.accessLog.store;
+  const logStore = storeConfig === undefined ? undefined : await (await import('../store/attach-store.js')).attachLogStore(engine, storeConfig, logger, { records: plane === undefined, ...opts.logStore });
   let watcher: FSWatcher | undefined;
   let debounce: NodeJS.Timeout | undefined;
   const reload = (actor: 'signal' | 'file-watch'): void => {
@@ -190,9 +199,11 @@ export async function launch(
       // The snapshot (dashboard header, `?`) shows the port actually bound, not a configured 0.
       engine.adminAddress = admin.address;
       if (plane !== undefined) plane.metrics = admin.metrics;
+      if (logStore !== undefined) admin.metrics.registerLogStore(() => logStore.store.dropped);
     } catch (err) {
       stopWatching();
       await accessLog?.close();
+      await logStore?.close();
       if (inUse(err)) throw new PortInUseError('admin', config.admin.host, config.admin.port, { cause: err });
       throw new Error(`admin API on ${config.admin.host}:${config.admin.port}: ${(err as Error).message}`, { cause: err });
     }
@@ -203,6 +214,7 @@ export async function launch(
     stopWatching();
     await admin?.close();
     await accessLog?.close();
+    await logStore?.close();
     if (inUse(err)) throw new PortInUseError('listen', config.listen.host, config.listen.port, { cause: err });
     throw err;
   }
@@ -220,6 +232,7 @@ export async function launch(
         await cluster?.close();
         await admin?.close();
         await accessLog?.close();
+        await logStore?.close();
         const { requests, success, failed } = engine.totals;
         logger[summary.forced ? 'warn' : 'info']('stopped', { ...summary, requests, success, failed });
         return summary;
@@ -229,7 +242,7 @@ export async function launch(
     })();
     return stopping;
   };
-  return { engine, control, shutdown, ...(plane !== undefined ? { workers: plane } : {}) };
+  return { engine, control, shutdown, ...(plane !== undefined ? { workers: plane } : {}), ...(logStore !== undefined ? { logStore } : {}) };
 }
 
 /**

@@ -104,6 +104,15 @@ export class LogStore {
   }
 
   /**
+   * Starts the writer thread without waiting for it: a database that cannot be opened is logged
+   * and its rows counted as dropped. For forwarding workers, which must not wait at start-up.
+   */
+  static start(options: LogStoreOptions): LogStore {
+    const data: WriterData = { path: options.path, busyTimeoutMs: options.busyTimeoutMs ?? LOG_STORE_DEFAULTS.busyTimeoutMs, slowFlushMs: options.slowFlushMs ?? 0 };
+    return new LogStore(startWriter(data), options);
+  }
+
+  /**
    * Starts the writer thread on `options.path` (created and migrated when needed). Rejects when
    * the database cannot be opened (a bad path, a schema from a newer velo).
    */
