@@ -3,6 +3,8 @@
  * of the config `velo start` would read (`-c FILE`, `$VELO_CONFIG`, `./velo.config.yaml`). They
  * read the file directly, so they work whether velo is running or not.
  */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import { LogReader } from '../store/log-reader.js';
@@ -28,7 +30,7 @@ export async function openStore(flags: StoreFlags, env: NodeJS.ProcessEnv = proc
     }
     path = config.accessLog.store?.path;
     const where = config.source ?? 'the defaults (no config file found)';
-    if (path === undefined) throw new CliError(`no log store: access_log.store is not set in ${where} (or pass --db FILE)`, ExitCode.Usage);
+    if (path === undefined) throw new CliError(`no log store: access_log.store is not set in ${where} (pass --db FILE; velo demo's store is ${join(tmpdir(), 'velo-demo-logs.db')})`, ExitCode.Usage);
   }
   try {
     return new LogReader(path);
