@@ -62,7 +62,7 @@ export class LogStore {
   private events: Row[] = [];
   private droppedRows = 0;
   private written = 0;
-  private busy = false;
+  private inflight: Promise<void> | undefined;
   private closed = false;
   private dead = false;
   private seq = 0;
@@ -94,7 +94,7 @@ export class LogStore {
       this.waiting.clear();
     });
     worker.unref();
-    this.flushTimer = setInterval(() => void this.flush(), options.flushEveryMs ?? LOG_STORE_DEFAULTS.flushEveryMs);
+    this.flushTimer = setInterval(() => void this.writeQueued(), options.flushEveryMs ?? LOG_STORE_DEFAULTS.flushEveryMs);
     this.flushTimer.unref();
     const retention = options.retention;
     if (retention !== undefined) {
@@ -158,24 +158,25 @@ export class LogStore {
     return this.requests.length + this.events.length;
   }
 
-  /**
-   * Hands the queue to the writer unless it is still busy with the previous batch; resolves
-   * when that batch is written (or at once when there was nothing to do).
-   */
+  /** Writes everything queued so far, after the batch the writer may be busy with; resolves when written. */
   async flush(): Promise<void> {
-    if (this.busy || this.closed || this.queued === 0) return;
+    while (this.inflight !== undefined) await this.inflight;
+    await this.writeQueued();
+  }
+
+  /** The timer's turn: hands the queue to the writer unless it is still busy with the previous batch. */
+  private writeQueued(): Promise<void> {
+    if (this.inflight !== undefined || this.closed || this.queued === 0) return this.inflight ?? Promise.resolve();
     const requests = this.requests;
     const events = this.events;
     this.requests = [];
     this.events = [];
-    this.busy = true;
-    try {
-      const r = await this.send({ t: 'batch', requests, events });
+    this.inflight = this.send({ t: 'batch', requests, events }).then((r) => {
+      this.inflight = undefined;
       if (r.error === undefined) this.written += requests.length + events.length;
       else this.failed(r.error, requests.length + events.length);
-    } finally {
-      this.busy = false;
-    }
+    });
+    return this.inflight;
   }
 
   /** Deletes what the retention settings say is too old or too much; resolves with the rows deleted. */
@@ -192,7 +193,6 @@ export class LogStore {
     clearInterval(this.flushTimer);
     clearInterval(this.retentionTimer);
     if (!this.closed) {
-      while (this.busy) await new Promise((resolve) => setImmediate(resolve));
       await this.flush();
       this.closed = true;
       await this.send({ t: 'close' });
