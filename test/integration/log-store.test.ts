@@ -10,6 +10,7 @@ import { printLogs } from '../../src/cli/logs.js';
 import { printEvents } from '../../src/cli/events.js';
 import { openStore } from '../../src/cli/store-file.js';
 import type { LogStoreOptions } from '../../src/store/log-store.js';
+import { parseEventFilter, parseLogFilter } from '../../src/store/log-filter.js';
 import { startBackends } from './harness.js';
 
 const logger = new Logger('silent');
@@ -141,4 +142,22 @@ test.serial('a store that falls behind drops and counts records; requests keep t
   const m = /^velo_log_store_dropped_total (\d+)$/m.exec(metrics);
   t.truthy(m, 'velo_log_store_dropped_total is exported');
   t.is(Number(m![1]), velo.running.logStore!.store.dropped);
+});
+
+test.serial('with --workers 2 each worker stores its own records in the same file and the control plane the events', async (t) => {
+  const [ok] = await startBackends(t, 1);
+  const { file, db } = await setup(t, [ok!.url]);
+  const config = await loadConfig({ file, env: {} });
+  const running = await launch(config, undefined, logger, { watchFile: false, accessLog: false, workers: 2 });
+  let stopped = false;
+  t.teardown(() => (stopped ? undefined : running.shutdown().then(() => undefined)));
+  const url = `http://127.0.0.1:${running.engine.address.port}`;
+  const replies = await load(url, 300, 8);
+  t.true(replies.every((r) => r.status === 200));
+  await running.shutdown();
+  stopped = true;
+  const reader = await openStore({ db });
+  t.teardown(async () => reader.close());
+  t.is(reader.stats(parseLogFilter({}, Date.now()), ['backend']).reduce((n, g) => n + g.count, 0), 300, 'every request stored once, by the worker that served it');
+  t.true(reader.events(parseEventFilter({ kind: 'lifecycle' }, Date.now())).items.some((e) => /workers\)$/.test(e.message)), 'the control plane stored its "listening ... (2 workers)" event');
 });
