@@ -3,7 +3,7 @@
 // (undici, http-proxy-3), velo and nginx over the same
 // three origins, in interleaved rounds; prints medians and rewrites docs/performance.md above
 // the `<!-- bench:end -->` marker. Usage: node scripts/bench.mjs [--rounds 3] [--duration 5s]
-// [--connections 64] [--only bare,undici,hp3,velo,nginx,dashboard] [--dashboard]
+// [--connections 64] [--only bare,undici,hp3,velo,nginx,dashboard,store] [--dashboard] [--store]
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -17,7 +17,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'dist/src/cli/main.js');
 const DOC = path.join(ROOT, 'docs/performance.md');
 const MARKER = '<!-- bench:end -->';
-const LABELS = { bare: 'bare origin', undici: 'undici forwarder', hp3: 'http-proxy-3 forwarder', velo: 'velo', nginx: 'nginx', dashboard: 'velo+dashboard' };
+const LABELS = { bare: 'bare origin', undici: 'undici forwarder', hp3: 'http-proxy-3 forwarder', velo: 'velo', nginx: 'nginx', dashboard: 'velo+dashboard', store: 'velo+store' };
 const READY_TIMEOUT_MS = 20_000;
 const log = (msg) => process.stderr.write(`bench: ${msg}\n`);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -30,13 +30,13 @@ function parseOptions() {
   const { values } = parseArgs({ options: {
     rounds: { type: 'string', default: '3' }, duration: { type: 'string', default: '5s' },
     connections: { type: 'string', default: '64' }, only: { type: 'string' },
-    dashboard: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
+    dashboard: { type: 'boolean', default: false }, store: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
   } });
   if (values.help) { console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 5).join('\n').replaceAll('// ', '')); process.exit(0); }
   const rounds = Number(values.rounds), connections = Number(values.connections);
   const m = /^(\d+)(s|m)?$/.exec(values.duration);
   const seconds = m ? Number(m[1]) * (m[2] === 'm' ? 60 : 1) : 0;
-  const rows = [...new Set([...(values.only?.split(',').map((s) => s.trim()) ?? ['bare', 'undici', 'hp3', 'velo', 'nginx']), ...(values.dashboard ? ['dashboard'] : [])])];
+  const rows = [...new Set([...(values.only?.split(',').map((s) => s.trim()) ?? ['bare', 'undici', 'hp3', 'velo', 'nginx']), ...(values.dashboard ? ['dashboard'] : []), ...(values.store ? ['store'] : [])])];
   if (!Number.isInteger(rounds) || rounds < 1) usage(`--rounds must be a positive integer, got '${values.rounds}'`);
   if (!Number.isInteger(connections) || connections < 1) usage(`--connections must be a positive integer, got '${values.connections}'`);
   if (seconds < 1) usage(`--duration must be whole seconds like 5s or 1m, got '${values.duration}'`);
@@ -251,8 +251,8 @@ function veloArgs(port, origins, headless) {
 async function startTargets(rows, origins, nginx) {
   const targets = {};
   const need = (row) => rows.includes(row);
-  if ((need('velo') || need('dashboard')) && !fs.existsSync(CLI)) fail(`${CLI} is missing: run \`npm run build\` first`);
-  const [veloPort, dashPort, nginxPort, undiciPort, hp3Port] = await reservePorts(5);
+  if ((need('velo') || need('dashboard') || need('store')) && !fs.existsSync(CLI)) fail(`${CLI} is missing: run \`npm run build\` first`);
+  const [veloPort, dashPort, nginxPort, undiciPort, hp3Port, storePort] = await reservePorts(6);
   if (need('bare')) targets.bare = { url: `${origins[0]}/` };
   if (need('undici')) {
     const proc = startProc('undici forwarder', process.execPath, [path.join(ROOT, 'scripts/undici-forwarder.mjs'), String(undiciPort), ...origins]);
@@ -265,6 +265,13 @@ async function startTargets(rows, origins, nginx) {
   if (need('velo')) {
     const proc = startProc('velo', process.execPath, veloArgs(veloPort, origins, true), { env: veloEnv() });
     targets.velo = { url: `http://127.0.0.1:${veloPort}/`, proc };
+  }
+  if (need('store')) {
+    // velo with access_log.store on: the same flags plus a config whose only setting is the store.
+    const file = path.join(tmpDir, 'store.yaml');
+    fs.writeFileSync(file, `access_log:\n  enabled: false\n  store: { path: ${path.join(tmpDir, 'store.db')} }\n`);
+    const proc = startProc('velo+store', process.execPath, [...veloArgs(storePort, origins, true), '-c', file], { env: veloEnv() });
+    targets.store = { url: `http://127.0.0.1:${storePort}/`, proc };
   }
   if (need('nginx')) {
     const upstream = `  upstream origins { ${origins.map((u) => `server ${u.slice(7)};`).join(' ')} keepalive 64; keepalive_requests 1000000; }\n`;
@@ -289,6 +296,7 @@ function summarize(results) {
   const ratio = (a, b) => (by[a] && by[b] ? `${(by[a].rps / by[b].rps).toFixed(2)}x req/s, ${(by[a].p99 / by[b].p99).toFixed(2)}x p99` : 'n/a (not measured)');
   const ratios = [['velo / undici forwarder (the bar: >= 1.00x req/s, <= 1.00x p99)', ratio('velo', 'undici')], ['velo / http-proxy-3 forwarder', ratio('velo', 'hp3')], ['velo / bare origin', ratio('velo', 'bare')], ['velo / nginx', ratio('velo', 'nginx')]];
   if (by.dashboard) ratios.push(['velo+dashboard / velo', ratio('dashboard', 'velo')]);
+  if (by.store) ratios.push(['velo+store / velo (the bar: >= 0.95x req/s)', ratio('store', 'velo')]);
   const table = ['| target | req/s (median) | p99 ms (median) | req/s per round | errors |', '| --- | ---: | ---: | --- | ---: |',
     ...rows.map((r) => `| ${LABELS[r.row]} | ${fmt(r.rps)} | ${fmt(r.p99, 2)} | ${r.runs.map((x) => fmt(x.rps)).join(' · ')} | ${r.errors} |`)];
   return { table, ratios, rows };
@@ -304,6 +312,7 @@ function writeDoc({ table, ratios }, { opts, loadgen, originKind, nginxVersion }
     has('undici') ? 'undici forwarder: `scripts/undici-forwarder.mjs`, node:http in front of one keep-alive undici Pool per origin, round robin, nothing else (no health checks, no header rewriting, no retries).' : '',
     has('hp3') ? 'http-proxy-3 forwarder: `scripts/http-proxy-3-forwarder.mjs`, the same round robin on http-proxy-3 1.23 `web()` with a keep-alive `http.Agent`.' : '',
     has('velo') || has('dashboard') ? 'velo: `velo start --headless --strategy round-robin --no-access-log` over the three origins, health checks on, `VELO_LOG_LEVEL=warn`, no config file.' : '',
+    has('store') ? 'velo+store: the same with `-c store.yaml` setting only `access_log.store` (SQLite in the temp directory; every request stored).' : '',
     has('dashboard') ? 'velo+dashboard: the same without `--headless`, rendering into a detached 200x50 tmux session.' : '',
     has('nginx') ? `nginx${nginxVersion ? ` ${nginxVersion}` : ''} as the balancer: 1 worker, round robin, \`upstream { keepalive 64; }\`, \`proxy_http_version 1.1\`, \`Connection ""\`, X-Forwarded-For/X-Real-IP/X-Forwarded-Proto set as velo sets them.` : '',
     `Everything runs on 127.0.0.1 and shares the ${cpus.length} cores: compare rows of one run, not numbers across machines.`,
