@@ -151,5 +151,6 @@ ${LOOKUP_HELP.replace('Finding velo', 'Finding the store (access_log.store.path)
     .action((flags: LogsFlags) => runCli(() => runLogs(flags)));
   filterOptions(logs.command('stats').description('count, error rate and p50/p90/p99 latency per group'))
     .option('--by <keys>', 'group by: backend, status, pool, method, path, flag, client (comma-separated; default backend)')
-    .action((flags: LogsFlags) => runCli(() => runStats(flags)));
+    // `velo logs stats --db F`: commander hands options the parent also has to the parent.
+    .action((_flags: LogsFlags, cmd: Command) => runCli(() => runStats(cmd.optsWithGlobals<LogsFlags>())));
 }
