@@ -145,7 +145,13 @@ export async function launch(
   if (accessLog !== undefined) engine.observers.push(accessLog.observe);
   // The store is loaded only when configured (no SQLite otherwise); with workers they store the records.
   const storeConfig = config.accessLog.store;
-  const logStore = storeConfig === undefined ? undefined : await (await import('../store/attach-store.js')).attachLogStore(engine, storeConfig, logger, { records: plane === undefined, ...opts.logStore });
+  let logStore: AttachedStore | undefined;
+  try {
+    logStore = storeConfig === undefined ? undefined : await (await import('../store/attach-store.js')).attachLogStore(engine, storeConfig, logger, { records: plane === undefined, ...opts.logStore });
+  } catch (err) {
+    await accessLog?.close();
+    throw err;
+  }
   let watcher: FSWatcher | undefined;
   let debounce: NodeJS.Timeout | undefined;
   const reload = (actor: 'signal' | 'file-watch'): void => {
@@ -199,7 +205,7 @@ export async function launch(
       // The snapshot (dashboard header, `?`) shows the port actually bound, not a configured 0.
       engine.adminAddress = admin.address;
       if (plane !== undefined) plane.metrics = admin.metrics;
-      if (logStore !== undefined) admin.metrics.registerLogStore(() => logStore.store.dropped);
+      if (logStore !== undefined) admin.metrics.registerLogStore(() => logStore!.store.dropped);
     } catch (err) {
       stopWatching();
       await accessLog?.close();

@@ -159,3 +159,13 @@ test('a writer that falls behind drops and counts rows; queueing never waits for
   t.teardown(() => reader.close());
   t.is(reader.requests(parseLogFilter({ limit: '10000' }, NOW)).items.length, 101, 'what was queued is written on close');
 });
+
+test('a store that cannot be opened is refused at open with the path, and a newer schema is not touched', async (t) => {
+  await t.throwsAsync(LogStore.open({ path: '/nonexistent-dir/velo/logs.db', logger }), { message: /cannot open log store \/nonexistent-dir\/velo\/logs\.db/ });
+  const path = await tempDb(t);
+  const db = new Database(path);
+  db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+  db.close();
+  await t.throwsAsync(LogStore.open({ path, logger }), { message: /newer than this velo's/ });
+  t.throws(() => new LogReader(path), { message: /newer than this velo's/ });
+});
