@@ -3,7 +3,8 @@
  * one transaction and deletes old rows when asked. Runs in a `worker_threads` Worker so that a
  * slow disk or a long transaction never blocks the event loop that forwards requests.
  *
- * Messages in: `{ t: 'batch', id, requests: Row[], events: Row[] }`,
+ * Messages in: `{ t: 'rows', requests, events }` (held for the next batch, no answer),
+ * `{ t: 'batch', id, requests: Row[], events: Row[] }` (writes the held rows and these in one transaction),
  * `{ t: 'retain', id, before: ms, maxBytes }`, `{ t: 'close', id }`.
  * Messages out: `{ t: 'done', id, deleted?, error? }` for each, in order.
  */
@@ -22,6 +23,7 @@ export interface WriterData {
 }
 
 type In =
+  | { t: 'rows'; requests: Row[]; events: Row[] }
   | { t: 'batch'; id: number; requests: Row[]; events: Row[] }
   | { t: 'retain'; id: number; before: number; maxBytes: number }
   | { t: 'close'; id: number };
@@ -36,12 +38,24 @@ const writeBatch = db.transaction((requests: Row[], events: Row[]) => {
   for (const e of events) insertEvent.run(e);
 });
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
+// Rows handed over in chunks since the last batch; the next batch writes them first.
+let heldRequests: Row[] = [];
+let heldEvents: Row[] = [];
 
 parentPort!.on('message', (m: In) => {
+  if (m.t === 'rows') {
+    for (const r of m.requests) heldRequests.push(r);
+    for (const e of m.events) heldEvents.push(e);
+    return;
+  }
   try {
     if (m.t === 'batch') {
+      const requests = heldRequests.length === 0 ? m.requests : heldRequests.concat(m.requests);
+      const events = heldEvents.length === 0 ? m.events : heldEvents.concat(m.events);
+      heldRequests = [];
+      heldEvents = [];
       if (data.slowFlushMs > 0) Atomics.wait(sleeper, 0, 0, data.slowFlushMs);
-      writeBatch.immediate(m.requests, m.events);
+      writeBatch.immediate(requests, events);
       parentPort!.postMessage({ t: 'done', id: m.id });
     } else if (m.t === 'retain') {
       const deleted = deleteForRetention(db, m.before, m.maxBytes);
