@@ -34,7 +34,7 @@ export function EventPane({ events, height }: EventPaneProps) {
       </Text>
       {shown.length === 0 && height > 1 ? <Text dimColor>  none yet</Text> : null}
       {shown.map((e) => (
-        <Text key={e.seq} wrap="truncate-end" color={tint(LEVEL_COLORS[e.level])}>
+        <Text key={e.seq} wrap="truncate-end" color={tint(LEVEL_COLORS[e.level])} dimColor={e.history === true /* an earlier run's, from the log store */}>
           <Text dimColor>{formatClock(e.at)} </Text>
           {`${e.kind.padEnd(9)} ${eventText(e).split('\n')[0]}${eventText(e).includes('\n') ? ' …' : ''}`}
         </Text>

@@ -8,6 +8,7 @@
 // [--delay-ms 10] (each connection waits that long between requests: an offered rate below
 // saturation, the same for every target) [--dry-run] (print only; docs/performance.md untouched)
 // [--baseline DIR] (adds a row for the velo built in DIR, e.g. a copy of dist/ before a change)
+// [--store] (adds a velo row with access_log.store on)
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -21,7 +22,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'dist/src/cli/main.js');
 const DOC = path.join(ROOT, 'docs/performance.md');
 const MARKER = '<!-- bench:end -->';
-const LABELS = { bare: 'bare origin', undici: 'undici forwarder', hp3: 'http-proxy-3 forwarder', velo: 'velo', baseline: 'velo (baseline build)', nginx: 'nginx', dashboard: 'velo+dashboard' };
+const LABELS = { bare: 'bare origin', undici: 'undici forwarder', hp3: 'http-proxy-3 forwarder', velo: 'velo', baseline: 'velo (baseline build)', nginx: 'nginx', dashboard: 'velo+dashboard', store: 'velo+store' };
 /** A velo row with workers: `w2` (kernel-spread accepts) or `w2-rr` (the primary accepts and passes handles). */
 const WORKER_ROW = /^w(\d+)(-rr)?$/;
 const workerRow = (row) => { const m = WORKER_ROW.exec(row); return m ? { workers: Number(m[1]), rr: m[2] !== undefined } : undefined; };
@@ -42,7 +43,7 @@ function parseOptions() {
   const { values } = parseArgs({ options: {
     rounds: { type: 'string', default: '3' }, duration: { type: 'string', default: '5s' },
     connections: { type: 'string', default: '64' }, only: { type: 'string' },
-    dashboard: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
+    dashboard: { type: 'boolean', default: false }, store: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
     workers: { type: 'string' }, baseline: { type: 'string' }, 'delay-ms': { type: 'string', default: '0' }, 'dry-run': { type: 'boolean', default: false }, sched: { type: 'string', default: 'kernel,rr' }, 'max-load': { type: 'string', default: '2.5' },
   } });
   if (values.help) { console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 10).join('\n').replaceAll('// ', '')); process.exit(0); }
@@ -57,7 +58,7 @@ function parseOptions() {
   const base = values.only?.split(',').map((s) => s.trim()) ?? ['bare', 'undici', 'hp3', 'velo', 'nginx'];
   // The worker rows sit right after the one-process velo row they are compared with.
   const at = base.includes('velo') ? base.indexOf('velo') + 1 : base.length;
-  const rows = [...new Set([...base.slice(0, at), ...(values.baseline ? ['baseline'] : []), ...workerRows, ...base.slice(at), ...(values.dashboard ? ['dashboard'] : [])])];
+  const rows = [...new Set([...base.slice(0, at), ...(values.baseline ? ['baseline'] : []), ...workerRows, ...base.slice(at), ...(values.dashboard ? ['dashboard'] : []), ...(values.store ? ['store'] : [])])];
   const baselineCli = values.baseline ? path.resolve(values.baseline, 'dist/src/cli/main.js') : undefined;
   if (baselineCli && !fs.existsSync(baselineCli)) usage(`--baseline: ${baselineCli} does not exist`);
   const maxLoad = Number(values['max-load']);
@@ -304,8 +305,8 @@ function cpuTree(pid) {
 async function startTargets(rows, origins, nginx, baselineCli) {
   const targets = {};
   const need = (row) => rows.includes(row);
-  if ((need('velo') || need('dashboard') || rows.some(workerRow)) && !fs.existsSync(CLI)) fail(`${CLI} is missing: run \`npm run build\` first`);
-  const [veloPort, dashPort, nginxPort, undiciPort, hp3Port] = await reservePorts(5);
+  if ((need('velo') || need('dashboard') || need('store') || rows.some(workerRow)) && !fs.existsSync(CLI)) fail(`${CLI} is missing: run \`npm run build\` first`);
+  const [veloPort, dashPort, nginxPort, undiciPort, hp3Port, storePort] = await reservePorts(6);
   if (need('bare')) targets.bare = { url: `${origins[0]}/` };
   if (need('undici')) {
     const proc = startProc('undici forwarder', process.execPath, [path.join(ROOT, 'scripts/undici-forwarder.mjs'), String(undiciPort), ...origins]);
@@ -330,6 +331,13 @@ async function startTargets(rows, origins, nginx, baselineCli) {
     // Without the variable velo leaves accepts to the kernel (SCHED_NONE); rr: the primary accepts.
     const proc = startProc(label(row), process.execPath, veloArgs(port, origins, true, workers), { env: { ...veloEnv(), ...(rr ? { NODE_CLUSTER_SCHED_POLICY: 'rr' } : {}) } });
     targets[row] = { url: `http://127.0.0.1:${port}/`, proc, workers };
+  }
+  if (need('store')) {
+    // velo with access_log.store on: the same flags plus a config whose only setting is the store.
+    const file = path.join(tmpDir, 'store.yaml');
+    fs.writeFileSync(file, `access_log:\n  enabled: false\n  store: { path: ${path.join(tmpDir, 'store.db')} }\n`);
+    const proc = startProc('velo+store', process.execPath, [...veloArgs(storePort, origins, true), '-c', file], { env: veloEnv() });
+    targets.store = { url: `http://127.0.0.1:${storePort}/`, proc };
   }
   if (need('nginx')) {
     const upstream = `  upstream origins { ${origins.map((u) => `server ${u.slice(7)};`).join(' ')} keepalive 64; keepalive_requests 1000000; }\n`;
@@ -369,6 +377,7 @@ function summarize(results) {
   const cpuCell = (r) => (Number.isFinite(r.cpu) ? fmt(r.cpu, 1) : '—');
   const table = ['| target | req/s (median) | p99 ms (median) | CPU µs/req (median) | req/s per round | errors |', '| --- | ---: | ---: | ---: | --- | ---: |',
     ...rows.map((r) => `| ${label(r.row)} | ${fmt(r.rps)} | ${fmt(r.p99, 2)} | ${cpuCell(r)} | ${r.runs.map((x) => fmt(x.rps)).join(' · ')} | ${r.errors} |`)];
+  if (by.store) ratios.push(['velo+store / velo (the bar: >= 0.95x req/s)', ratio('store', 'velo')]);
   return { table, ratios, rows };
 }
 
@@ -382,6 +391,7 @@ function writeDoc({ table, ratios }, { opts, loadgen, originKind, nginxVersion, 
     has('undici') ? 'undici forwarder: `scripts/undici-forwarder.mjs`, node:http in front of one keep-alive undici Pool per origin, round robin, nothing else (no health checks, no header rewriting, no retries).' : '',
     has('hp3') ? 'http-proxy-3 forwarder: `scripts/http-proxy-3-forwarder.mjs`, the same round robin on http-proxy-3 1.23 `web()` with a keep-alive `http.Agent`.' : '',
     has('velo') || has('dashboard') ? 'velo: `velo start --headless --strategy round-robin --no-access-log` over the three origins, health checks on, `VELO_LOG_LEVEL=warn`, no config file.' : '',
+    has('store') ? 'velo+store: the same with `-c store.yaml` setting only `access_log.store` (SQLite in the temp directory; every request stored).' : '',
     has('dashboard') ? 'velo+dashboard: the same without `--headless`, rendering into a detached 200x50 tmux session.' : '',
     opts.rows.some(workerRow) ? 'velo (N workers): the same with `--workers N` (a control-plane primary and N forwarding workers on node:cluster); accepts spread by the kernel (velo\'s default, SCHED_NONE), or with `, rr` by `NODE_CLUSTER_SCHED_POLICY=rr` (the primary accepts and passes each connection to a worker).' : '',
     'CPU µs/req: utime+stime from `/proc/PID/stat` of the target\'s process and every process below it (a velo primary and its workers; nginx\'s master and worker), read before and after each wrk run, over the requests wrk counted; the bare origin has none of its own.',

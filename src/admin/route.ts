@@ -25,6 +25,8 @@ export interface AdminRequest {
   params: Record<string, string>;
   /** Parsed JSON body; undefined when the request had none. */
   body: unknown;
+  /** The query string's parameters (filters and paging of `GET /api/logs`, `/api/events`). */
+  query?: URLSearchParams;
 }
 
 /** A handler's answer: a JSON body, or raw text with its content type. */

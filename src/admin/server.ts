@@ -22,6 +22,7 @@ import { backendRoutes } from './routes/backends.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { configRoutes } from './routes/config.js';
 import { eventRoutes } from './routes/events.js';
+import { logRoutes } from './routes/logs.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { poolRoutes } from './routes/pools.js';
@@ -29,7 +30,7 @@ import { reloadRoutes } from './routes/reload.js';
 import { strategyRoutes } from './routes/strategy.js';
 
 /** Every route of the admin API, in one table. */
-export const ADMIN_ROUTES: readonly AdminRoute[] = [...healthRoutes, ...poolRoutes, ...backendRoutes, ...strategyRoutes, ...reloadRoutes, ...configRoutes, ...eventRoutes, ...metricsRoutes, ...workerRoutes, ...clusterRoutes];
+export const ADMIN_ROUTES: readonly AdminRoute[] = [...healthRoutes, ...poolRoutes, ...backendRoutes, ...strategyRoutes, ...reloadRoutes, ...configRoutes, ...eventRoutes, ...logRoutes, ...metricsRoutes, ...workerRoutes, ...clusterRoutes];
 
 /**
  * The sampler refreshes the snapshot every 250 ms; one older than this means its timer is off,
@@ -170,7 +171,8 @@ async function handle(ctx: AdminContext, token: string | undefined, bindHost: st
       throw new AdminHttpError(400, `the body is not valid JSON: ${(err as Error).message}`);
     }
   }
-  const reply = await handler(ctx, { params: match.params, body });
+  const query = new URL(req.url ?? '/', 'http://admin.invalid').searchParams;
+  const reply = await handler(ctx, { params: match.params, body, query });
   // A change is answered once it is in force on every worker (control.ts `settled`).
   if (method !== 'GET' && method !== 'HEAD') await ctx.control.settled();
   return reply;

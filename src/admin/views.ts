@@ -53,6 +53,7 @@ export function eventView(e: EngineEvent) {
     backend: e.backend ?? null,
     name: e.name ?? null,
     url: e.url ?? null,
+    ...(e.history === true ? { history: true } : {}),
   };
 }
 

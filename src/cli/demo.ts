@@ -6,6 +6,9 @@
 import type { Command } from 'commander';
 import { startTestBackend, type TestBackend, type TestBackendOptions } from '../backend/test-backend.js';
 import { parseConfigText } from '../config/load.js';
+import { DEFAULT_LOG_STORE } from '../config/defaults.js';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { Logger } from '../log/logger.js';
 import { quietTerminal, runDashboard, wantsDashboard } from './dashboard-mode.js';
@@ -50,6 +53,9 @@ export function demoTitle(backends: number, rps: number, port: number): string[]
   return [`velo demo: ${traffic} over ${backends} local ${noun}${flaky}`, `try: ? keys · ${drain}s = strategy · a = add · curl localhost:${port}`];
 }
 
+/** Where `velo demo` keeps its log store: `velo logs --db` this file (the OS temp directory, not the cwd). */
+export const DEMO_LOG_STORE = join(tmpdir(), 'velo-demo-logs.db');
+
 function parseCount(flag: string, raw: string, min: number, max: number): number {
   const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
   if (!(n >= min && n <= max)) throw new ConfigError([{ path: flag, message: `must be a whole number from ${min} to ${max}, got "${raw}"` }]);
@@ -76,6 +82,8 @@ async function runDemo(flags: DemoFlags): Promise<void> {
   );
   const closeBackends = (): Promise<void> => Promise.all(backends.map((b) => b.close())).then(() => undefined);
   const config = parseConfigText(demoConfigText(backends, port, adminPort), undefined, { flags: { port, adminPort } });
+  // The demo keeps its log store in the temp directory (velo logs --db <it>), not in the cwd.
+  config.accessLog.store = { ...DEFAULT_LOG_STORE, path: DEMO_LOG_STORE };
   const logger = new Logger(config.logLevel);
   const signalled = dashboard ? undefined : untilSignal();
   const terminal = dashboard ? quietTerminal(logger) : undefined;
@@ -92,7 +100,7 @@ async function runDemo(flags: DemoFlags): Promise<void> {
   }
   const bound = running.engine.address.port;
   const traffic = startTraffic(`http://127.0.0.1:${bound}`, rps);
-  logger.info('demo running', { url: `http://127.0.0.1:${bound}`, backends: backends.map((b) => `${b.name}=${b.url}`), trafficRps: rps });
+  logger.info('demo running', { logStore: DEMO_LOG_STORE, url: `http://127.0.0.1:${bound}`, backends: backends.map((b) => `${b.name}=${b.url}`), trafficRps: rps });
   let farewell: (() => void) | undefined;
   if (terminal !== undefined) {
     await runDashboard(running, logger, { title: demoTitle(count, rps, bound), onStop: () => void traffic.stop() });

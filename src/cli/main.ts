@@ -24,6 +24,8 @@ const COMMANDS: ReadonlyArray<[string, () => Promise<Register>]> = [
   ['backend', async () => (await import('./backend.js')).registerBackendCommand],
   ['init', async () => (await import('./init.js')).registerInitCommand],
   ['validate', async () => (await import('./validate.js')).registerValidateCommand],
+  ['logs', async () => (await import('./logs.js')).registerLogsCommand],
+  ['events', async () => (await import('./events.js')).registerEventsCommand],
 ];
 
 /**

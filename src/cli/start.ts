@@ -24,6 +24,8 @@ import { availableParallelism } from 'node:os';
 import { ClusterPrimary } from '../cluster/primary.js';
 import { startDiscovery, type Discovery } from '../discovery/index.js';
 import { registerDnsMetrics } from '../metrics/prometheus.js';
+import type { AttachedStore } from '../store/attach-store.js';
+import type { LogStoreOptions } from '../store/log-store.js';
 
 export interface StartFlags {
   config?: string;
@@ -108,6 +110,8 @@ export interface Running {
   workers?: ClusterPrimary;
   /** Docker discovery, when `providers.docker` is configured. */
   docker?: import('../discovery/docker-provider.js').DockerProvider;
+  /** The log store writer of this process (`access_log.store`); undefined when off. */
+  logStore?: AttachedStore;
   /**
    * Stops watching, drains and closes; resolves when everything is closed. SIGINT/SIGTERM
    * during the drain follow the stop rule of drain-guard.ts.
@@ -126,6 +130,8 @@ export async function launch(
     accessLog?: boolean;
     /** Forwarding processes (resolveWorkers); 1 forwards in this process. */
     workers?: number;
+    /** Test hooks of the log store writer (a slow disk, a clock for retention). */
+    logStore?: Pick<LogStoreOptions, 'wallClock' | 'slowFlushMs' | 'maxQueued' | 'flushEveryMs'>;
   } = {},
 ): Promise<Running> {
   const workerCount = opts.workers ?? 1;
@@ -141,6 +147,15 @@ export async function launch(
   }
   const accessLog = opts.accessLog === false || plane !== undefined ? undefined : createAccessLog(config.accessLog, logger);
   if (accessLog !== undefined) engine.observers.push(accessLog.observe);
+  // The store is loaded only when configured (no SQLite otherwise); with workers they store the records.
+  const storeConfig = config.accessLog.store;
+  let logStore: AttachedStore | undefined;
+  try {
+    logStore = storeConfig === undefined ? undefined : await (await import('../store/attach-store.js')).attachLogStore(engine, storeConfig, logger, { records: plane === undefined, ...opts.logStore });
+  } catch (err) {
+    await accessLog?.close();
+    throw err;
+  }
   let watcher: FSWatcher | undefined;
   let debounce: NodeJS.Timeout | undefined;
   const reload = (actor: 'signal' | 'file-watch'): void => {
@@ -194,9 +209,11 @@ export async function launch(
       // The snapshot (dashboard header, `?`) shows the port actually bound, not a configured 0.
       engine.adminAddress = admin.address;
       if (plane !== undefined) plane.metrics = admin.metrics;
+      if (logStore !== undefined) admin.metrics.registerLogStore(() => logStore!.store.dropped);
     } catch (err) {
       stopWatching();
       await accessLog?.close();
+      await logStore?.close();
       if (inUse(err)) throw new PortInUseError('admin', config.admin.host, config.admin.port, { cause: err });
       throw new Error(`admin API on ${config.admin.host}:${config.admin.port}: ${(err as Error).message}`, { cause: err });
     }
@@ -220,6 +237,7 @@ export async function launch(
     stopWatching();
     await admin?.close();
     await accessLog?.close();
+    await logStore?.close();
     if (inUse(err)) throw new PortInUseError('listen', config.listen.host, config.listen.port, { cause: err });
     throw err;
   }
@@ -241,6 +259,7 @@ export async function launch(
         await cluster?.close();
         await admin?.close();
         await accessLog?.close();
+        await logStore?.close();
         const { requests, success, failed } = engine.totals;
         logger[summary.forced ? 'warn' : 'info']('stopped', { ...summary, requests, success, failed });
         return summary;
@@ -250,7 +269,14 @@ export async function launch(
     })();
     return stopping;
   };
-  return { engine, control, shutdown, ...(plane !== undefined ? { workers: plane } : {}), ...(docker !== undefined ? { docker: docker.provider } : {}) };
+  return {
+    engine,
+    control,
+    shutdown,
+    ...(plane !== undefined ? { workers: plane } : {}),
+    ...(docker !== undefined ? { docker: docker.provider } : {}),
+    ...(logStore !== undefined ? { logStore } : {}),
+  };
 }
 
 /**

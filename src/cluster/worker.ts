@@ -10,6 +10,7 @@ import { Engine } from '../engine/engine.js';
 import { Control } from '../engine/control.js';
 import { Logger } from '../log/logger.js';
 import { createAccessLog } from '../metrics/access-log.js';
+import { LogStore } from '../store/log-store.js';
 import { RequestSeries } from '../metrics/prometheus.js';
 import type { RequestRecord } from '../engine/request-record.js';
 import type { RateLimitRefusal } from '../resilience/rate-limit.js';
@@ -94,6 +95,10 @@ export async function runWorker(): Promise<void> {
   engine.observers.push(series.observe);
   const accessLog = createAccessLog(first.config.accessLog, logger);
   if (accessLog !== undefined) engine.observers.push(accessLog.observe);
+  // Each worker writes its own records to the store (SQLite WAL takes several writers); events are the primary's.
+  const storeConfig = first.config.accessLog.store;
+  const logStore = storeConfig === undefined ? undefined : LogStore.start({ path: storeConfig.path, logger });
+  if (logStore !== undefined) engine.observers.push(logStore.observe);
   const relayed: RequestRecord[] = [];
   const relay = (r: RequestRecord): void => {
     if (relayed.length < MAX_RELAYED_RECORDS) relayed.push(r);
@@ -135,6 +140,7 @@ export async function runWorker(): Promise<void> {
     clearInterval(reportTimer);
     const summary = await engine.stop();
     await accessLog?.close();
+    await logStore?.close();
     flush();
     send({ velo: 1, t: 'stopped', summary, report: reporter.build() });
     // Let the IPC message leave before exiting.

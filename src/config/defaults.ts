@@ -137,3 +137,12 @@ export const DNS_DEFAULTS = deepFreeze({
 
 /** Name of the single pool of the short form. */
 export const DEFAULT_POOL_NAME = 'default';
+
+/** `access_log.store` when written without some of its keys (the store itself is off unless configured). */
+export const DEFAULT_LOG_STORE = Object.freeze({
+  path: 'velo-logs.db',
+  /** 7 days. */
+  retentionMs: 7 * 86_400_000,
+  /** 1 GB. */
+  maxBytes: 1_000_000_000,
+});

@@ -48,3 +48,17 @@ export function formatDuration(ms: number): string {
   if (rest > 0) out += `${rest / 1000}s`;
   return out;
 }
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Like `parseDuration`, and also days for long spans (retention, `velo logs --since`): `7d`,
+ * `1d12h`, `36h`, `10m`. Milliseconds, or undefined when `input` is not a duration.
+ */
+export function parseSpan(input: string | number): number | undefined {
+  if (typeof input === 'number') return parseDuration(input);
+  const m = /^\s*(\d+(?:\.\d+)?)d(.*)$/.exec(input);
+  if (m === null) return parseDuration(input);
+  const rest = m[2]!.trim() === '' ? 0 : parseDuration(m[2]!);
+  return rest === undefined || PLAIN_NUMBER.test(m[2]!.trim()) ? undefined : Math.round(Number(m[1]) * DAY_MS) + rest;
+}

@@ -6,8 +6,9 @@ import { BlockList, isIP } from 'node:net';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Node } from 'yaml';
 import type { ConfigIssue } from '../errors.js';
-import type { AccessLogConfig, AccessLogFormat, ListenTlsConfig, LogLevel, PoolConfig, SniCertificateConfig, TlsVersion, VeloConfig } from './types.js';
-import { DEFAULT_POOL_NAME, DEFAULTS, TLS_DEFAULTS } from './defaults.js';
+import type { AccessLogConfig, AccessLogFormat, LogStoreConfig, ListenTlsConfig, LogLevel, PoolConfig, SniCertificateConfig, TlsVersion, VeloConfig } from './types.js';
+import { DEFAULT_LOG_STORE, DEFAULT_POOL_NAME, DEFAULTS, TLS_DEFAULTS } from './defaults.js';
+import { parseSpan } from './parse-duration.js';
 import { POOL_KEYS, readPool } from './schema-pool.js';
 import { describeNode, IssueCollector, MapReader, readList, readString } from './schema-node.js';
 import { strictJsonIssue } from './strict-json.js';
@@ -189,9 +190,15 @@ function readAccessLog(top: MapReader, baseDir: string | undefined): AccessLogCo
     top.c.report(top.at('access_log'), node, `${describeNode(node)} is not valid for access_log`, 'expected true, false, stdout, a file path or { enabled, path }');
     return def;
   }
-  const a = top.map('access_log', ['enabled', 'path', 'format']);
+  const a = top.map('access_log', ['enabled', 'path', 'format', 'store']);
   const format = a.has('format') ? a.oneOf('format', 'json', ACCESS_LOG_FORMATS) : undefined;
-  return { enabled: a.bool('enabled', true), target: target(a.string('path', def.target, 'expected stdout or a file path')), ...(format !== undefined ? { format } : {}) };
+  const store = readLogStore(a, baseDir);
+  return {
+    enabled: a.bool('enabled', true),
+    target: target(a.string('path', def.target, 'expected stdout or a file path')),
+    ...(format !== undefined ? { format } : {}),
+    ...(store !== undefined ? { store } : {}),
+  };
 }
 
 /** `access_log.format` values: JSON lines, logfmt, or nginx's `combined` line. */
@@ -201,6 +208,22 @@ export const ACCESS_LOG_FORMATS: readonly AccessLogFormat[] = ['json', 'logfmt',
 function readTracing(top: MapReader): VeloConfig['tracing'] {
   const t = top.map('tracing', ['propagate']);
   return { propagate: t.bool('propagate', DEFAULTS.tracing.propagate) };
+}
+
+/** `access_log.store: { path, retention: 7d, max_size: 1GB }` (or `false`): the SQLite log store. */
+function readLogStore(a: MapReader, baseDir: string | undefined): LogStoreConfig | undefined {
+  if (!a.has('store')) return undefined;
+  const { enabled, section: s } = a.toggle('store', true, ['path', 'retention', 'max_size']);
+  const path = filePath(s.string('path', DEFAULT_LOG_STORE.path, 'expected a file path such as velo-logs.db'), baseDir);
+  let retentionMs = DEFAULT_LOG_STORE.retentionMs;
+  const r = s.get('retention');
+  if (r !== undefined) {
+    const ms = isScalar(r) && (typeof r.value === 'string' || typeof r.value === 'number') ? parseSpan(r.value) : undefined;
+    if (ms === undefined || ms <= 0) s.c.report(s.at('retention'), r, `${describeNode(r)} is not a duration`, 'expected a duration such as 7d, 12h or 30m');
+    else retentionMs = ms;
+  }
+  const maxBytes = s.bytes('max_size', DEFAULT_LOG_STORE.maxBytes);
+  return enabled ? { path, retentionMs, maxBytes } : undefined;
 }
 
 const WORKERS_HINT = 'expected a number of worker processes from 1 to 256, or auto (one per available core)';

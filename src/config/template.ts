@@ -129,6 +129,14 @@ slow_start: 0s
 
 # One line per request: true, false, stdout or a file path.
 access_log: stdout
+# To also keep requests and events in a queryable SQLite file (velo logs, velo events,
+# GET /api/logs), write access_log as a mapping instead:
+# access_log:
+#   path: stdout
+#   store:
+#     path: velo-logs.db     # relative to this file
+#     retention: 7d          # older rows are deleted
+#     max_size: 1GB          # then the oldest while the file is larger
 
 # Client IPs and CIDRs; an empty allow list allows everyone, deny wins over allow (403).
 ip_filter:

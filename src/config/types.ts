@@ -244,6 +244,18 @@ export interface AccessLogConfig {
   target: string;
   /** Line format; absent means `json` (set only when the file names one). */
   format?: AccessLogFormat;
+  /** `access_log.store`: the queryable SQLite store (src/store/); undefined when off (the default). */
+  store?: LogStoreConfig;
+}
+
+/** `access_log.store: { path, retention, max_size }`: where records and events are kept, and for how long. */
+export interface LogStoreConfig {
+  /** Absolute path of the SQLite database file (relative paths resolve against the config file's directory). */
+  path: string;
+  /** Rows older than this are deleted in the background; ms (default 7d). */
+  retentionMs: number;
+  /** The oldest rows are deleted while the database is larger than this; bytes (default 1GB). */
+  maxBytes: number;
 }
 
 /** `tracing:`: W3C Trace Context headers (src/engine/trace-context.ts). */

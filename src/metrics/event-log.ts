@@ -24,6 +24,8 @@ export interface EngineEvent {
   name?: string;
   /** The backend's URL (origin), as in the admin API and the process log. */
   url?: string;
+  /** True for an event read back from the log store at start-up (before this run). */
+  history?: boolean;
 }
 
 /** The fields that name a backend in an event: `backend` (id), `name` and `url`, always together. */
@@ -47,6 +49,19 @@ export class EventLog {
     if (this.items.length > this.capacity) this.items.shift();
     for (const l of this.listeners) l(event);
     return event;
+  }
+
+  /**
+   * Puts events of an earlier run (read from the log store, oldest first) before everything
+   * else, marked `history`, with their own times; listeners are not told (they are not new).
+   */
+  seedHistory(events: ReadonlyArray<Omit<EngineEvent, 'seq'>>): void {
+    const old = events.slice(-this.capacity).map((e) => Object.freeze({ ...e, history: true, seq: 0 }));
+    this.items.unshift(...old);
+    while (this.items.length > this.capacity) this.items.shift();
+    // History gets seq numbers below the live ones: renumber everything in order.
+    this.items.forEach((e, i) => (this.items[i] = Object.freeze({ ...e, seq: i + 1 })));
+    this.seq = this.items.length;
   }
 
   /** The most recent `n` events, oldest first. */

@@ -250,6 +250,22 @@ export class VeloMetrics {
     if (engine.config.cluster !== undefined) this.registerClusterMetrics();
   }
 
+  /**
+   * With `access_log.store` only: rows the control plane's store writer dropped because it
+   * could not keep up (with workers, each worker logs its own drops instead).
+   */
+  registerLogStore(dropped: () => number): void {
+    new Counter({
+      name: 'velo_log_store_dropped_total',
+      help: 'Access-log records and events not stored because the log store writer fell behind (the control plane\'s writer).',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(dropped());
+      },
+    });
+  }
+
   /** With `cluster.redis` only: the Redis link's state and how often the local buckets stood in. */
   private registerClusterMetrics(): void {
     const engine = this.engine;

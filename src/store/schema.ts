@@ -1,0 +1,79 @@
+/**
+ * The log store's SQLite schema and its migrations. `PRAGMA user_version` holds the number of
+ * migrations applied; opening a database applies the missing ones in one transaction, so an
+ * older file is upgraded in place and a newer one (from a later velo) is refused.
+ *
+ * Tables (times are wall-clock ms since the epoch, durations ms):
+ * - `requests`: one row per finished request, the access log's JSON fields plus `trace_id`.
+ * - `events`: one row per engine event (health, circuit, outlier, admin, reload, lifecycle, ...).
+ */
+import type Database from 'better-sqlite3';
+
+/** Each entry upgrades the schema by one version; never edit one that has shipped, append. */
+export const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE requests (
+     id INTEGER PRIMARY KEY,
+     at INTEGER NOT NULL,
+     request_id TEXT NOT NULL,
+     client_ip TEXT NOT NULL,
+     method TEXT NOT NULL,
+     host TEXT,
+     path TEXT NOT NULL,
+     status INTEGER NOT NULL,
+     pool TEXT,
+     backend TEXT,
+     backend_name TEXT,
+     attempts INTEGER NOT NULL,
+     upstream_ms REAL,
+     total_ms REAL NOT NULL,
+     bytes_in INTEGER NOT NULL,
+     bytes_out INTEGER NOT NULL,
+     termination TEXT NOT NULL,
+     trace_id TEXT
+   );
+   CREATE INDEX requests_at ON requests (at);
+   CREATE TABLE events (
+     id INTEGER PRIMARY KEY,
+     at INTEGER NOT NULL,
+     kind TEXT NOT NULL,
+     level TEXT NOT NULL,
+     message TEXT NOT NULL,
+     detail TEXT,
+     pool TEXT,
+     backend TEXT,
+     name TEXT,
+     url TEXT
+   );
+   CREATE INDEX events_at ON events (at);`,
+];
+
+/** The schema version this velo writes and reads. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Sets WAL mode and a busy timeout (several writers: the control plane and each worker) and
+ * applies the missing migrations. Throws when the file's schema is newer than this velo's.
+ */
+export function prepareDatabase(db: Database.Database, busyTimeoutMs = 5000): void {
+  db.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
+  // Only takes effect on a new file (before the first table): retention can then shrink the file.
+  db.pragma('auto_vacuum = INCREMENTAL');
+  db.pragma('journal_mode = WAL');
+  // WAL with synchronous=NORMAL stays consistent on a crash and may only lose the last batches.
+  db.pragma('synchronous = NORMAL');
+  migrate(db);
+}
+
+function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw new Error(`log store ${db.name} has schema version ${current}, newer than this velo's ${SCHEMA_VERSION}; upgrade velo or use another file`);
+  }
+  if (current === SCHEMA_VERSION) return;
+  // IMMEDIATE: two processes opening a new file at once migrate it once, the second waits.
+  db.transaction(() => {
+    const again = db.pragma('user_version', { simple: true }) as number;
+    for (let v = again; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
+}
