@@ -39,7 +39,10 @@ export function LogPane({ store, height, filter }: LogPaneProps) {
   }, [store]);
   // The ring then keeps matching requests only, so the pane is not left with the few that
   // happened to match among the last few hundred.
-  useEffect(() => store.setFilter?.(filter?.filter), [store, filter]);
+  // Braces: an effect may return only a cleanup function (MessagePort.postMessage returns a boolean).
+  useEffect(() => {
+    store.setFilter?.(filter?.filter);
+  }, [store, filter]);
   if (height < 1) return null;
   const shown = height > 1 ? entries.slice(-(height - 1)) : [];
   const blank = Math.max(0, height - 1 - (height > 1 ? Math.max(1, shown.length) : 0));

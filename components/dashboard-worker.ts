@@ -29,7 +29,9 @@ function valueStore<T>(initial: T): { subscribe(listener: () => void): () => voi
 
 const port = parentPort!;
 const start = workerData as WorkerStart;
-const send = (message: FromWorker): void => port.postMessage(message);
+const send = (message: FromWorker): void => {
+  port.postMessage(message);
+};
 
 const snapshots = valueStore<EngineSnapshot>(start.snapshot);
 const entries = valueStore<readonly LogEntry[]>([]);

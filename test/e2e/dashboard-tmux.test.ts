@@ -316,3 +316,22 @@ test.serial('m puts b2 in maintenance; + then w and y write it and the new weigh
   term.keys('y');
   t.is(await term.exitCode(), 0);
 });
+
+test.serial('/ and a filter: the live log opens and shows only matching requests, and the dashboard keeps running', async (t) => {
+  const backends = await startBackends(t, ['b1', 'b2']);
+  const term = await launch(t, backends.map((backend) => ({ backend })));
+  for (const b of backends) await term.waitFor(row(b.name, 'healthy'), `${b.name} healthy`);
+  term.keys('/');
+  await term.waitFor(/filter log:/, 'the filter input');
+  term.type('backend:b1');
+  term.keys('Enter');
+  await term.waitFor(/filter backend:b1 \(\d+ of \d+ lines/, 'the pane says what it filters');
+  await send(t, term.port, 6);
+  const screen = await term.waitFor(/GET \/ 200 b1 /, 'b1 requests in the filtered pane');
+  t.notRegex(screen, /GET \/ 200 b2 /, 'b2 lines are filtered out');
+  // Still alive: keys still work after the filter (an effect returning a value used to kill the UI).
+  term.keys('q');
+  await term.waitFor(/stop velo\?/, 'the quit question');
+  term.keys('y');
+  t.is(await term.exitCode(), 0);
+});
