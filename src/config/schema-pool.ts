@@ -32,6 +32,8 @@ export const POOL_KEYS = [
   'tls',
   'dns',
   'srv',
+  'strip_prefix',
+  'add_prefix',
 ] as const;
 
 const POOL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -61,6 +63,25 @@ export function normalizeMatchHost(input: string): string {
   if (bracketed !== null) return bracketed[1]!;
   if (s.split(':').length === 2) return s.slice(0, s.indexOf(':'));
   return s;
+}
+
+const ADD_PREFIX = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/;
+
+/** `strip_prefix: true` (needs `match.path_prefix`) and `add_prefix: /base`. */
+function readRewrite(r: MapReader, match: PoolMatch): PoolConfig['rewrite'] {
+  const strip = r.bool('strip_prefix', false);
+  if (strip && match.pathPrefix === undefined && r.has('strip_prefix')) {
+    r.c.report(r.at('strip_prefix'), r.get('strip_prefix'), 'strip_prefix needs match.path_prefix', 'add match: { path_prefix: /api } to the pool, or remove strip_prefix');
+  }
+  const add = r.optionalString('add_prefix', 'expected a path such as /v2');
+  let addPrefix: string | undefined;
+  if (add !== undefined) {
+    if (!ADD_PREFIX.test(add) || add.includes('//')) r.c.report(r.at('add_prefix'), r.get('add_prefix'), `"${add}" is not a path prefix`, 'expected a path such as /v2 (no query, no fragment, no spaces)');
+    else addPrefix = add.replace(/\/+$/, '');
+  }
+  const stripPrefix = strip && match.pathPrefix !== undefined ? match.pathPrefix.replace(/\/+$/, '') : undefined;
+  if (stripPrefix === undefined && (addPrefix === undefined || addPrefix === '')) return undefined;
+  return { ...(stripPrefix !== undefined ? { stripPrefix } : {}), ...(addPrefix ? { addPrefix } : {}) };
 }
 
 function readMatch(r: MapReader): PoolMatch {
@@ -332,6 +353,8 @@ export function readPool(r: MapReader, defaultName: string | undefined, baseDir?
     slowStartMs: r.duration('slow_start', d.slowStartMs),
     ...(tls !== undefined ? { tls } : {}),
   };
+  const rewrite = readRewrite(r, pool.match);
+  if (rewrite !== undefined) pool.rewrite = rewrite;
   const dns = readDns(r, pool.backends, tls?.servername);
   return dns !== undefined ? { ...pool, dns } : pool;
 }

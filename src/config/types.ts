@@ -143,6 +143,8 @@ export interface PoolMatch {
 export interface PoolConfig {
   name: string;
   match: PoolMatch;
+  /** `strip_prefix: true`: `match.path_prefix` taken off the path sent to the backend; `add_prefix`: put on (no trailing `/`). */
+  rewrite?: { stripPrefix?: string; addPrefix?: string };
   strategy: StrategyName;
   backends: BackendConfig[];
   healthCheck: HealthCheckConfig;

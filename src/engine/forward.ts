@@ -15,6 +15,7 @@ import type { Waiter } from '../resilience/queue.js';
 import { readCookie } from '../balancing/sticky.js';
 import { clientResponseHeaders, earlyHints, upgradeResponseHead, upstreamRequestHeaders } from './headers.js';
 import { RequestBody, hasRequestBody } from './request-body.js';
+import { rewritePath } from './rewrite-path.js';
 import { sendError } from './reply.js';
 import { countFinished, type ForwardEnv, type TerminationCause } from './request-record.js';
 import { Attempt, AttemptCancelled, AttemptTimedOut, InvalidUpstreamResponse, type AttemptOwner } from './attempt.js';
@@ -173,7 +174,7 @@ export class ForwardRequest implements AttemptOwner {
     this.current = new Attempt(this, upstream, this.pool, this.env.clock, this.attempts > 1, responseMs, this.body !== undefined);
     upstream.dispatcher.dispatch(
       {
-        path: this.target.path,
+        path: this.pool.config.rewrite === undefined ? this.target.path : rewritePath(this.target.path, this.pool.config.rewrite),
         method: this.req.method!,
         headers: this.headers,
         // undici streams async iterables (client-h1 writeIterable); its types only list Readable.
