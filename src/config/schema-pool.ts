@@ -5,6 +5,7 @@
 import { isMap, isScalar, type Node } from 'yaml';
 import { describeStrategies, resolveStrategyName } from '../balancing/registry.js';
 import { isAbsolute, resolve } from 'node:path';
+import { readHeaderRules } from './schema-headers.js';
 import type { BackendConfig, PoolConfig, PoolMatch, StrategyName, UpstreamTlsConfig } from './types.js';
 import { backendUrlProblem, normalizeBackendUrl } from './backend-url.js';
 import { POOL_DEFAULTS } from './defaults.js';
@@ -34,6 +35,8 @@ export const POOL_KEYS = [
   'srv',
   'strip_prefix',
   'add_prefix',
+  'request_headers',
+  'response_headers',
 ] as const;
 
 const POOL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -355,6 +358,10 @@ export function readPool(r: MapReader, defaultName: string | undefined, baseDir?
   };
   const rewrite = readRewrite(r, pool.match);
   if (rewrite !== undefined) pool.rewrite = rewrite;
+  const requestHeaders = readHeaderRules(r, 'request_headers');
+  if (requestHeaders !== undefined) pool.requestHeaders = requestHeaders;
+  const responseHeaders = readHeaderRules(r, 'response_headers');
+  if (responseHeaders !== undefined) pool.responseHeaders = responseHeaders;
   const dns = readDns(r, pool.backends, tls?.servername);
   return dns !== undefined ? { ...pool, dns } : pool;
 }

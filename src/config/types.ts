@@ -4,6 +4,7 @@
  * milliseconds, every default is filled in, the short (one-pool) form becomes `pools[0]`.
  */
 
+import type { HeaderRules } from '../engine/header-rules.js';
 import type { ConfigIssue } from '../errors.js';
 
 /** Canonical strategy names; aliases are resolved by `balancing/registry.ts`. */
@@ -145,6 +146,9 @@ export interface PoolConfig {
   match: PoolMatch;
   /** `strip_prefix: true`: `match.path_prefix` taken off the path sent to the backend; `add_prefix`: put on (no trailing `/`). */
   rewrite?: { stripPrefix?: string; addPrefix?: string };
+  /** `request_headers` / `response_headers`: remove, set, add (src/engine/header-rules.ts). */
+  requestHeaders?: HeaderRules;
+  responseHeaders?: HeaderRules;
   strategy: StrategyName;
   backends: BackendConfig[];
   healthCheck: HealthCheckConfig;

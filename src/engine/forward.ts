@@ -16,6 +16,7 @@ import { readCookie } from '../balancing/sticky.js';
 import { clientResponseHeaders, earlyHints, upgradeResponseHead, upstreamRequestHeaders } from './headers.js';
 import { RequestBody, hasRequestBody } from './request-body.js';
 import { rewritePath } from './rewrite-path.js';
+import { applyHeaderRules, type HeaderVars } from './header-rules.js';
 import { sendError } from './reply.js';
 import { countFinished, type ForwardEnv, type TerminationCause } from './request-record.js';
 import { Attempt, AttemptCancelled, AttemptTimedOut, InvalidUpstreamResponse, type AttemptOwner } from './attempt.js';
@@ -161,6 +162,11 @@ export class ForwardRequest implements AttemptOwner {
     );
   }
 
+  /** What `request_headers` and `response_headers` templates may name, for this request and `upstream`. */
+  private headerVars(upstream: Upstream | undefined): HeaderVars {
+    return { clientIp: this.clientIp, requestId: this.requestId, backend: upstream?.name ?? '', host: this.target.authority ?? this.req.headers.host ?? '' };
+  }
+
   private send(upstream: Upstream): void {
     if (this.waiter !== undefined) this.pool.queue.release(this.waiter);
     this.tried.add(upstream);
@@ -176,7 +182,7 @@ export class ForwardRequest implements AttemptOwner {
       {
         path: this.pool.config.rewrite === undefined ? this.target.path : rewritePath(this.target.path, this.pool.config.rewrite),
         method: this.req.method!,
-        headers: this.headers,
+        headers: this.pool.config.requestHeaders === undefined ? this.headers : applyHeaderRules(this.headers, this.pool.config.requestHeaders, this.headerVars(upstream)),
         // undici streams async iterables (client-h1 writeIterable); its types only list Readable.
         body: (this.body?.source() ?? null) as Dispatcher.DispatchOptions['body'],
         // The attempt keeps its own response deadline (undici's timers run up to 0.5 s late).
@@ -230,7 +236,8 @@ export class ForwardRequest implements AttemptOwner {
     this.status = status;
     this.upstreamMs = this.env.clock() - attempt.startedAt;
     this.resume = resume;
-    const headers = clientResponseHeaders(raw, status);
+    const rules = this.pool.config.responseHeaders;
+    const headers = rules === undefined ? clientResponseHeaders(raw, status) : applyHeaderRules(clientResponseHeaders(raw, status), rules, this.headerVars(attempt.upstream));
     if (this.env.shuttingDown) headers.push('connection', 'close');
     const sticky = this.pool.config.sticky;
     const cookie = sticky.enabled && this.backend !== undefined ? this.env.sticky.setCookie(this.pool.name, sticky, this.backend.id, this.stickyValue(), this.env.proto === 'https') : undefined;
