@@ -35,29 +35,33 @@ export interface PlaneState {
   pools: Array<{ name: string; backends: BackendState[] }>;
 }
 
+/** The engine totals a report carries as deltas (`EngineTotals` without the `inFlight` gauge). */
+export const REPORTED_TOTALS = ['requests', 'success', 'failed', 'rejected', 'retries', 'rateLimited'] as const;
+/** The per-backend counters a report carries as deltas: `UpstreamCounters` and tunnels ever opened. */
+export const REPORTED_COUNTERS = ['requests', 'failures', 'status2xx', 'status3xx', 'status4xx', 'status5xx', 'bytesOut', 'tunnelsTotal'] as const;
+
+/** Deltas of the totals since the previous report. */
+export type ReportedTotals = Record<(typeof REPORTED_TOTALS)[number], number>;
+/** Deltas of one backend's counters since the previous report. */
+export type ReportedCounters = Record<(typeof REPORTED_COUNTERS)[number], number>;
+
 /** A worker's counters since its previous report (deltas), and its current gauges (absolutes). */
 export interface WorkerReport {
-  totals: { requests: number; success: number; failed: number; rejected: number; retries: number; rateLimited: number };
+  totals: ReportedTotals;
   /** Absolute: requests and tunnels in flight in this worker now. */
   inFlight: number;
   tunnels: number;
-  backends: Array<{
-    pool: string;
-    id: string;
-    requests: number;
-    failures: number;
-    status2xx: number;
-    status3xx: number;
-    status4xx: number;
-    status5xx: number;
-    bytesOut: number;
-    tunnelsTotal: number;
-    /** Absolute. */
-    inFlight: number;
-    tunnels: number;
-    /** Response times (ms) since the last report, at most 1024. */
-    latencies: number[];
-  }>;
+  backends: Array<
+    ReportedCounters & {
+      pool: string;
+      id: string;
+      /** Absolute. */
+      inFlight: number;
+      tunnels: number;
+      /** Response times (ms) since the last report, at most 1024. */
+      latencies: number[];
+    }
+  >;
   /** Absolute queue depth per pool. */
   queues: Array<[pool: string, depth: number]>;
   series: RequestSeriesDelta;

@@ -7,16 +7,28 @@
 import type { EngineTotals } from '../engine/request-record.js';
 import type { RequestSeries, VeloMetrics } from '../metrics/prometheus.js';
 import type { Pool } from '../upstream/pool.js';
-import type { Upstream, UpstreamCounters } from '../upstream/upstream.js';
-import type { WorkerReport } from './messages.js';
+import type { Upstream } from '../upstream/upstream.js';
+import { REPORTED_COUNTERS, REPORTED_TOTALS, type ReportedCounters, type ReportedTotals, type WorkerReport } from './messages.js';
 
-type Sent = UpstreamCounters & { tunnelsTotal: number };
+/** The values of `keys` in `from`. */
+function counts<K extends string>(keys: readonly K[], from: Record<K, number>): Record<K, number> {
+  const out = {} as Record<K, number>;
+  for (const k of keys) out[k] = from[k];
+  return out;
+}
+
+/** `now - before` for each of `keys` (`before` absent: nothing was sent yet). */
+function minus<K extends string>(keys: readonly K[], now: Record<K, number>, before: Record<K, number> | undefined): Record<K, number> {
+  const out = {} as Record<K, number>;
+  for (const k of keys) out[k] = now[k] - (before?.[k] ?? 0);
+  return out;
+}
 
 /** Builds a worker's reports: what changed since the previous one (a counter is never sent twice). */
 export class WorkerReporter {
-  private readonly sent = new WeakMap<Upstream, Sent>();
+  private readonly sent = new WeakMap<Upstream, ReportedCounters>();
   private readonly sentInFlight = new WeakMap<Upstream, number>();
-  private sentTotals = { requests: 0, success: 0, failed: 0, rejected: 0, retries: 0, rateLimited: 0 };
+  private sentTotals: ReportedTotals | undefined;
 
   constructor(
     private readonly pools: () => readonly Pool[],
@@ -32,47 +44,24 @@ export class WorkerReporter {
 
   /** The deltas since the previous call, and the current gauges. */
   build(): WorkerReport {
-    const t = this.totals;
-    const s = this.sentTotals;
+    const totals = counts(REPORTED_TOTALS, this.totals);
     const report: WorkerReport = {
-      totals: {
-        requests: t.requests - s.requests,
-        success: t.success - s.success,
-        failed: t.failed - s.failed,
-        rejected: t.rejected - s.rejected,
-        retries: t.retries - s.retries,
-        rateLimited: t.rateLimited - s.rateLimited,
-      },
-      inFlight: t.inFlight,
+      totals: minus(REPORTED_TOTALS, totals, this.sentTotals),
+      inFlight: this.totals.inFlight,
       tunnels: this.tunnels(),
       backends: [],
       queues: [],
       series: this.series.drain(),
     };
-    this.sentTotals = { requests: t.requests, success: t.success, failed: t.failed, rejected: t.rejected, retries: t.retries, rateLimited: t.rateLimited };
+    this.sentTotals = totals;
     for (const pool of this.pools()) {
       report.queues.push([pool.name, pool.queueDepth]);
       for (const u of pool.upstreams) {
-        const c = u.counters;
-        const before = this.sent.get(u) ?? { requests: 0, failures: 0, status2xx: 0, status3xx: 0, status4xx: 0, status5xx: 0, bytesOut: 0, tunnelsTotal: 0 };
+        const now = counts(REPORTED_COUNTERS, { ...u.counters, tunnelsTotal: u.tunnelsTotal });
         const latencies = u.latencyTap ?? [];
         u.latencyTap = [];
-        report.backends.push({
-          pool: pool.name,
-          id: u.id,
-          requests: c.requests - before.requests,
-          failures: c.failures - before.failures,
-          status2xx: c.status2xx - before.status2xx,
-          status3xx: c.status3xx - before.status3xx,
-          status4xx: c.status4xx - before.status4xx,
-          status5xx: c.status5xx - before.status5xx,
-          bytesOut: c.bytesOut - before.bytesOut,
-          tunnelsTotal: u.tunnelsTotal - before.tunnelsTotal,
-          inFlight: u.inFlight,
-          tunnels: u.tunnels,
-          latencies,
-        });
-        this.sent.set(u, { ...c, tunnelsTotal: u.tunnelsTotal });
+        report.backends.push({ pool: pool.name, id: u.id, ...minus(REPORTED_COUNTERS, now, this.sent.get(u)), inFlight: u.inFlight, tunnels: u.tunnels, latencies });
+        this.sent.set(u, now);
         this.sentInFlight.set(u, u.inFlight);
       }
     }
@@ -100,13 +89,7 @@ export class ReportAggregator {
 
   /** Adds worker `id`'s report: counters accumulate, its gauges replace its previous ones. */
   add(id: number, report: WorkerReport): void {
-    const t = this.totals;
-    t.requests += report.totals.requests;
-    t.success += report.totals.success;
-    t.failed += report.totals.failed;
-    t.rejected += report.totals.rejected;
-    t.retries += report.totals.retries;
-    t.rateLimited += report.totals.rateLimited;
+    for (const k of REPORTED_TOTALS) this.totals[k] += report.totals[k];
     const gauges: Gauges = { inFlight: report.inFlight, tunnels: report.tunnels, backends: new Map(), queues: new Map(report.queues) };
     const now = this.clock();
     for (const b of report.backends) {
@@ -114,14 +97,10 @@ export class ReportAggregator {
       const u = this.pools().find((p) => p.name === b.pool)?.upstreams.find((x) => x.id === b.id);
       if (u === undefined) continue;
       const c = u.counters;
-      c.requests += b.requests;
-      c.failures += b.failures;
-      c.status2xx += b.status2xx;
-      c.status3xx += b.status3xx;
-      c.status4xx += b.status4xx;
-      c.status5xx += b.status5xx;
-      c.bytesOut += b.bytesOut;
-      u.tunnelsTotal += b.tunnelsTotal;
+      for (const k of REPORTED_COUNTERS) {
+        if (k === 'tunnelsTotal') u.tunnelsTotal += b.tunnelsTotal;
+        else c[k] += b[k];
+      }
       for (const ms of b.latencies) u.window.record(ms, now);
     }
     this.gauges.set(id, gauges);
