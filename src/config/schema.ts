@@ -157,7 +157,7 @@ function readListenTls(l: MapReader, baseDir: string | undefined): ListenTlsConf
 }
 
 function readListen(top: MapReader, baseDir: string | undefined): VeloConfig['listen'] {
-  const l = top.map('listen', ['host', 'port', 'tls', 'proxy_protocol']);
+  const l = top.map('listen', ['host', 'port', 'tls', 'proxy_protocol', 'http2', 'h2c']);
   const listen: VeloConfig['listen'] = {
     host: readHost(l, DEFAULTS.listen.host),
     port: l.int('port', DEFAULTS.listen.port, { min: 0, max: 65535 }),
@@ -173,6 +173,13 @@ function readListen(top: MapReader, baseDir: string | undefined): VeloConfig['li
     }
     const trusted = readIpList(p.c, p.get('trusted'), p.at('trusted'));
     if (trusted.length > 0) listen.proxyProtocol = { trusted };
+  }
+  if (l.has('http2')) listen.http2 = l.bool('http2', true);
+  if (l.has('h2c')) {
+    const h2c = l.bool('h2c', false);
+    if (h2c && listen.tls !== undefined) {
+      l.c.report(l.at('h2c'), l.get('h2c')!, 'h2c is cleartext HTTP/2 and cannot be used with tls', 'a TLS listener offers h2 by ALPN already (listen.http2, on by default); set h2c only on a plain listener');
+    } else if (h2c) listen.h2c = true;
   }
   return listen;
 }

@@ -232,6 +232,16 @@ export interface ListenConfig {
   tls?: ListenTlsConfig;
   /** PROXY protocol v1/v2 is required from these peers (IPs/CIDRs) and refused from others. */
   proxyProtocol?: { trusted: string[] };
+  /**
+   * `listen.http2`: a TLS listener offers `h2` besides `http/1.1` by ALPN (RFC 7301, RFC 9113
+   * section 3.2). Absent means on, as in Caddy and Traefik; false offers HTTP/1.1 only.
+   */
+  http2?: boolean;
+  /**
+   * `listen.h2c`: a plain listener also accepts cleartext HTTP/2 with prior knowledge (RFC 9113
+   * section 3.3): a connection that opens with the HTTP/2 preface is HTTP/2, any other HTTP/1.1.
+   */
+  h2c?: boolean;
 }
 
 export interface AdminConfig {

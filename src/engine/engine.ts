@@ -26,6 +26,7 @@ import type { EngineSnapshot } from '../metrics/snapshot.js';
 import { Logger } from '../log/logger.js';
 import { IpFilter, IpMatcher } from '../resilience/ip-filter.js';
 import { DRAIN_IDLE_GRACE_MS, Listener, closingConnections, peerAddress } from './listener.js';
+import { adaptHttp2Request, isHttp2 } from './http2-request.js';
 import { VERSION } from '../version.js';
 import { RuntimeOverlay } from './overlay.js';
 import type { DataPlane } from './data-plane.js';
@@ -387,6 +388,11 @@ export class Engine implements ForwardEnv {
     if (target === undefined) {
       return { ok: false, status: 400, message: 'request target must be a path or an absolute http(s) URI', termination: 'NR', clientIp: peerIp };
     }
+    if (isHttp2(req)) {
+      // `:authority` is the request's authority (RFC 9113 section 8.3.1), forwarded as Host.
+      const authority = adaptHttp2Request(req);
+      if (authority !== undefined && target.authority === undefined) target.authority = authority;
+    }
     const url = target.path;
     const pool = this.router.match(target.authority ?? req.headers.host, url);
     if (pool === undefined) return { ok: false, status: 404, message: 'no pool matches this host and path', termination: 'NR', clientIp: peerIp };
@@ -432,7 +438,7 @@ export class Engine implements ForwardEnv {
       if (!admission.ok) return this.answerLocally(req, res, requestId, admission);
       // The client may have left while a shared rate limit was asked.
       if (req.destroyed) return;
-      if (this.shuttingDown) res.setHeader('connection', 'close');
+      if (this.shuttingDown && !isHttp2(req)) res.setHeader('connection', 'close');
       new ForwardRequest(this, req, res, admission.pool, requestId, peerIp, admission.clientIp, admission.target).start();
     } catch (err) {
       this.failed(res, requestId, err);

@@ -21,6 +21,7 @@ import { sendError } from './reply.js';
 import { countFinished, type ForwardEnv, type TerminationCause } from './request-record.js';
 import { Attempt, AttemptCancelled, AttemptTimedOut, InvalidUpstreamResponse, type AttemptOwner } from './attempt.js';
 import { Tunnel, type TunnelEnd } from './tunnel.js';
+import { http1RawHeaders } from './http2-request.js';
 
 const CONNECT_ERRORS = new Set([
   'ECONNREFUSED',
@@ -85,6 +86,8 @@ export class ForwardRequest implements AttemptOwner {
   private lastFailure: AttemptFailure | undefined;
   private waiter: Waiter | undefined;
   private stalled: NodeJS.Timeout | undefined;
+  /** The client's request is an HTTP/2 stream: no reason phrase, no Connection header. */
+  private readonly h2: boolean;
 
   /**
    * `res` is the client's response; for an upgrade it writes onto `upgrade.socket` (velo's own
@@ -107,7 +110,8 @@ export class ForwardRequest implements AttemptOwner {
     this.body = body ?? (upgrade === undefined && hasRequestBody(req) ? new RequestBody(req, pool.config.retry.maxBodyBytes) : undefined);
     const trace = env.trace(req.headers.traceparent);
     this.traceId = trace?.traceId;
-    this.headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, {
+    this.h2 = req.httpVersionMajor === 2;
+    this.headers = upstreamRequestHeaders(this.h2 ? http1RawHeaders(req.rawHeaders) : req.rawHeaders, this.h2 ? undefined : req.headers.connection, {
       peerIp,
       clientIp,
       proto: env.proto,
@@ -238,12 +242,13 @@ export class ForwardRequest implements AttemptOwner {
     this.resume = resume;
     const rules = this.pool.config.responseHeaders;
     const headers = rules === undefined ? clientResponseHeaders(raw, status) : applyHeaderRules(clientResponseHeaders(raw, status), rules, this.headerVars(attempt.upstream));
-    if (this.env.shuttingDown) headers.push('connection', 'close');
+    if (this.env.shuttingDown && !this.h2) headers.push('connection', 'close');
     const sticky = this.pool.config.sticky;
     const cookie = sticky.enabled && this.backend !== undefined ? this.env.sticky.setCookie(this.pool.name, sticky, this.backend.id, this.stickyValue(), this.env.proto === 'https') : undefined;
     if (cookie !== undefined) headers.push('set-cookie', cookie);
     try {
-      this.res.writeHead(status, statusText, headers);
+      if (this.h2) this.res.writeHead(status, headers);
+      else this.res.writeHead(status, statusText, headers);
     } catch (err) {
       // A header Node will not write (bad characters, bad status text): the backend's fault.
       attempt.cancel(new InvalidUpstreamResponse((err as Error).message));

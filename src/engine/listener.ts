@@ -25,6 +25,7 @@ import type { Logger } from '../log/logger.js';
 import { IpMatcher, normalizeIp } from '../resilience/ip-filter.js';
 import { parseProxyHeader } from './proxy-protocol.js';
 import { contextForServername, loadTlsMaterial, type TlsMaterial } from './tls-certificates.js';
+import { Http2Sessions } from './http2-sessions.js';
 import { ConfigError } from '../errors.js';
 
 /** After a reply to a connection velo cuts, the client has this long (ms) to read it before the socket is destroyed. */
@@ -45,17 +46,26 @@ const PLAIN_HTTP_REPLY =
 /** TLS record content type `handshake` (RFC 8446 section 5.1): every ClientHello starts with it. */
 const TLS_HANDSHAKE_RECORD = 0x16;
 
-/** Client addresses learnt from PROXY headers, by the raw socket they arrived on. */
-const proxiedPeers = new WeakMap<Socket, string>();
+/** The client connection preface of HTTP/2 (RFC 9113 section 3.4): how an h2c connection starts. */
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+
+/**
+ * The client address learnt from a PROXY header, kept on the raw socket it arrived on. A
+ * property, not a WeakMap entry: node:http2 hands requests a proxy of the socket, which
+ * forwards property reads (this one too) but is not the socket itself.
+ */
+const PROXIED_PEER = Symbol('velo.proxiedPeer');
+type PeerSocket = Socket & { [PROXIED_PEER]?: string; _parent?: PeerSocket | null };
 
 /**
  * The client's address for a socket velo accepted: the source of its PROXY header when a trusted
  * balancer sent one, else the TCP peer, in `normalizeIp` form (IPv4-mapped IPv6 as IPv4).
- * Works for the TLS socket too (Node keeps the raw socket as its `_parent`).
+ * Works for the TLS socket too (Node keeps the raw socket as its `_parent`) and for the socket
+ * proxy of an HTTP/2 request.
  */
 export function peerAddress(socket: Socket): string {
-  const parent = (socket as Socket & { _parent?: Socket | null })._parent;
-  return proxiedPeers.get(socket) ?? (parent ? proxiedPeers.get(parent) : undefined) ?? normalizeIp(socket.remoteAddress);
+  const s = socket as PeerSocket;
+  return s[PROXIED_PEER] ?? s._parent?.[PROXIED_PEER] ?? normalizeIp(s.remoteAddress);
 }
 
 /**
@@ -71,6 +81,9 @@ export const closingConnections = new WeakSet<Socket>();
  * enough not to hold a shutdown (`Listener.closeIdleFor`).
  */
 export const DRAIN_IDLE_GRACE_MS = 250;
+
+/** An idle keep-alive connection (HTTP/1.1) or session (HTTP/2) is closed after this (ms); nginx's default is 75 s. */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 /**
  * Writes `reply`, sends a FIN, and destroys the socket `CUT_LINGER_MS` later (or when the client
@@ -107,7 +120,9 @@ export class Listener {
   private readonly established = new WeakSet<Socket>();
   /** Raw sockets not yet handed to HTTP: in the gate, or in their TLS handshake. */
   private readonly preHttp = new Set<Socket>();
-  /** HTTP connections (after TLS), their requests in flight and when the last one ended (ms). */
+  /** HTTP/2 connections: TLS ones that chose `h2` by ALPN, plain ones that sent the preface (h2c). */
+  private readonly h2: Http2Sessions;
+  /** HTTP/1.1 connections (after TLS), their requests in flight and when the last one ended (ms). */
   private readonly connections = new Map<Socket, { inFlight: number; idleSince: number; seenIdleAt: number }>();
   private watchers: FSWatcher[] = [];
   private watchDebounce: NodeJS.Timeout | undefined;
@@ -122,19 +137,31 @@ export class Listener {
     // Node checks header/request timeouts only every connectionsCheckingInterval (30 s by
     // default), far too coarse to defend against slowloris with a 10 s header timeout.
     const checking = { connectionsCheckingInterval: Math.max(50, Math.min(1000, config.clientHeaderTimeoutMs / 4)) };
+    this.h2 = new Http2Sessions(handlers.onRequest as unknown as ConstructorParameters<typeof Http2Sessions>[0], {
+      headerTimeoutMs: config.clientHeaderTimeoutMs,
+      requestTimeoutMs: config.clientRequestTimeoutMs,
+      idleTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
+    });
     if (listen.tls !== undefined) {
       this.tls = listen.tls;
       this.material = loadTlsMaterial(listen.tls);
       this.server = https.createServer({
         ...checking,
         ...this.material.defaultOptions,
+        ALPNProtocols: listen.http2 === false ? ['http/1.1'] : ['h2', 'http/1.1'],
         handshakeTimeout: config.clientTlsHandshakeTimeoutMs,
         SNICallback: (servername, done) => done(null, this.material !== undefined ? contextForServername(this.material, servername) : undefined),
       });
-      this.server.on('secureConnection', (socket: Socket) => {
+      // The protocol is known once the handshake is done: h2 goes to the HTTP/2 sessions, the
+      // rest to the HTTP/1.1 parser https.Server installed.
+      const http1 = this.server.listeners('secureConnection') as Array<(socket: Socket) => void>;
+      this.server.removeAllListeners('secureConnection');
+      this.server.on('secureConnection', (socket: Socket & { alpnProtocol?: string | false }) => {
         this.established.add(socket);
-        const parent = (socket as Socket & { _parent?: Socket | null })._parent;
+        const parent = (socket as PeerSocket)._parent;
         if (parent) this.preHttp.delete(parent);
+        if (socket.alpnProtocol === 'h2') return this.h2.accept(socket);
+        for (const listener of http1) listener.call(this.server, socket);
       });
     } else {
       this.server = http.createServer(checking);
@@ -143,8 +170,9 @@ export class Listener {
     const server = this.server;
     server.headersTimeout = config.clientHeaderTimeoutMs;
     server.requestTimeout = config.clientRequestTimeoutMs;
-    server.keepAliveTimeout = 65_000;
-    const track = (socket: Socket): void => {
+    server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+    const track = (socket: Socket & { alpnProtocol?: string | false }): void => {
+      if (socket.alpnProtocol === 'h2') return;
       this.connections.set(socket, { inFlight: 0, idleSince: performance.now(), seenIdleAt: -1 });
       socket.once('close', () => this.connections.delete(socket));
     };
@@ -176,7 +204,7 @@ export class Listener {
       const status = CLIENT_ERROR_STATUS[err.code ?? ''] ?? '400 Bad Request';
       replyAndClose(socket, `HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
     });
-    if (this.material !== undefined || listen.proxyProtocol !== undefined) this.installGate();
+    if (this.material !== undefined || listen.proxyProtocol !== undefined || listen.h2c === true) this.installGate();
     server.on('close', () => this.unwatch());
     // Node's idle connections are HTTP connections without a request; a connection that has not
     // reached HTTP yet (PROXY header, TLS handshake) is idle too. Without this a shutdown would
@@ -189,14 +217,19 @@ export class Listener {
       for (const socket of this.preHttp) socket.destroy();
       closeIdle();
     };
+    const closeAll = server.closeAllConnections.bind(server);
+    server.closeAllConnections = (): void => {
+      this.h2.destroyAll();
+      closeAll();
+    };
   }
 
   /** Set when a graceful stop begins: idle connections are closed the draining way (`closeIdleFor`). */
   draining = false;
 
-  /** HTTP connections still open (tunnels not counted). */
+  /** HTTP/1.1 connections and HTTP/2 sessions still open (tunnels not counted). */
   get openConnections(): number {
-    return this.connections.size;
+    return this.connections.size + this.h2.size;
   }
 
   /**
@@ -208,6 +241,8 @@ export class Listener {
    */
   closeIdleFor(graceMs: number): void {
     for (const socket of this.preHttp) socket.destroy();
+    // HTTP/2 has its own way: GOAWAY, and each session closes after its last stream.
+    this.h2.drain();
     const now = performance.now();
     for (const [socket, c] of this.connections) {
       if (c.inFlight > 0 || now - c.idleSince < graceMs) continue;
@@ -361,7 +396,7 @@ export class Listener {
         if (trusted === true) {
           if (parsed.kind === 'absent') return refuse('no PROXY header from a proxy_protocol.trusted peer');
           if (parsed.kind === 'invalid') return refuse(`bad PROXY header: ${parsed.reason}`);
-          if (parsed.source !== undefined) proxiedPeers.set(socket, normalizeIp(parsed.source.address));
+          if (parsed.source !== undefined) (socket as PeerSocket)[PROXIED_PEER] = normalizeIp(parsed.source.address);
           buffered = buffered.subarray(parsed.length);
         } else if (parsed.kind !== 'absent') {
           return refuse('PROXY header from a peer not in proxy_protocol.trusted');
@@ -378,11 +413,20 @@ export class Listener {
           return replyAndClose(socket, PLAIN_HTTP_REPLY);
         }
       }
+      let h2c = false;
+      if (!tls && this.config.listen.h2c === true) {
+        // Prior knowledge: the preface, byte for byte, or HTTP/1.1 (RFC 9113 section 3.3).
+        const n = Math.min(buffered.length, H2_PREFACE.length);
+        h2c = buffered.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
+        if (h2c && n < H2_PREFACE.length) return;
+      }
       stop();
       // Plain HTTP belongs to Node's connection tracking from here; TLS once its handshake is done.
       if (!tls) this.preHttp.delete(socket);
       socket.pause();
       if (buffered.length > 0) socket.unshift(buffered);
+      // node:http2 takes what was unshifted, then reads the socket's handle itself: no resume.
+      if (h2c) return this.h2.accept(socket);
       for (const listener of this.inner) listener.call(this.server, socket);
       // The TLS layer reads the raw socket itself; the HTTP parser needs the stream flowing.
       if (!tls) socket.resume();

@@ -5,6 +5,11 @@
  */
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 
+/** True for node:http2's compatibility response (an HTTP/2 stream), which velo passes as a ServerResponse. */
+export function isHttp2Response(res: ServerResponse): boolean {
+  return (res as { stream?: unknown }).stream !== undefined;
+}
+
 /**
  * Never throws: a response that cannot be written is cut. Returns the body bytes written (0
  * when cut), for the access log's `bytes_out`.
@@ -16,14 +21,21 @@ export function sendError(res: ServerResponse, status: number, message: string, 
   }
   const body = JSON.stringify({ error: message, request_id: requestId }) + '\n';
   try {
-    // An explicit reason phrase: a failed writeHead may have left a backend's bad one behind.
-    res.writeHead(status, STATUS_CODES[status] ?? 'Error', {
+    const fields: Record<string, string | number> = {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(body),
       'cache-control': 'no-store',
       'x-request-id': requestId,
       ...headers,
-    });
+    };
+    if (isHttp2Response(res)) {
+      // HTTP/2 has neither reason phrases nor Connection (RFC 9113 sections 8.3.2 and 8.2.2).
+      delete fields['connection'];
+      res.writeHead(status, fields);
+    } else {
+      // An explicit reason phrase: a failed writeHead may have left a backend's bad one behind.
+      res.writeHead(status, STATUS_CODES[status] ?? 'Error', fields);
+    }
     res.end(body);
     return Buffer.byteLength(body);
   } catch {

@@ -6,6 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { PassThrough, type Readable } from 'node:stream';
+import { http2HasBody } from './http2-request.js';
 
 export class RequestBody {
   private readonly saved: Buffer[] = [];
@@ -62,8 +63,12 @@ export class RequestBody {
   }
 }
 
-/** True when the request carries a body (RFC 9112 section 6.3). */
+/**
+ * True when the request carries a body (RFC 9112 section 6.3; on HTTP/2, when its HEADERS
+ * frame did not end the stream, RFC 9113 section 8.1).
+ */
 export function hasRequestBody(req: IncomingMessage): boolean {
+  if (req.httpVersionMajor === 2) return http2HasBody(req);
   const te = req.headers['transfer-encoding'];
   if (te !== undefined) return true;
   const cl = req.headers['content-length'];

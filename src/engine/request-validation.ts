@@ -43,6 +43,9 @@ export function requestSyntaxProblem(req: IncomingMessage): string | undefined {
       hosts += 1;
       if (hosts > 1) return 'more than one Host header';
       if (!HOST_FIELD.test(raw[i + 1]!)) return 'the Host header is not a valid host[:port]';
+    } else if (name === ':authority') {
+      // HTTP/2's Host (RFC 9113 section 8.3.1), held to the same grammar.
+      if (!HOST_FIELD.test(raw[i + 1]!)) return 'the :authority is not a valid host[:port]';
     } else if (name === 'transfer-encoding') {
       codings ??= [];
       for (const c of raw[i + 1]!.split(',')) codings.push(c.trim().toLowerCase());
