@@ -131,7 +131,9 @@ export class ForwardRequest implements AttemptOwner {
   }
 
   private readonly onClientClose = (): void => {
-    if (this.res.writableFinished) return;
+    // An HTTP/2 response reports writableFinished on a reset stream too; its 'close' before
+    // finish() always means the stream ended without velo's complete answer.
+    if (!this.h2 && this.res.writableFinished) return;
     if (this.env.cutting) return this.cutByVelo();
     this.clientGone = true;
     if (this.current !== undefined) this.current.cancel();

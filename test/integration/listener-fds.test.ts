@@ -88,3 +88,22 @@ test.serial('slowloris clients that never close are destroyed after client_timeo
   // The cut still answers: a client that does read gets the 408 first.
   t.regex(await exchange(port, 'GET / HTTP/1.1\r\nHost: x\r\n', 5000), /^HTTP\/1\.1 408 /);
 });
+
+test.serial('h2c clients that send the preface (or part of it) and never open a stream are closed after client_timeouts.header', async (t) => {
+  const [b] = await startBackends(t, 1);
+  const velo = await startVelo(t, `listen: { h2c: true }\nclient_timeouts: { header: 2500ms }\n${NO_HEALTH}`, [b!.url]);
+  const port = velo.engine.address.port;
+  const baseline = fds();
+  const preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+  const emptySettings = Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]);
+  // Half stop inside the preface (velo's gate holds them), half complete it with SETTINGS (an
+  // HTTP/2 session that never opens a stream).
+  await holdConnections(t, port, CLIENTS, [preface.subarray(0, 10), Buffer.concat([preface, emptySettings])]);
+  await eventually(() => fds() >= baseline + CLIENTS, 2000, 'velo to accept every connection');
+  const peak = fds() - baseline;
+  await eventually(() => fds() <= baseline + 2, 2500 + 8000, `fds back to the baseline ${baseline} (now ${fds()})`);
+  t.log(`velo fds: +${peak} with ${CLIENTS} silent h2c clients, +${fds() - baseline} after the header timeout`);
+  const agent = new Agent();
+  t.teardown(() => agent.close());
+  t.is((await get(agent, `http://127.0.0.1:${port}/`)).status, 200, 'still serving HTTP/1.1');
+});
