@@ -30,7 +30,7 @@ export function headerSegments(
   const count = pool?.backends.length ?? 0;
   const segments: Segment[] = [
     { value: `velo ${snapshot.version}`, color: 'cyanBright' },
-    { label: 'listening ', value: `${listen.tls ? 'https' : 'http'}://${hostPort(listen.host, listen.port)}` },
+    { label: 'listening ', value: `${listen.tls ? 'https' : 'http'}://${hostPort(listen.host, listen.port)}`, suffix: listen.http2 !== undefined ? ` +${listen.http2}` : '' },
     { label: 'pool ', value: pool?.name ?? '(none)', suffix: pools > 1 ? ` ${poolIndex + 1}/${pools}` : '' },
     { label: 'strategy ', value: pool?.strategy ?? '-', color: 'yellowBright' },
     { label: 'up ', value: formatUptime(snapshot.uptimeMs) },

@@ -574,7 +574,7 @@ export class Engine implements ForwardEnv {
     const plane = this.dataPlane;
     return {
       ...(plane !== undefined ? { workers: { count: plane.list().filter((w) => w.state !== 'stopping').length, restarts: plane.restarts, list: plane.list() } } : {}),
-      listen: { host: listen.host, port: this.address.port, tls: listen.tls !== undefined },
+      listen: { host: listen.host, port: this.address.port, tls: listen.tls !== undefined, ...listenHttp2(listen) },
       admin: admin.enabled ? (this.adminAddress ?? { host: admin.host, port: admin.port }) : undefined,
       events: this.events.recent(50),
       configSource: this.config.source,
@@ -637,4 +637,10 @@ function trustMatcher(trust: boolean | string[]): IpMatcher | true | undefined {
   if (trust === true) return true;
   if (trust === false || trust.length === 0) return undefined;
   return new IpMatcher(trust);
+}
+
+/** The snapshot's `listen.http2`: what HTTP/2 the listener offers besides HTTP/1.1 (docs/protocols.md). */
+function listenHttp2(listen: VeloConfig['listen']): { http2?: 'h2' | 'h2c' } {
+  if (listen.tls !== undefined) return listen.http2 === false ? {} : { http2: 'h2' };
+  return listen.h2c === true ? { http2: 'h2c' } : {};
 }

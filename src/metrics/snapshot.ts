@@ -109,7 +109,8 @@ export interface EngineSnapshot {
   takenAt: number;
   startedAt: number;
   uptimeMs: number;
-  listen: { host: string; port: number; tls: boolean };
+  /** `http2`: HTTP/2 offered besides HTTP/1.1, by ALPN (`h2`, TLS) or prior knowledge (`h2c`). */
+  listen: { host: string; port: number; tls: boolean; http2?: 'h2' | 'h2c' };
   admin?: { host: string; port: number };
   pools: readonly PoolSnapshot[];
   totals: {

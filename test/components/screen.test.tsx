@@ -34,6 +34,14 @@ test('the header names version, address, pool, strategy, uptime, req/s and error
   t.regex(ui.lines()[0]!, /velo 9\.9\.9 │ listening http:\/\/127\.0\.0\.1:8080 │ pool default │ strategy ip-hash │ up 1m05s │ 12 req\/s │ 1\.0% errors/);
 });
 
+test('the header says when the listener offers HTTP/2 (h2 by ALPN, or h2c)', async (t) => {
+  const base = snapshot([{ backends: backends(1) }]);
+  const tls = await renderDashboard({ ...base, listen: { ...base.listen, tls: true, http2: 'h2' } }, { columns: 200 });
+  t.regex(tls.lines()[0]!, /listening https:\/\/127\.0\.0\.1:8080 \+h2 │/);
+  const h2c = await renderDashboard({ ...base, listen: { ...base.listen, http2: 'h2c' } }, { columns: 200 });
+  t.regex(h2c.lines()[0]!, /listening http:\/\/127\.0\.0\.1:8080 \+h2c │/);
+});
+
 test('the header\'s req/s and error rate cover the last seconds, not one tick', async (t) => {
   const first = snapshot([{ backends: backends(2) }]);
   const ui = await renderDashboard(first, { columns: 200 });
