@@ -140,3 +140,14 @@ test('a WebSocket upgrade to an h2c pool is refused (400) without blaming the ba
   t.is(b.seen.length, 0);
   t.is(u.inFlight, 0);
 });
+
+test('a backend added at runtime must match the pool protocol: http:// into an h2 pool is a 400, https:// joins', async (t) => {
+  const b = await startH2Backend(t, 'h2');
+  const velo = await startVelo(t, `${H2_TLS}${NO_HEALTH}`, [b.url]);
+  const err = t.throws(() => velo.control.addBackend('default', { url: 'http://127.0.0.1:9' })) as Error & { code?: string };
+  t.is(err.code, 'E_BAD_REQUEST');
+  t.regex(err.message, /protocol h2 is HTTP\/2 over TLS.*protocol: h2c/);
+  const added = velo.control.addBackend('default', { url: 'https://127.0.0.1:9' });
+  t.is(added.protocol, 'h2');
+  t.is(velo.engine.pools[0]!.upstreams.length, 2);
+});
