@@ -5,7 +5,7 @@
  * (headers, retries, deadlines, accounting, the access-log record) is this one code path. Every
  * path ends in exactly one `finish()`, which releases counters and tells the observers.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Dispatcher } from 'undici';
 import type { Pool } from '../upstream/pool.js';
@@ -23,7 +23,7 @@ import { Attempt, AttemptCancelled, AttemptTimedOut, InvalidUpstreamResponse, ty
 import { Tunnel, type TunnelEnd } from './tunnel.js';
 import { http1RawHeaders } from './http2-request.js';
 import { grpcDeadlineAt, upstreamProtocolHeaders } from './grpc.js';
-import { relayTrailers } from './trailers.js';
+import { relayTrailers, writeHttp2Head } from './trailers.js';
 
 const CONNECT_ERRORS = new Set([
   'ECONNREFUSED',
@@ -255,8 +255,9 @@ export class ForwardRequest implements AttemptOwner {
     const cookie = sticky.enabled && this.backend !== undefined ? this.env.sticky.setCookie(this.pool.name, sticky, this.backend.id, this.stickyValue(), this.env.proto === 'https') : undefined;
     if (cookie !== undefined) headers.push('set-cookie', cookie);
     try {
-      if (this.h2) this.res.writeHead(status, headers);
-      else this.res.writeHead(status, statusText, headers);
+      if (this.h2) writeHttp2Head(this.res, status, headers);
+      // An HTTP/2 backend sends no reason phrase: give the HTTP/1.1 client the standard one.
+      else this.res.writeHead(status, statusText !== '' ? statusText : (STATUS_CODES[status] ?? ''), headers);
     } catch (err) {
       // A header Node will not write (bad characters, bad status text): the backend's fault.
       attempt.cancel(new InvalidUpstreamResponse((err as Error).message));

@@ -111,7 +111,10 @@ export function writeGrpcError(res: ServerResponse, http2: boolean, status: numb
   }
   if (http2) {
     delete fields['connection'];
-    res.writeHead(200, fields);
+    // Set, not written: Node's compatibility writeHead() sends the HEADERS frame at once, and
+    // only a head first sent by end() carries END_STREAM, which makes it Trailers-Only.
+    res.statusCode = 200;
+    for (const [name, value] of Object.entries(fields)) res.setHeader(name, value);
   } else {
     res.writeHead(200, 'OK', { ...fields, 'content-length': 0 });
   }

@@ -116,3 +116,24 @@ test('a grpc health check of an unknown service fails with NOT_FOUND', async (t)
   await eventually(() => u.health.state === 'unhealthy', 5000, 'unknown service -> unhealthy');
   t.regex(u.lastCheck?.detail ?? '', /^NOT_FOUND/);
 });
+
+test('end to end over HTTP/2 on both sides: a grpc-js client through velo (listen.h2c) to a grpc-js server, trailers and errors included', async (t) => {
+  const backend = await healthServer(t, { '': 'SERVING', 'velo.Down': 'NOT_SERVING' });
+  const velo = await startVelo(t, `listen: { h2c: true }\nprotocol: h2c\n${NO_HEALTH}retry: { attempts: 0 }\n`, [backend.url]);
+  const { service } = await import('grpc-health-check');
+  const HealthClient = grpc.makeGenericClientConstructor(service as never, 'grpc.health.v1.Health');
+  const clientOf = (url: string) => new HealthClient(url.replace('http://', ''), grpc.credentials.createInsecure());
+  const check = (c: grpc.Client, name: string, deadlineMs = 5000) =>
+    new Promise<{ status?: string; code?: number; details?: string }>((resolve) => {
+      (c as unknown as Record<string, Function>)['check']!.call(c, { service: name }, { deadline: Date.now() + deadlineMs }, (err: grpc.ServiceError | null, reply: { status: string }) =>
+        resolve(err !== null ? { code: err.code, details: err.details } : { status: reply.status }),
+      );
+    });
+  const through = clientOf(velo.url);
+  t.teardown(() => through.close());
+  t.deepEqual(await check(through, ''), { status: 'SERVING' }, 'headers, message and trailers relayed both ways');
+  t.deepEqual(await check(through, 'velo.Down'), { status: 'NOT_SERVING' });
+  t.like(await check(through, 'nope'), { code: grpc.status.NOT_FOUND }, "the backend's own grpc-status passes through");
+  backend.server.forceShutdown();
+  t.like(await check(through, ''), { code: grpc.status.UNAVAILABLE, details: 'upstream connect failed' }, "velo's 502 as UNAVAILABLE");
+});

@@ -77,6 +77,7 @@ export async function startH2Backend(t: ExecutionContext, kind: 'h2c' | 'h2', ha
 
 export interface Http1Reply {
   status: number;
+  statusMessage: string;
   headers: http.IncomingHttpHeaders;
   trailers: NodeJS.Dict<string>;
   body: string;
@@ -88,7 +89,7 @@ export function http1(url: string, opts: { method?: string; headers?: http.Outgo
     const req = http.request(url, { method: opts.method ?? 'GET', headers: opts.headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, trailers: res.trailers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () => resolve({ status: res.statusCode!, statusMessage: res.statusMessage ?? '', headers: res.headers, trailers: res.trailers, body: Buffer.concat(chunks).toString('utf8') }));
       res.on('error', reject);
     });
     req.on('error', reject);

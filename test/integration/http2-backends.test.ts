@@ -36,9 +36,13 @@ test('h2 over TLS: ALPN selects h2 and requests, with a chunked POST body, arriv
   const velo = await startVelo(t, `${H2_TLS}${NO_HEALTH}`, [b.url]);
   const reply = await http1(`${velo.url}/up`, { method: 'POST', headers: { 'transfer-encoding': 'chunked' }, body: 'chunked body' });
   t.is(reply.status, 200);
+  t.is(reply.statusMessage, 'OK', 'HTTP/2 has no reason phrase: the client gets the standard one');
   t.like(JSON.parse(reply.body), { httpVersion: '2.0', method: 'POST', body: 'chunked body' });
   t.is((await get(client(t), `${velo.url}/get`)).status, 200);
   t.is(b.sessions, 1);
+  const checked = await startVelo(t, `${H2_TLS}health_check: { interval: 100ms, timeout: 1s, rise: 1, fall: 1 }\n`, [b.url]);
+  await eventually(() => checked.engine.pools[0]!.upstreams[0]!.health.state === 'healthy', 5000, 'healthy over h2');
+  t.true(b.seen.some((r) => r.path === '/health' && r.httpVersion === '2.0'), 'health checks speak h2 with the pool CA');
 });
 
 test('h2 to a TLS backend that only speaks HTTP/1.1: the connect fails (502), nothing is pipelined', async (t) => {
