@@ -4,8 +4,8 @@
  *
  * - `grpc-timeout` (`1*8DIGIT unit`, units H M S m u n) is the client's deadline for the call.
  *   velo ends the wait for response headers there (DEADLINE_EXCEEDED, src/engine/grpc-reply.ts),
- *   whatever `timeouts.response` says, and tells the backend the time left, as Envoy does
- *   (`grpc_timeout_header_offset`), so the deadline does not restart at each hop.
+ *   whatever `timeouts.response` says, and tells the backend the time left rather than the
+ *   client's whole timeout, so the deadline does not restart at each hop (deadline propagation).
  * - `te: trailers` reaches HTTP/2 backends when the client sent it: it is the one TE value
  *   HTTP/2 allows (RFC 9113 section 8.2.2), and gRPC servers refuse requests without it. Over
  *   HTTP/1.1, TE is hop-by-hop and undici cannot send the `Connection: TE` that would go with it.
