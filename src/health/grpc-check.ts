@@ -44,6 +44,8 @@ export interface GrpcProbeResult {
 }
 
 const HEALTH_CHECK_PATH = '/grpc.health.v1.Health/Check';
+/** A HealthCheckResponse is a few bytes; a backend sending more is not answering this call. */
+const MAX_RESPONSE_BYTES = 64 * 1024;
 /** health.proto `HealthCheckResponse.ServingStatus`. */
 const SERVING_STATUS = ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'];
 const STATUS_NAMES = new Map<number, string>(Object.entries(GrpcStatus).map(([name, code]) => [code, name]));
@@ -139,6 +141,7 @@ function call(client: Client, body: Buffer, headers: Record<string, string>): Pr
   return new Promise((resolve, reject) => {
     const result: CallResult = { status: 0, headers: new Map(), trailers: new Map(), body: Buffer.alloc(0) };
     const chunks: Buffer[] = [];
+    let bytes = 0;
     const handler = {
       onConnect(): void {},
       onHeaders(status: number, raw: Buffer[]): boolean {
@@ -149,6 +152,11 @@ function call(client: Client, body: Buffer, headers: Record<string, string>): Pr
         return true;
       },
       onData(chunk: Buffer): boolean {
+        bytes += chunk.length;
+        if (bytes > MAX_RESPONSE_BYTES) {
+          reject(new Error(`a response larger than ${MAX_RESPONSE_BYTES} bytes`));
+          return false;
+        }
         chunks.push(chunk);
         return true;
       },
@@ -185,7 +193,8 @@ export async function grpcProbe(target: GrpcProbeTarget, config: Pick<HealthChec
     if (reply.status !== 200) return { ok: false, durationMs: elapsed(), detail: `HTTP status ${reply.status}` };
     // Trailers-Only (an error before any message) carries grpc-status in the headers.
     const code = reply.trailers.get('grpc-status') ?? reply.headers.get('grpc-status');
-    if (code !== undefined && code !== '0') {
+    if (code === undefined) return { ok: false, durationMs: elapsed(), detail: 'no grpc-status: not a gRPC answer' };
+    if (code !== '0') {
       const message = decodeURIComponentSafe(reply.trailers.get('grpc-message') ?? reply.headers.get('grpc-message') ?? '');
       return { ok: false, durationMs: elapsed(), detail: `${STATUS_NAMES.get(Number(code)) ?? `grpc-status ${code}`}${message !== '' ? `: ${message}` : ''}` };
     }

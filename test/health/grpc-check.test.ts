@@ -109,3 +109,23 @@ test('the health messages: HealthCheckRequest framed with its 5-byte prefix, Hea
   t.deepEqual(decodeHealthCheckResponse(Buffer.from([0, 0, 0, 0, 9, 0x08])), { problem: 'a truncated response message' });
   t.deepEqual(decodeHealthCheckResponse(frame([0x08, 0x80])), { problem: 'a malformed response message' });
 });
+
+test('an HTTP/2 server that is not gRPC fails the check: no grpc-status, or an HTTP error status', async (t) => {
+  const http2 = await import('node:http2');
+  const server = http2.createServer((req, res) => {
+    res.writeHead(req.url === '/grpc.health.v1.Health/Check' && req.headers['content-type'] === 'application/grpc' ? 200 : 500);
+    res.end('\0\0\0\0\x02\x08\x01');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+  const url = new URL(`http://127.0.0.1:${(server.address() as net.AddressInfo).port}`);
+  t.deepEqual(await grpcProbe({ url }, { timeoutMs: 2000 }).then((r) => [r.ok, r.detail]), [false, 'no grpc-status: not a gRPC answer']);
+  const server500 = http2.createServer((_req, res) => {
+    res.writeHead(503);
+    res.end();
+  });
+  await new Promise<void>((r) => server500.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => server500.close(() => r())));
+  const url500 = new URL(`http://127.0.0.1:${(server500.address() as net.AddressInfo).port}`);
+  t.deepEqual(await grpcProbe({ url: url500 }, { timeoutMs: 2000 }).then((r) => [r.ok, r.detail]), [false, 'HTTP status 503']);
+});
