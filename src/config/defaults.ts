@@ -62,6 +62,8 @@ export const TLS_DEFAULTS = deepFreeze({
 /** Defaults of every pool setting except `name`, `match` and `backends`; deeply frozen. */
 export const POOL_DEFAULTS = deepFreeze({
   strategy: 'round-robin',
+  /** HTTP/1.1 to backends unless a pool says `h2` or `h2c`. */
+  protocol: 'h1',
   healthCheck: {
     enabled: true,
     type: 'http',

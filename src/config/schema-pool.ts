@@ -11,6 +11,7 @@ import { backendUrlProblem, normalizeBackendUrl } from './backend-url.js';
 import { POOL_DEFAULTS } from './defaults.js';
 import { readRateLimit } from './schema-rate-limit.js';
 import { readDns } from './schema-dns.js';
+import { readProtocol } from './schema-protocol.js';
 import { describeNode, IssueCollector, MapReader, readList, readNumber, readString } from './schema-node.js';
 
 /** Every key a pool may have, as written in the file. */
@@ -37,6 +38,7 @@ export const POOL_KEYS = [
   'add_prefix',
   'request_headers',
   'response_headers',
+  'protocol',
 ] as const;
 
 const POOL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -183,8 +185,10 @@ function readStatusRange(c: IssueCollector, node: Node, path: string): [number, 
 
 function readHealthCheck(r: MapReader): PoolConfig['healthCheck'] {
   const d = POOL_DEFAULTS.healthCheck;
-  const keys = ['type', 'path', 'interval', 'timeout', 'rise', 'fall', 'expect_status', 'jitter'];
+  const keys = ['type', 'path', 'interval', 'timeout', 'rise', 'fall', 'expect_status', 'jitter', 'service'];
   const { enabled, section: h } = r.toggle('health_check', d.enabled, keys);
+  const type = h.oneOf('type', d.type, ['http', 'tcp', 'grpc']);
+  const service = h.has('service') ? readGrpcService(h, type) : undefined;
   const path = h.string('path', d.path, 'expected a path such as /health');
   if (!path.startsWith('/')) h.c.report(h.at('path'), h.get('path'), `"${path}" does not start with /`, `expected a path such as /${path}`);
   let expectStatus = d.expectStatus.map(([lo, hi]): [number, number] => [lo, hi]);
@@ -196,8 +200,9 @@ function readHealthCheck(r: MapReader): PoolConfig['healthCheck'] {
   }
   return {
     enabled,
-    type: h.oneOf('type', d.type, ['http', 'tcp']),
+    type,
     path: path.startsWith('/') ? path : d.path,
+    ...(service !== undefined ? { service } : {}),
     intervalMs: h.duration('interval', d.intervalMs, 1),
     timeoutMs: h.duration('timeout', d.timeoutMs, 1),
     rise: h.int('rise', d.rise, { min: 1, max: 100 }),
@@ -205,6 +210,20 @@ function readHealthCheck(r: MapReader): PoolConfig['healthCheck'] {
     expectStatus,
     jitter: h.number('jitter', d.jitter, { min: 0, max: 1 }),
   };
+}
+
+/** `health_check.service`: the gRPC service asked about (grpc.health.v1 HealthCheckRequest.service). */
+function readGrpcService(h: MapReader, type: PoolConfig['healthCheck']['type']): string | undefined {
+  if (type !== 'grpc') {
+    h.c.report(h.at('service'), h.get('service'), `service applies to type: grpc, not ${type}`, 'set type: grpc, or remove service');
+    return undefined;
+  }
+  const service = h.optionalString('service', 'expected a gRPC service name such as helloworld.Greeter');
+  if (service !== undefined && /[\x00-\x1f\x7f]/.test(service)) {
+    h.c.report(h.at('service'), h.get('service'), 'the service name contains control characters', 'expected a gRPC service name such as helloworld.Greeter');
+    return undefined;
+  }
+  return service;
 }
 
 function readCircuitBreaker(r: MapReader): PoolConfig['circuitBreaker'] {
@@ -328,11 +347,16 @@ export function readPool(r: MapReader, defaultName: string | undefined, baseDir?
   const queue = r.map('queue', ['size', 'timeout']);
   const timeouts = r.map('timeouts', ['connect', 'response', 'idle', 'tunnel']);
   const tls = readUpstreamTls(r, baseDir);
+  const name = readPoolName(r, defaultName);
+  const match = readMatch(r);
+  const strategy = (strategyNode !== undefined ? readStrategy(r.c, strategyNode, r.at('strategy')) : undefined) ?? d.strategy;
+  const backends = readBackends(r);
   const pool: PoolConfig = {
-    name: readPoolName(r, defaultName),
-    match: readMatch(r),
-    strategy: (strategyNode !== undefined ? readStrategy(r.c, strategyNode, r.at('strategy')) : undefined) ?? d.strategy,
-    backends: readBackends(r),
+    name,
+    match,
+    protocol: readProtocol(r, backends),
+    strategy,
+    backends,
     healthCheck: readHealthCheck(r),
     circuitBreaker: readCircuitBreaker(r),
     retry: readRetry(r),

@@ -39,10 +39,14 @@ backends:
   - http://127.0.0.1:8082
   - { url: http://127.0.0.1:8083, weight: 1 }    # weight 1..1000
 
+# How velo speaks to the backends: h1 (HTTP/1.1), h2 (HTTP/2 over TLS, https:// backends) or
+# h2c (cleartext HTTP/2 with prior knowledge, http:// backends, e.g. gRPC servers).
+protocol: h1
+
 # Active probes; a backend is up after "rise" passes and down after "fall" failures.
 health_check:
   enabled: true
-  type: http              # http or tcp
+  type: http              # http, tcp or grpc (grpc.health.v1; service: name, default the whole server)
   path: /health
   interval: 5s
   timeout: 2s

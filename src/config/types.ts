@@ -30,8 +30,11 @@ export interface BackendConfig {
 
 export interface HealthCheckConfig {
   enabled: boolean;
-  type: 'http' | 'tcp';
+  /** `http`: GET `path`; `tcp`: a connect; `grpc`: grpc.health.v1.Health/Check (src/health/grpc-check.ts). */
+  type: 'http' | 'tcp' | 'grpc';
   path: string;
+  /** `grpc` only: the service name asked about; absent (or empty) asks about the whole server. */
+  service?: string;
   intervalMs: number;
   timeoutMs: number;
   /** Consecutive passes that bring a backend up (HAProxy `rise`). */
@@ -141,9 +144,17 @@ export interface PoolMatch {
   pathPrefix?: string;
 }
 
+/**
+ * How velo speaks to a pool's backends: `h1` HTTP/1.1, `h2` HTTP/2 over TLS chosen by ALPN
+ * (https backends), `h2c` cleartext HTTP/2 with prior knowledge (http backends).
+ */
+export type UpstreamProtocol = 'h1' | 'h2' | 'h2c';
+
 export interface PoolConfig {
   name: string;
   match: PoolMatch;
+  /** `protocol:` towards the backends (src/upstream/h2.ts); `h1` by default. */
+  protocol: UpstreamProtocol;
   /** `strip_prefix: true`: `match.path_prefix` taken off the path sent to the backend; `add_prefix`: put on (no trailing `/`). */
   rewrite?: { stripPrefix?: string; addPrefix?: string };
   /** `request_headers` / `response_headers`: remove, set, add (src/engine/header-rules.ts). */
@@ -155,7 +166,10 @@ export interface PoolConfig {
   circuitBreaker: CircuitBreakerConfig;
   retry: RetryConfig;
   timeouts: TimeoutsConfig;
-  /** Per-backend in-flight limit; 0 means unlimited. */
+  /**
+   * Per-backend in-flight limit (requests and tunnels, counted by velo); 0 means unlimited. Over
+   * HTTP/1.1 each is a connection; over HTTP/2 they are streams sharing few connections.
+   */
   maxConnections: number;
   queue: QueueConfig;
   sticky: StickyConfig;

@@ -17,6 +17,15 @@ export class AttemptTimedOut extends Error {
   readonly code = 'UND_ERR_HEADERS_TIMEOUT';
 }
 
+/** The client's own deadline (gRPC `grpc-timeout`, src/engine/grpc.ts) passed before response headers. */
+export class DeadlineExceeded extends AttemptTimedOut {}
+
+/**
+ * A response's trailer fields as undici reports them: raw `[name, value, ...]` (buffers) from an
+ * HTTP/1.1 chunked body, an object from an HTTP/2 stream, or nothing.
+ */
+export type UpstreamTrailers = Buffer[] | string[] | Record<string, string | string[] | undefined> | null | undefined;
+
 /** The backend's response cannot be relayed as HTTP; counted as the backend's failure. */
 export class InvalidUpstreamResponse extends Error {
   readonly code = 'E_INVALID_UPSTREAM_RESPONSE';
@@ -27,7 +36,7 @@ export interface AttemptOwner {
   onInterim(attempt: Attempt, status: number, raw: Buffer[]): void;
   onResponseHeaders(attempt: Attempt, status: number, raw: Buffer[], statusText: string, resume: () => void): boolean;
   onResponseData(chunk: Buffer): boolean;
-  onResponseEnd(attempt: Attempt): void;
+  onResponseEnd(attempt: Attempt, trailers?: UpstreamTrailers): void;
   onUpgraded(attempt: Attempt, status: number, raw: Buffer[], statusText: string, socket: Socket): void;
   onAttemptError(attempt: Attempt, err: Error & { code?: string }): void;
 }
@@ -50,6 +59,8 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionClaimant {
   private released = false;
   private readonly isProbe: boolean;
   private deadline: NodeJS.Timeout | undefined;
+  /** The client's deadline (`deadlineAt`), which the upload does not pause. */
+  private clientDeadline: NodeJS.Timeout | undefined;
 
   /**
    * Takes one in-flight slot on `upstream` (and a retry slot when `isRetry`) until `release()`.
@@ -57,6 +68,9 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionClaimant {
    * to 0.5 s late), first the wait for a connection and then, once the whole request has been
    * sent, the wait for response headers. The upload in between is not timed here (a slow
    * client's upload is bounded by `client_timeouts.request`), as undici's headersTimeout.
+   * `deadlineAt` (a `clock` time) is the client's own deadline for the response headers, upload
+   * included (gRPC's `grpc-timeout` counts from the call's start); passing it ends the attempt
+   * with `DeadlineExceeded`.
    */
   constructor(
     private readonly owner: AttemptOwner,
@@ -67,12 +81,17 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionClaimant {
     private readonly responseTimeoutMs: number,
     /** The request has a body, whose upload the response deadline must not count. */
     private readonly hasBody = true,
+    deadlineAt?: number,
   ) {
     this.startedAt = clock();
     upstream.inFlight += 1;
     if (isRetry) pool.retryBudget.retriesInFlight += 1;
     this.isProbe = upstream.breaker.onDispatch();
     this.armDeadline();
+    if (deadlineAt !== undefined) {
+      const ms = Math.max(0, Math.ceil(deadlineAt - this.startedAt));
+      this.clientDeadline = setTimeout(() => this.cancel(new DeadlineExceeded(`the client's deadline passed before response headers (${ms} ms left at the start of the attempt)`)), ms);
+    }
   }
 
   private armDeadline(): void {
@@ -140,7 +159,14 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionClaimant {
     this.upstream.release();
   }
 
+  /** Stops both deadlines: the response has started, or the attempt is over. */
   private clearDeadline(): void {
+    this.pauseResponseDeadline();
+    if (this.clientDeadline !== undefined) clearTimeout(this.clientDeadline);
+    this.clientDeadline = undefined;
+  }
+
+  private pauseResponseDeadline(): void {
     if (this.deadline !== undefined) clearTimeout(this.deadline);
     this.deadline = undefined;
   }
@@ -152,7 +178,7 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionClaimant {
     claimNextRequest(this);
     // The request is being written: its upload is not the backend's to answer for. (Without a
     // body, onRequestSent follows at once and restarts the timer.)
-    if (this.hasBody) this.clearDeadline();
+    if (this.hasBody) this.pauseResponseDeadline();
   }
 
   /** The whole request (head and body) is written: the wait for the response starts now. */
@@ -176,10 +202,10 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionClaimant {
     return this.owner.onResponseData(chunk);
   }
 
-  onComplete(): void {
+  onComplete(trailers?: UpstreamTrailers): void {
     if (this.done) return;
     this.done = true;
-    this.owner.onResponseEnd(this);
+    this.owner.onResponseEnd(this, trailers);
   }
 
   onUpgrade(statusCode: number, rawHeaders: Buffer[] | string[] | null, socket: Socket): void {

@@ -17,6 +17,7 @@ import type { Pool } from '../upstream/pool.js';
 import { PROVIDER_SOURCES, type BackendSource, type Upstream } from '../upstream/upstream.js';
 import type { Engine } from './engine.js';
 import { upstreamTlsIssues } from '../upstream/upstream-tls.js';
+import { protocolSchemeProblem } from '../config/schema-protocol.js';
 import { describeChange, type OverlayEntry, type OverlayReport } from './overlay.js';
 import { saveChanges, type SaveResult } from './config-save.js';
 
@@ -112,6 +113,8 @@ export class Control {
     const pool = this.pool(poolName);
     const problem = typeof input.url === 'string' ? backendUrlProblem(input.url) : { message: 'url is required', hint: 'e.g. http://127.0.0.1:8081' };
     if (problem !== undefined) throw new VeloError('E_BAD_REQUEST', `${problem.message} (${problem.hint})`);
+    const mismatch = protocolSchemeProblem(pool.config.protocol, input.url);
+    if (mismatch !== undefined) throw new VeloError('E_BAD_REQUEST', `pool "${poolName}": ${mismatch.message} (${mismatch.hint})`);
     const weight = input.weight ?? 1;
     checkWeight(weight);
     const id = normalizeBackendUrl(input.url);

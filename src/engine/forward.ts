@@ -5,7 +5,7 @@
  * (headers, retries, deadlines, accounting, the access-log record) is this one code path. Every
  * path ends in exactly one `finish()`, which releases counters and tells the observers.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Dispatcher } from 'undici';
 import type { Pool } from '../upstream/pool.js';
@@ -19,9 +19,11 @@ import { rewritePath } from './rewrite-path.js';
 import { applyHeaderRules, type HeaderVars } from './header-rules.js';
 import { sendError } from './reply.js';
 import { countFinished, type ForwardEnv, type TerminationCause } from './request-record.js';
-import { Attempt, AttemptCancelled, AttemptTimedOut, InvalidUpstreamResponse, type AttemptOwner } from './attempt.js';
+import { Attempt, AttemptCancelled, AttemptTimedOut, InvalidUpstreamResponse, type AttemptOwner, type UpstreamTrailers } from './attempt.js';
 import { Tunnel, type TunnelEnd } from './tunnel.js';
 import { http1RawHeaders } from './http2-request.js';
+import { grpcDeadlineAt, upstreamProtocolHeaders } from './grpc.js';
+import { relayTrailers, writeHttp2Head } from './trailers.js';
 
 const CONNECT_ERRORS = new Set([
   'ECONNREFUSED',
@@ -88,6 +90,8 @@ export class ForwardRequest implements AttemptOwner {
   private stalled: NodeJS.Timeout | undefined;
   /** The client's request is an HTTP/2 stream: no reason phrase, no Connection header. */
   private readonly h2: boolean;
+  /** The client's own deadline (gRPC `grpc-timeout`), a `clock` time; undefined when it set none. */
+  private readonly deadlineAt: number | undefined;
 
   /**
    * `res` is the client's response; for an upgrade it writes onto `upgrade.socket` (velo's own
@@ -111,6 +115,7 @@ export class ForwardRequest implements AttemptOwner {
     const trace = env.trace(req.headers.traceparent);
     this.traceId = trace?.traceId;
     this.h2 = req.httpVersionMajor === 2;
+    this.deadlineAt = grpcDeadlineAt(req.headers, this.startedAt);
     this.headers = upstreamRequestHeaders(this.h2 ? http1RawHeaders(req.rawHeaders) : req.rawHeaders, this.h2 ? undefined : req.headers.connection, {
       peerIp,
       clientIp,
@@ -183,12 +188,13 @@ export class ForwardRequest implements AttemptOwner {
     }
     const { timeouts, retry } = this.pool.config;
     const responseMs = retry.perTryTimeoutMs > 0 ? Math.min(retry.perTryTimeoutMs, timeouts.responseMs) : timeouts.responseMs;
-    this.current = new Attempt(this, upstream, this.pool, this.env.clock, this.attempts > 1, responseMs, this.body !== undefined);
+    this.current = new Attempt(this, upstream, this.pool, this.env.clock, this.attempts > 1, responseMs, this.body !== undefined, this.deadlineAt);
+    const headers = this.pool.config.requestHeaders === undefined ? this.headers : applyHeaderRules(this.headers, this.pool.config.requestHeaders, this.headerVars(upstream));
     upstream.dispatcher.dispatch(
       {
         path: this.pool.config.rewrite === undefined ? this.target.path : rewritePath(this.target.path, this.pool.config.rewrite),
         method: this.req.method!,
-        headers: this.pool.config.requestHeaders === undefined ? this.headers : applyHeaderRules(this.headers, this.pool.config.requestHeaders, this.headerVars(upstream)),
+        headers: upstreamProtocolHeaders(headers, this.req.headers, upstream.protocol, this.deadlineAt, this.env.clock()),
         // undici streams async iterables (client-h1 writeIterable); its types only list Readable.
         body: (this.body?.source() ?? null) as Dispatcher.DispatchOptions['body'],
         // The attempt keeps its own response deadline (undici's timers run up to 0.5 s late).
@@ -249,8 +255,9 @@ export class ForwardRequest implements AttemptOwner {
     const cookie = sticky.enabled && this.backend !== undefined ? this.env.sticky.setCookie(this.pool.name, sticky, this.backend.id, this.stickyValue(), this.env.proto === 'https') : undefined;
     if (cookie !== undefined) headers.push('set-cookie', cookie);
     try {
-      if (this.h2) this.res.writeHead(status, headers);
-      else this.res.writeHead(status, statusText, headers);
+      if (this.h2) writeHttp2Head(this.res, status, headers);
+      // An HTTP/2 backend sends no reason phrase: give the HTTP/1.1 client the standard one.
+      else this.res.writeHead(status, statusText !== '' ? statusText : (STATUS_CODES[status] ?? ''), headers);
     } catch (err) {
       // A header Node will not write (bad characters, bad status text): the backend's fault.
       attempt.cancel(new InvalidUpstreamResponse((err as Error).message));
@@ -287,9 +294,10 @@ export class ForwardRequest implements AttemptOwner {
     return false;
   }
 
-  onResponseEnd(attempt: Attempt): void {
+  onResponseEnd(attempt: Attempt, trailers?: UpstreamTrailers): void {
     attempt.settle(this.status, 'ok');
     this.current = undefined;
+    relayTrailers(this.res, this.req, trailers);
     this.res.end();
     this.finish('-');
   }
@@ -421,7 +429,7 @@ export class ForwardRequest implements AttemptOwner {
    */
   private canRetry(failure: AttemptFailure): boolean {
     const retry = this.pool.config.retry;
-    if (this.clientGone || this.attempts - this.staleResends > retry.attempts) return false;
+    if (this.clientGone || this.attempts - this.staleResends > retry.attempts || this.deadlinePassed()) return false;
     if (!mayRetry(failure, this.req.method!, retry)) return false;
     if (this.body !== undefined && !this.body.replayable) return false;
     if (!this.pool.upstreams.some((u) => !this.tried.has(u) && u.isAvailable())) return false;
@@ -454,9 +462,14 @@ export class ForwardRequest implements AttemptOwner {
     this.attempt();
   }
 
+  /** True once the client's own deadline (`grpc-timeout`) has passed: nothing more is tried. */
+  private deadlinePassed(): boolean {
+    return this.deadlineAt !== undefined && this.env.clock() >= this.deadlineAt;
+  }
+
   private failWith(failure: AttemptFailure): void {
-    if (failure === 'timeout') {
-      this.reply(504, 'upstream timed out');
+    if (failure === 'timeout' || this.deadlinePassed()) {
+      this.reply(504, this.deadlinePassed() ? 'deadline exceeded' : 'upstream timed out');
       return this.finish('UT');
     }
     this.reply(502, failure === 'connect' ? 'upstream connect failed' : 'upstream connection reset');

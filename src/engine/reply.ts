@@ -1,9 +1,11 @@
 /**
  * velo's own responses (404, 502, 503, 504, ...): a short JSON body `{error, request_id}` and a
- * newline (so `curl` leaves the prompt on its own line), never cached. A response already
- * started cannot change status, so it is cut instead.
+ * newline (so `curl` leaves the prompt on its own line), never cached; to a gRPC request, the
+ * same answer as gRPC statuses (src/engine/grpc-reply.ts). A response already started cannot
+ * change status, so it is cut instead.
  */
 import { STATUS_CODES, type ServerResponse } from 'node:http';
+import { isGrpcRequest, writeGrpcError } from './grpc-reply.js';
 
 /** True for node:http2's compatibility response (an HTTP/2 stream), which velo passes as a ServerResponse. */
 export function isHttp2Response(res: ServerResponse): boolean {
@@ -18,6 +20,14 @@ export function sendError(res: ServerResponse, status: number, message: string, 
   if (res.headersSent || res.destroyed) {
     res.destroy();
     return 0;
+  }
+  if (isGrpcRequest(res.req)) {
+    try {
+      return writeGrpcError(res, isHttp2Response(res), status, message, requestId, headers);
+    } catch {
+      res.destroy();
+      return 0;
+    }
   }
   const body = JSON.stringify({ error: message, request_id: requestId }) + '\n';
   try {

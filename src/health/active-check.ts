@@ -8,6 +8,7 @@ import { request, Agent } from 'undici';
 import type { HealthCheckConfig } from '../config/types.js';
 import type { Upstream } from '../upstream/upstream.js';
 import type { HealthState } from './hysteresis.js';
+import { grpcProbe } from './grpc-check.js';
 
 export interface ProbeResult {
   ok: boolean;
@@ -111,16 +112,18 @@ export class HealthChecker {
 
 const probeAgent = new Agent({ connections: 2 });
 
-/** What a probe needs of a backend: its URL, and its pool's TLS dispatcher for https. */
-export type ProbeTarget = Pick<Upstream, 'url'> & Partial<Pick<Upstream, 'probeDispatcher' | 'lookup'>>;
+/** What a probe needs of a backend: its URL, and its pool's TLS settings, protocol and resolver. */
+export type ProbeTarget = Pick<Upstream, 'url'> & Partial<Pick<Upstream, 'probeDispatcher' | 'lookup' | 'tls'>>;
 
 /**
- * The real probe: an HTTP GET of `path` (expected status) or a TCP connect, with a timeout.
+ * The real probe: an HTTP GET of `path` (expected status; over the pool's protocol, so an h2 or
+ * h2c pool is checked in HTTP/2), a TCP connect, or a gRPC Health/Check, with a timeout.
  * Also used by discovery providers on a backend not yet in any pool (src/discovery/).
  */
 export const networkProbe = async (upstream: ProbeTarget, config: HealthCheckConfig): Promise<ProbeResult> => {
   const started = performance.now();
   const elapsed = (): number => Math.round((performance.now() - started) * 100) / 100;
+  if (config.type === 'grpc') return grpcProbe(upstream, config);
   if (config.type === 'tcp') {
     return await new Promise<ProbeResult>((resolve) => {
       const socket = net.connect({ host: upstream.url.hostname, port: Number(upstream.url.port || (upstream.url.protocol === 'https:' ? 443 : 80)), ...(upstream.lookup !== undefined ? { lookup: upstream.lookup } : {}) });

@@ -13,12 +13,19 @@
  *   and whether any byte of this request's response arrived. A request that failed on a reused
  *   connection before any response byte met a keep-alive race (the backend closed the idle
  *   connection as velo reused it) and can be sent again safely (RFC 9112 section 9.3.1).
+ * - HTTP/2 (`protocol` h2 or h2c, src/upstream/h2.ts): ALPN offers `h2` and a TLS backend that
+ *   does not select it fails the connect, since a pool that multiplexes must not pipeline
+ *   HTTP/1.1 instead; h2c marks the socket as HTTP/2 with prior knowledge (RFC 9113 section
+ *   3.3). An HTTP/2 socket carries many requests at once, so it is never instrumented: no
+ *   attempt may claim it (and destroy it when cancelled), and its bytes are frames.
  */
 import diagnostics from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
 import { buildConnector } from 'undici';
 import type { UpstreamTlsOptions } from './upstream-tls.js';
 import type { ConnectLookup } from '../discovery/dns-lookup.js';
+import type { UpstreamProtocol } from '../config/types.js';
+import { UpstreamConnectError } from '../errors.js';
 
 /** What velo knows about one backend connection, shared with the attempt that used it. */
 export interface ConnectionUse {
@@ -97,21 +104,32 @@ export interface ConnectorOptions {
    * and nothing is added to the connection path.
    */
   lookup?: ConnectLookup;
+  /** The pool's `protocol`; default h1. */
+  protocol?: UpstreamProtocol;
 }
 
 /** Builds the `connect` function for an undici Pool (see the module comment for what it adds). */
 export function createConnector(options: ConnectorOptions): buildConnector.connector {
   const tls = options.tls;
+  const protocol = options.protocol ?? 'h1';
   const base = buildConnector({
     timeout: options.timeoutMs,
     allowHalfOpen: true,
+    // undici sets ALPN itself ('http/1.1', plus 'h2' with allowH2); useH2c sets the
+    // socket's alpnProtocol to 'h2' so undici speaks HTTP/2 on a plain socket.
+    ...(protocol === 'h2' ? { allowH2: true } : protocol === 'h2c' ? { useH2c: true } : {}),
     ...(options.lookup !== undefined ? { lookup: options.lookup } : {}),
     ...(tls !== undefined ? { ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.servername, rejectUnauthorized: tls.rejectUnauthorized } : {}),
   } as buildConnector.BuildOptions);
   return (opts, callback) =>
     base(tls !== undefined ? { ...opts, servername: undefined } : opts, (err, socket) => {
       if (err !== null) return callback(err, null);
-      if (options.instrument !== false) instrument(socket as Socket);
+      if (protocol === 'h2' && (socket as Socket & { alpnProtocol?: string | false }).alpnProtocol !== 'h2') {
+        const selected = (socket as Socket & { alpnProtocol?: string | false }).alpnProtocol;
+        socket!.destroy();
+        return callback(new UpstreamConnectError(`the backend did not select h2 by ALPN (${selected === false || selected === undefined ? 'no protocol selected' : `selected ${selected}`}); protocol h2 needs an HTTP/2 TLS backend`), null);
+      }
+      if (protocol === 'h1' && options.instrument !== false) instrument(socket as Socket);
       callback(null, socket);
     });
 }

@@ -6,12 +6,13 @@
 import { Pool as UndiciPool } from 'undici';
 import type { Balanceable } from '../balancing/strategy.js';
 import { PeakEwma } from '../balancing/peak-ewma.js';
-import type { PoolConfig } from '../config/types.js';
+import type { PoolConfig, UpstreamProtocol } from '../config/types.js';
 import { Hysteresis, type HealthState } from '../health/hysteresis.js';
 import { CircuitBreaker } from '../resilience/circuit-breaker.js';
 import { LatencyWindow } from '../metrics/latency-window.js';
 import { createConnector } from './connector.js';
-import { upstreamTlsOptions } from './upstream-tls.js';
+import { upstreamTlsOptions, type UpstreamTlsOptions } from './upstream-tls.js';
+import { http2Dispatch, poolShape } from './h2.js';
 import { connectLookup, type ConnectLookup } from '../discovery/dns-lookup.js';
 
 export interface UpstreamCounters {
@@ -102,9 +103,13 @@ export class Upstream implements Balanceable {
   maxConnections = 0;
   /** Set by the pool: a slot was released, a queued request may proceed. */
   onSlotFree: () => void = () => {};
+  /** How requests reach it: the pool's `protocol` when the backend was added (a reload applies to backends added later, as `tls` does). */
+  readonly protocol: UpstreamProtocol;
+  /** For https backends: the pool's TLS settings read into connect options (health probes outside undici use them). */
+  readonly tls: UpstreamTlsOptions | undefined;
   /** Keep-alive connection pool to this backend (undici). */
   readonly dispatcher: UndiciPool;
-  /** For https backends and DNS `single`-mode names: a small pool with the same TLS settings and lookup for health probes (else undefined). */
+  /** For https and HTTP/2 backends and DNS `single`-mode names: a small pool with the same TLS settings, protocol and lookup for health probes (else undefined). */
   readonly probeDispatcher: UndiciPool | undefined;
   /** Resolves the host for new connections (DNS `single` mode, src/discovery/dns-lookup.ts); undefined: the system resolver. */
   readonly lookup: ConnectLookup | undefined;
@@ -126,15 +131,17 @@ export class Upstream implements Balanceable {
     this.slowStartMs = pool.slowStartMs;
     this.maxConnections = pool.maxConnections;
     const tls = this.url.protocol === 'https:' ? upstreamTlsOptions(pool.tls, this.url) : undefined;
+    this.tls = tls;
+    this.protocol = pool.protocol;
+    const protocol = pool.protocol;
     this.lookup = connectLookup(pool, this.url);
     const lookup = this.lookup;
     this.dispatcher = new UndiciPool(this.url.origin, {
       // velo's own limit rules (max_connections, then the pool's queue with its timeout): undici
       // must never queue a request silently behind connections that slow clients hold, which
       // its old fixed 256 did (a request queued in undici has no timer of its own).
-      connections: pool.maxConnections > 0 ? pool.maxConnections : null,
-      pipelining: 1,
-      connect: createConnector({ timeoutMs: pool.timeouts.connectMs, tls, lookup }),
+      ...poolShape(protocol, pool.maxConnections),
+      connect: createConnector({ timeoutMs: pool.timeouts.connectMs, tls, lookup, protocol }),
       headersTimeout: pool.timeouts.responseMs,
       bodyTimeout: pool.timeouts.idleMs,
       keepAliveTimeout: pool.timeouts.idleMs,
@@ -142,11 +149,6 @@ export class Upstream implements Balanceable {
     });
     // A pool-level socket error must never become an unhandled 'error' event.
     this.dispatcher.on('connectionError', () => {});
-    if (tls === undefined && lookup !== undefined) {
-      // Health probes must reach the address requests reach (velo's resolver, not the system's).
-      this.probeDispatcher = new UndiciPool(this.url.origin, { connections: 2, connect: createConnector({ timeoutMs: pool.timeouts.connectMs, instrument: false, lookup }) });
-      this.probeDispatcher.on('connectionError', () => {});
-    }
     if (tls !== undefined) {
       // One constant servername per backend: undici reconnects when a request's differs from
       // the connection's, and would take it from each client's Host header (the connector
@@ -154,7 +156,15 @@ export class Upstream implements Balanceable {
       const servername = tls.servername ?? this.url.host;
       const dispatch = this.dispatcher.dispatch.bind(this.dispatcher);
       this.dispatcher.dispatch = (opts, handler) => dispatch({ ...opts, servername } as typeof opts, handler);
-      this.probeDispatcher = new UndiciPool(this.url.origin, { connections: 2, connect: createConnector({ timeoutMs: pool.timeouts.connectMs, tls, instrument: false, lookup }) });
+    }
+    if (protocol !== 'h1') this.dispatcher.dispatch = http2Dispatch(this.dispatcher.dispatch.bind(this.dispatcher), protocol);
+    if (tls !== undefined || lookup !== undefined || protocol !== 'h1') {
+      // Health probes must reach the backend as requests do: velo's resolver, its TLS settings, its protocol.
+      this.probeDispatcher = new UndiciPool(this.url.origin, {
+        connections: 2,
+        ...(protocol !== 'h1' ? { allowH2: true } : {}),
+        connect: createConnector({ timeoutMs: pool.timeouts.connectMs, tls, instrument: false, lookup, protocol }),
+      });
       this.probeDispatcher.on('connectionError', () => {});
     }
   }
