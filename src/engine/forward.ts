@@ -15,7 +15,7 @@ import type { Waiter } from '../resilience/queue.js';
 import { readCookie } from '../balancing/sticky.js';
 import { clientResponseHeaders, earlyHints, upgradeResponseHead, upstreamRequestHeaders } from './headers.js';
 import { RequestBody, hasRequestBody } from './request-body.js';
-import { rewritePath } from './rewrite-path.js';
+import { backendPath } from './rewrite-path.js';
 import { applyHeaderRules, type HeaderVars } from './header-rules.js';
 import { sendError } from './reply.js';
 import { countFinished, type ForwardEnv, type TerminationCause } from './request-record.js';
@@ -180,7 +180,7 @@ export class ForwardRequest implements AttemptOwner {
     this.current = new Attempt(this, upstream, this.pool, this.env.clock, this.attempts > 1, responseMs, this.body !== undefined);
     upstream.dispatcher.dispatch(
       {
-        path: this.pool.config.rewrite === undefined ? this.target.path : rewritePath(this.target.path, this.pool.config.rewrite),
+        path: this.pool.config.rewrite === undefined && upstream.basePath === '' ? this.target.path : backendPath(this.target.path, this.pool.config.rewrite, upstream.basePath),
         method: this.req.method!,
         headers: this.pool.config.requestHeaders === undefined ? this.headers : applyHeaderRules(this.headers, this.pool.config.requestHeaders, this.headerVars(upstream)),
         // undici streams async iterables (client-h1 writeIterable); its types only list Readable.

@@ -8,6 +8,7 @@ import { request, Agent } from 'undici';
 import type { HealthCheckConfig } from '../config/types.js';
 import type { Upstream } from '../upstream/upstream.js';
 import type { HealthState } from './hysteresis.js';
+import { joinBasePath } from '../engine/rewrite-path.js';
 
 export interface ProbeResult {
   ok: boolean;
@@ -115,7 +116,8 @@ const probeAgent = new Agent({ connections: 2 });
 export type ProbeTarget = Pick<Upstream, 'url'> & Partial<Pick<Upstream, 'probeDispatcher' | 'lookup'>>;
 
 /**
- * The real probe: an HTTP GET of `path` (expected status) or a TCP connect, with a timeout.
+ * The real probe: an HTTP GET of `path` under the backend URL's base path (`/health` on
+ * `http://b/app` is `/app/health`; expected status) or a TCP connect, with a timeout.
  * Also used by discovery providers on a backend not yet in any pool (src/discovery/).
  */
 export const networkProbe = async (upstream: ProbeTarget, config: HealthCheckConfig): Promise<ProbeResult> => {
@@ -135,7 +137,8 @@ export const networkProbe = async (upstream: ProbeTarget, config: HealthCheckCon
     });
   }
   try {
-    const res = await request(new URL(config.path, upstream.url.origin), {
+    // Under the backend's base path, like every request sent to it (docs/rewriting.md).
+    const res = await request(new URL(joinBasePath(upstream.url.pathname.replace(/\/+$/, ''), config.path), upstream.url.origin), {
       method: 'GET',
       // An https backend is probed with its pool's TLS settings (CA, client certificate, SNI).
       dispatcher: upstream.probeDispatcher ?? probeAgent,
