@@ -17,6 +17,7 @@ import { clientResponseHeaders, earlyHints, upgradeResponseHead, upstreamRequest
 import { RequestBody, hasRequestBody } from './request-body.js';
 import { backendPath } from './rewrite-path.js';
 import { applyHeaderRules, type HeaderVars } from './header-rules.js';
+import { compressResponse, type CompressedBody } from './compression.js';
 import { sendError } from './reply.js';
 import { countFinished, type ForwardEnv, type TerminationCause } from './request-record.js';
 import { Attempt, AttemptCancelled, AttemptTimedOut, InvalidUpstreamResponse, type AttemptOwner } from './attempt.js';
@@ -85,6 +86,8 @@ export class ForwardRequest implements AttemptOwner {
   private lastFailure: AttemptFailure | undefined;
   private waiter: Waiter | undefined;
   private stalled: NodeJS.Timeout | undefined;
+  /** Set when the pool's `compression` applies to this response: the body goes through it. */
+  private compressor: CompressedBody | undefined;
 
   /**
    * `res` is the client's response; for an upgrade it writes onto `upgrade.socket` (velo's own
@@ -237,11 +240,14 @@ export class ForwardRequest implements AttemptOwner {
     this.upstreamMs = this.env.clock() - attempt.startedAt;
     this.resume = resume;
     const rules = this.pool.config.responseHeaders;
-    const headers = rules === undefined ? clientResponseHeaders(raw, status) : applyHeaderRules(clientResponseHeaders(raw, status), rules, this.headerVars(attempt.upstream));
+    let headers = rules === undefined ? clientResponseHeaders(raw, status) : applyHeaderRules(clientResponseHeaders(raw, status), rules, this.headerVars(attempt.upstream));
     if (this.env.shuttingDown) headers.push('connection', 'close');
     const sticky = this.pool.config.sticky;
     const cookie = sticky.enabled && this.backend !== undefined ? this.env.sticky.setCookie(this.pool.name, sticky, this.backend.id, this.stickyValue(), this.env.proto === 'https') : undefined;
     if (cookie !== undefined) headers.push('set-cookie', cookie);
+    if (this.pool.config.compression !== undefined && this.upgrade === undefined) {
+      ({ headers, body: this.compressor } = compressResponse(this.pool.config.compression, this.req, status, headers, this.res, resume, this.pool.config.timeouts.idleMs));
+    }
     try {
       this.res.writeHead(status, statusText, headers);
     } catch (err) {
@@ -264,6 +270,7 @@ export class ForwardRequest implements AttemptOwner {
   }
 
   onResponseData(chunk: Buffer): boolean {
+    if (this.compressor !== undefined) return this.compressor.write(chunk);
     this.bytesOut += chunk.length;
     if (this.res.write(chunk)) return true;
     if (!this.drainListening) {
@@ -283,6 +290,7 @@ export class ForwardRequest implements AttemptOwner {
   onResponseEnd(attempt: Attempt): void {
     attempt.settle(this.status, 'ok');
     this.current = undefined;
+    if (this.compressor !== undefined) return this.compressor.end(() => this.finish('-'));
     this.res.end();
     this.finish('-');
   }
@@ -466,6 +474,7 @@ export class ForwardRequest implements AttemptOwner {
     if (this.finished) return;
     this.finished = true;
     clearTimeout(this.stalled);
+    this.compressor?.close();
     this.res.off('close', this.onClientClose);
     if (this.waiter !== undefined) this.pool.queue.release(this.waiter);
     this.pool.retryBudget.active -= 1;
@@ -489,7 +498,7 @@ export class ForwardRequest implements AttemptOwner {
       upstreamMs: this.upstreamMs,
       totalMs: this.env.clock() - this.startedAt,
       bytesIn: this.tunnel?.bytesIn ?? this.body?.bytes ?? 0,
-      bytesOut: this.bytesOut,
+      bytesOut: this.bytesOut + (this.compressor?.bytesOut ?? 0),
       termination,
       traceId: this.traceId,
       ...(this.env.recordClientHeaders ? { referer: this.req.headers.referer, userAgent: this.req.headers['user-agent'], httpVersion: this.req.httpVersion } : undefined),
