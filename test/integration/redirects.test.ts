@@ -72,7 +72,7 @@ test('https: GET gets 301 and POST 308 to the exact Location; a trusted X-Forwar
   t.like(velo.engine.totals, { requests: 4, success: 4, failed: 0, rejected: 0 });
 });
 
-test('an untrusted X-Forwarded-Proto: https is still redirected; the raw request-target and an absolute-form authority build the Location', async (t) => {
+test('an untrusted X-Forwarded-Proto: https is still redirected; the raw request-target and an absolute-form authority build the Location; a WebSocket handshake is redirected too', async (t) => {
   const backend = await countingBackend(t);
   const velo = await startVelo(t, `health_check: false\nbackends: [${backend.url}]\nredirects: { https: true }\n`);
   const spoofed = await get(client(t), `${velo.url}/x`, { headers: { host: 'shop.example', 'x-forwarded-proto': 'https' } });
@@ -85,6 +85,9 @@ test('an untrusted X-Forwarded-Proto: https is still redirected; the raw request
   t.notRegex(rawPath, /\r\nset-cookie/i);
   const absolute = await raw(port, 'GET http://Other.Example:81/p?q HTTP/1.1\r\nHost: ignored.example\r\nConnection: close\r\n\r\n');
   t.regex(absolute, /\r\nlocation: https:\/\/other\.example\/p\?q\r\n/i);
+  const handshake = await raw(port, 'GET /ws?room=1 HTTP/1.1\r\nHost: shop.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+  t.regex(handshake, /^HTTP\/1\.1 301 Moved Permanently\r\n/);
+  t.regex(handshake, /\r\nlocation: https:\/\/shop\.example\/ws\?room=1\r\n/i);
   const badHost = await raw(port, 'GET /x HTTP/1.1\r\nHost: a%2fb.example\r\nConnection: close\r\n\r\n');
   t.regex(badHost, /^HTTP\/1\.1 400 /);
   t.deepEqual(backend.hits, []);
