@@ -1,6 +1,8 @@
 /**
  * What a backend URL may be and its one canonical spelling, which is a backend's identity
- * everywhere: in pools, the admin API, metrics labels and duplicate detection.
+ * everywhere: in pools, the admin API, metrics labels and duplicate detection. A URL may carry a
+ * base path (`http://10.0.0.5:8080/app`): every path velo sends that backend is put under it
+ * (src/engine/rewrite-path.ts `joinBasePath`, docs/rewriting.md).
  */
 import { VeloError } from '../errors.js';
 
@@ -29,15 +31,19 @@ export function backendUrlProblem(input: string): { message: string; hint: strin
   if (url.username !== '' || url.password !== '') {
     return { message: `"${s}" contains credentials`, hint: 'remove user:password@; velo forwards the client\'s own headers' };
   }
-  if (url.search !== '' || url.hash !== '' || s.endsWith('?') || s.endsWith('#') || url.pathname.replace(/\/+$/, '') !== '') {
-    return { message: `"${s}" has a path, query or fragment`, hint: 'a backend URL is scheme, host and port; velo forwards the request path unchanged' };
+  if (url.search !== '' || url.hash !== '' || s.endsWith('?') || s.endsWith('#')) {
+    return { message: `"${s}" has a query or fragment`, hint: 'a backend URL is scheme, host, port and an optional base path such as /app' };
+  }
+  if (url.pathname.replace(/\/+$/, '').includes('//')) {
+    return { message: `"${s}" has an empty path segment (//)`, hint: 'write the base path once, e.g. http://127.0.0.1:8081/app' };
   }
   return undefined;
 }
 
 /**
  * The canonical form of a backend URL: lower-case scheme and host, no default port, no
- * trailing slash (`http://A:80/` -> `http://a`). Throws an `E_BAD_REQUEST` VeloError for
+ * trailing slash (`http://A:80/` -> `http://a`, `http://a/app/` -> `http://a/app`), the base
+ * path percent-encoded as WHATWG URL does and its dot segments resolved. Throws an `E_BAD_REQUEST` VeloError for
  * anything `backendUrlProblem` rejects.
  */
 export function normalizeBackendUrl(input: string): string {

@@ -137,6 +137,41 @@ export const DNS_DEFAULTS = deepFreeze({
   queryTries: 2,
 });
 
+/** A pool's `redirects:` when written without `https_port` (src/engine/redirects.ts). */
+export const REDIRECT_DEFAULTS = deepFreeze({
+  /** Left out of the Location (the default port of https). */
+  httpsPort: 443,
+});
+
+/** A pool's `compression:` written as `true` or without some keys (src/engine/compression.ts); off unless written. */
+export const COMPRESSION_DEFAULTS = deepFreeze({
+  /** Brotli first: smaller than gzip at the quality velo uses; every current browser sends `br`. */
+  algorithms: ['br', 'gzip'] as Array<'br' | 'gzip'>,
+  /** Below 1 KiB the saving is smaller than the cost (a gzip header and trailer alone are 18 bytes); bytes. */
+  minBytes: 1024,
+  /**
+   * Text and text-like types. Images (but SVG), video, audio, archives and fonts other than
+   * TTF/OTF are compressed already. `text/*` does not match `text/event-stream`.
+   */
+  types: [
+    'text/*',
+    'application/json',
+    'application/javascript',
+    'application/xml',
+    'application/xhtml+xml',
+    'application/rss+xml',
+    'application/atom+xml',
+    'application/ld+json',
+    'application/manifest+json',
+    'application/geo+json',
+    'application/wasm',
+    'image/svg+xml',
+    'image/x-icon',
+    'font/ttf',
+    'font/otf',
+  ],
+});
+
 /** Name of the single pool of the short form. */
 export const DEFAULT_POOL_NAME = 'default';
 

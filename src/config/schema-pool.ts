@@ -6,6 +6,8 @@ import { isMap, isScalar, type Node } from 'yaml';
 import { describeStrategies, resolveStrategyName } from '../balancing/registry.js';
 import { isAbsolute, resolve } from 'node:path';
 import { readHeaderRules } from './schema-headers.js';
+import { readRedirects } from './schema-redirects.js';
+import { readCompression } from './schema-compression.js';
 import type { BackendConfig, PoolConfig, PoolMatch, StrategyName, UpstreamTlsConfig } from './types.js';
 import { backendUrlProblem, normalizeBackendUrl } from './backend-url.js';
 import { POOL_DEFAULTS } from './defaults.js';
@@ -39,6 +41,8 @@ export const POOL_KEYS = [
   'request_headers',
   'response_headers',
   'protocol',
+  'redirects',
+  'compression',
 ] as const;
 
 const POOL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -386,6 +390,10 @@ export function readPool(r: MapReader, defaultName: string | undefined, baseDir?
   if (requestHeaders !== undefined) pool.requestHeaders = requestHeaders;
   const responseHeaders = readHeaderRules(r, 'response_headers');
   if (responseHeaders !== undefined) pool.responseHeaders = responseHeaders;
+  const redirects = readRedirects(r);
+  if (redirects !== undefined) pool.redirects = redirects;
+  const compression = readCompression(r);
+  if (compression !== undefined) pool.compression = compression;
   const dns = readDns(r, pool.backends, tls?.servername);
   return dns !== undefined ? { ...pool, dns } : pool;
 }

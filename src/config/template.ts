@@ -34,6 +34,8 @@ admin:
 strategy: round-robin
 
 # Start three test backends with: velo backend --port 8081 (and 8082, 8083).
+# A URL may end in a base path (http://10.0.0.5:8080/app): that backend is sent /app + the
+# request path, health checks included.
 backends:
   - http://127.0.0.1:8081
   - http://127.0.0.1:8082
@@ -130,6 +132,15 @@ panic_threshold: 0
 
 # Ramp a returning backend's weight up over this long; 0 disables it.
 slow_start: 0s
+
+# Redirects velo answers itself (301 for GET/HEAD, 308 for other methods), before rate limiting
+# (docs/rewriting.md): plain HTTP to https (unless a trusted proxy's X-Forwarded-Proto says
+# https), and www.example.com to example.com (strip_www) or any other host to canonical_host.
+# redirects: { https: true, https_port: 443, strip_www: true }    # or canonical_host: example.com
+
+# gzip/Brotli for responses the client accepts, of these types, from min_size up; off unless
+# written (compression: true takes these defaults; text/* never matches text/event-stream).
+# compression: { algorithms: [br, gzip], min_size: 1KiB, types: [text/*, application/json, application/javascript, image/svg+xml] }
 
 # One line per request: true, false, stdout or a file path.
 access_log: stdout

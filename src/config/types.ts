@@ -5,6 +5,8 @@
  */
 
 import type { HeaderRules } from '../engine/header-rules.js';
+import type { RedirectConfig } from '../engine/redirects.js';
+import type { CompressionConfig } from '../engine/compression.js';
 import type { ConfigIssue } from '../errors.js';
 
 /** Canonical strategy names; aliases are resolved by `balancing/registry.ts`. */
@@ -160,6 +162,10 @@ export interface PoolConfig {
   /** `request_headers` / `response_headers`: remove, set, add (src/engine/header-rules.ts). */
   requestHeaders?: HeaderRules;
   responseHeaders?: HeaderRules;
+  /** `redirects`: to https and to a canonical host, answered by velo (src/engine/redirects.ts); undefined: none. */
+  redirects?: RedirectConfig;
+  /** `compression`: gzip/br of matching responses (src/engine/compression.ts); undefined: responses pass as they are. */
+  compression?: CompressionConfig;
   strategy: StrategyName;
   backends: BackendConfig[];
   healthCheck: HealthCheckConfig;

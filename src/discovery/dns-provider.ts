@@ -198,7 +198,7 @@ export class DnsProvider {
       for (const b of this.namedBackends()) {
         const url = new URL(b.url);
         for (const a of addressesOf(url.hostname.toLowerCase())) {
-          put({ url: `${url.protocol}//${urlHost(a)}${url.port !== '' ? `:${url.port}` : ''}`, weight: b.weight, name: `${url.host}#${a.address}`, ...(b.maintenance === true ? { maintenance: true } : {}) });
+          put({ url: `${url.protocol}//${urlHost(a)}${url.port !== '' ? `:${url.port}` : ''}${url.pathname.replace(/\/+$/, '')}`, weight: b.weight, name: `${url.host}#${a.address}`, ...(b.maintenance === true ? { maintenance: true } : {}) });
         }
       }
     }

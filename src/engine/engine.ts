@@ -13,6 +13,7 @@ import type { Upstream } from '../upstream/upstream.js';
 import { Router } from './router.js';
 import { ForwardRequest, type RequestTarget, type UpgradeClient } from './forward.js';
 import { sendError } from './reply.js';
+import { clientScheme, redirectFor, sendRedirect } from './redirects.js';
 import { clientIpFromForwardedFor } from './headers.js';
 import type { Tunnel } from './tunnel.js';
 import { hasRequestBody, upgradeBody } from './request-body.js';
@@ -377,7 +378,7 @@ export class Engine implements ForwardEnv {
 
   /**
    * The checks every request and every upgrade pass before a backend is picked, in order:
-   * ip_filter, the RFC 9112 rules Node's parser leaves to us, a path as the request target, a pool for the host and path, the pool's rate limit
+   * ip_filter, the RFC 9112 rules Node's parser leaves to us, a path as the request target, a pool for the host and path, the pool's redirects, the pool's rate limit
    * (its first matching route's, else the pool-wide one).
    */
   admit(req: http.IncomingMessage, peerIp: string): Admission | Promise<Admission> {
@@ -398,6 +399,11 @@ export class Engine implements ForwardEnv {
     if (pool === undefined) return { ok: false, status: 404, message: 'no pool matches this host and path', termination: 'NR', clientIp: peerIp };
     const clientIp = this.clientIpOf(req, peerIp);
     const method = req.method ?? 'GET';
+    if (pool.config.redirects !== undefined) {
+      const scheme = clientScheme(this.proto, this.isTrustedPeer(peerIp), req.headers['x-forwarded-proto']);
+      const redirect = redirectFor(pool.config.redirects, method, target.authority ?? req.headers.host, url, scheme);
+      if (redirect !== undefined) return { ok: false, ...redirect, termination: redirect.location !== undefined ? '-' : 'DPE', clientIp, pool: pool.name };
+    }
     // Shared buckets (the primary's, or Redis) only for requests a policy governs: the others
     // never wait.
     if (this.sharedRateLimit !== undefined && pool.rateLimiter.policyFor(method, url) !== undefined) {
@@ -520,7 +526,7 @@ export class Engine implements ForwardEnv {
   private answerLocally(req: http.IncomingMessage, res: http.ServerResponse, requestId: string, rejection: Rejection): void {
     const { status, message, termination, clientIp, headers, pool } = rejection;
     if (headers?.connection === 'close') closingConnections.add(req.socket);
-    const bytesOut = sendError(res, status, message, requestId, headers);
+    const bytesOut = rejection.location !== undefined ? sendRedirect(res, status as 301 | 308, rejection.location, requestId) : sendError(res, status, message, requestId, headers);
     countFinished(this.totals, status, termination);
     const record = {
       id: requestId,
@@ -603,6 +609,8 @@ export interface Rejection {
   clientIp: string;
   pool?: string;
   headers?: Record<string, string>;
+  /** Set for a redirect (`redirects:`, status 301 or 308): the absolute Location. */
+  location?: string;
 }
 
 /** The outcome of `Engine.admit`: the pool, trusted client IP and request-target, or why not. */

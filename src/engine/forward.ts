@@ -15,8 +15,9 @@ import type { Waiter } from '../resilience/queue.js';
 import { readCookie } from '../balancing/sticky.js';
 import { clientResponseHeaders, earlyHints, upgradeResponseHead, upstreamRequestHeaders } from './headers.js';
 import { RequestBody, hasRequestBody } from './request-body.js';
-import { rewritePath } from './rewrite-path.js';
+import { backendPath } from './rewrite-path.js';
 import { applyHeaderRules, type HeaderVars } from './header-rules.js';
+import { compressResponse, type CompressedBody } from './compression.js';
 import { sendError } from './reply.js';
 import { countFinished, type ForwardEnv, type TerminationCause } from './request-record.js';
 import { Attempt, AttemptCancelled, AttemptTimedOut, InvalidUpstreamResponse, type AttemptOwner, type UpstreamTrailers } from './attempt.js';
@@ -92,6 +93,8 @@ export class ForwardRequest implements AttemptOwner {
   private readonly h2: boolean;
   /** The client's own deadline (gRPC `grpc-timeout`), a `clock` time; undefined when it set none. */
   private readonly deadlineAt: number | undefined;
+  /** Set when the pool's `compression` applies to this response: the body goes through it. */
+  private compressor: CompressedBody | undefined;
 
   /**
    * `res` is the client's response; for an upgrade it writes onto `upgrade.socket` (velo's own
@@ -192,7 +195,7 @@ export class ForwardRequest implements AttemptOwner {
     const headers = this.pool.config.requestHeaders === undefined ? this.headers : applyHeaderRules(this.headers, this.pool.config.requestHeaders, this.headerVars(upstream));
     upstream.dispatcher.dispatch(
       {
-        path: this.pool.config.rewrite === undefined ? this.target.path : rewritePath(this.target.path, this.pool.config.rewrite),
+        path: this.pool.config.rewrite === undefined && upstream.basePath === '' ? this.target.path : backendPath(this.target.path, this.pool.config.rewrite, upstream.basePath),
         method: this.req.method!,
         headers: upstreamProtocolHeaders(headers, this.req.headers, upstream.protocol, this.deadlineAt, this.env.clock()),
         // undici streams async iterables (client-h1 writeIterable); its types only list Readable.
@@ -249,11 +252,14 @@ export class ForwardRequest implements AttemptOwner {
     this.upstreamMs = this.env.clock() - attempt.startedAt;
     this.resume = resume;
     const rules = this.pool.config.responseHeaders;
-    const headers = rules === undefined ? clientResponseHeaders(raw, status) : applyHeaderRules(clientResponseHeaders(raw, status), rules, this.headerVars(attempt.upstream));
+    let headers = rules === undefined ? clientResponseHeaders(raw, status) : applyHeaderRules(clientResponseHeaders(raw, status), rules, this.headerVars(attempt.upstream));
     if (this.env.shuttingDown && !this.h2) headers.push('connection', 'close');
     const sticky = this.pool.config.sticky;
     const cookie = sticky.enabled && this.backend !== undefined ? this.env.sticky.setCookie(this.pool.name, sticky, this.backend.id, this.stickyValue(), this.env.proto === 'https') : undefined;
     if (cookie !== undefined) headers.push('set-cookie', cookie);
+    if (this.pool.config.compression !== undefined && this.upgrade === undefined) {
+      ({ headers, body: this.compressor } = compressResponse(this.pool.config.compression, this.req, status, headers, this.res, resume, this.pool.config.timeouts.idleMs));
+    }
     try {
       if (this.h2) writeHttp2Head(this.res, status, headers);
       // An HTTP/2 backend sends no reason phrase: give the HTTP/1.1 client the standard one.
@@ -278,6 +284,7 @@ export class ForwardRequest implements AttemptOwner {
   }
 
   onResponseData(chunk: Buffer): boolean {
+    if (this.compressor !== undefined) return this.compressor.write(chunk);
     this.bytesOut += chunk.length;
     if (this.res.write(chunk)) return true;
     if (!this.drainListening) {
@@ -298,6 +305,7 @@ export class ForwardRequest implements AttemptOwner {
     attempt.settle(this.status, 'ok');
     this.current = undefined;
     relayTrailers(this.res, this.req, trailers);
+    if (this.compressor !== undefined) return this.compressor.end(() => this.finish('-'));
     this.res.end();
     this.finish('-');
   }
@@ -486,6 +494,7 @@ export class ForwardRequest implements AttemptOwner {
     if (this.finished) return;
     this.finished = true;
     clearTimeout(this.stalled);
+    this.compressor?.close();
     this.res.off('close', this.onClientClose);
     if (this.waiter !== undefined) this.pool.queue.release(this.waiter);
     this.pool.retryBudget.active -= 1;
@@ -509,7 +518,7 @@ export class ForwardRequest implements AttemptOwner {
       upstreamMs: this.upstreamMs,
       totalMs: this.env.clock() - this.startedAt,
       bytesIn: this.tunnel?.bytesIn ?? this.body?.bytes ?? 0,
-      bytesOut: this.bytesOut,
+      bytesOut: this.bytesOut + (this.compressor?.bytesOut ?? 0),
       termination,
       traceId: this.traceId,
       ...(this.env.recordClientHeaders ? { referer: this.req.headers.referer, userAgent: this.req.headers['user-agent'], httpVersion: this.req.httpVersion } : undefined),

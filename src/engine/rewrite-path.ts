@@ -29,3 +29,22 @@ export function rewritePath(path: string, rewrite: PathRewrite): string {
   if (add !== undefined && add !== '' && add !== '/') out = `${add}${out}`;
   return out;
 }
+
+/**
+ * `path` (origin form, always starting with `/`) under a backend's base path (`/app`, no
+ * trailing `/`, `''` for none), as nginx's `proxy_pass http://b/app/` and Traefik's server URL
+ * path put it: `/users?x` -> `/app/users?x`, `/` -> `/app/`, `/?x` -> `/app/?x`. Exactly one
+ * `/` at the join, none lost; the rest (query included) byte for byte.
+ */
+export function joinBasePath(basePath: string, path: string): string {
+  return basePath === '' ? path : `${basePath}${path}`;
+}
+
+/**
+ * The request-target a backend is sent: the pool's rewrite (strip, then add) and then the
+ * backend's own base path. Returns `path` itself when there is neither.
+ */
+export function backendPath(path: string, rewrite: PathRewrite | undefined, basePath: string): string {
+  const rewritten = rewrite === undefined ? path : rewritePath(path, rewrite);
+  return basePath === '' ? rewritten : `${basePath}${rewritten}`;
+}

@@ -9,6 +9,7 @@ import type { HealthCheckConfig } from '../config/types.js';
 import type { Upstream } from '../upstream/upstream.js';
 import type { HealthState } from './hysteresis.js';
 import { grpcProbe } from './grpc-check.js';
+import { joinBasePath } from '../engine/rewrite-path.js';
 
 export interface ProbeResult {
   ok: boolean;
@@ -116,8 +117,9 @@ const probeAgent = new Agent({ connections: 2 });
 export type ProbeTarget = Pick<Upstream, 'url'> & Partial<Pick<Upstream, 'probeDispatcher' | 'lookup' | 'tls'>>;
 
 /**
- * The real probe: an HTTP GET of `path` (expected status; over the pool's protocol, so an h2 or
- * h2c pool is checked in HTTP/2), a TCP connect, or a gRPC Health/Check, with a timeout.
+ * The real probe: an HTTP GET of `path` under the backend URL's base path (`/health` on
+ * `http://b/app` is `/app/health`; expected status; over the pool's protocol, so an h2 or h2c
+ * pool is checked in HTTP/2), a TCP connect, or a gRPC Health/Check, with a timeout.
  * Also used by discovery providers on a backend not yet in any pool (src/discovery/).
  */
 export const networkProbe = async (upstream: ProbeTarget, config: HealthCheckConfig): Promise<ProbeResult> => {
@@ -138,7 +140,8 @@ export const networkProbe = async (upstream: ProbeTarget, config: HealthCheckCon
     });
   }
   try {
-    const res = await request(new URL(config.path, upstream.url.origin), {
+    // Under the backend's base path, like every request sent to it (docs/rewriting.md).
+    const res = await request(new URL(joinBasePath(upstream.url.pathname.replace(/\/+$/, ''), config.path), upstream.url.origin), {
       method: 'GET',
       // An https backend is probed with its pool's TLS settings (CA, client certificate, SNI).
       dispatcher: upstream.probeDispatcher ?? probeAgent,

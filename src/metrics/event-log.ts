@@ -30,7 +30,7 @@ export interface EngineEvent {
 
 /** The fields that name a backend in an event: `backend` (id), `name` and `url`, always together. */
 export function backendRef(u: Upstream): Required<Pick<EngineEvent, 'backend' | 'name' | 'url'>> {
-  return { backend: u.id, name: u.name, url: u.url.origin };
+  return { backend: u.id, name: u.name, url: `${u.url.origin}${u.basePath}` };
 }
 
 export class EventLog {

@@ -106,7 +106,7 @@ export class Sampler {
     return Object.freeze({
       id: u.id,
       name: u.name,
-      url: u.url.origin,
+      url: `${u.url.origin}${u.basePath}`,
       source: u.source,
       state: backendState(u),
       health: u.health.state,

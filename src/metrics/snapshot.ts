@@ -17,6 +17,7 @@ export type BackendState = 'healthy' | 'unhealthy' | 'draining' | 'maint' | 'dow
 export interface BackendSnapshot {
   id: string;
   name: string;
+  /** Scheme, host, port and base path (`http://10.0.0.5:8080/app`). */
   url: string;
   /** Where it came from: `config`, `runtime` (dashboard, API, CLI), `dns` or `docker`. */
   source: BackendSource;

@@ -54,6 +54,8 @@ export interface UpstreamDeps {
 export class Upstream implements Balanceable {
   readonly id: string;
   readonly url: URL;
+  /** The URL's base path (`/app`, no trailing `/`; `''` for none): every path sent to this backend goes under it. */
+  readonly basePath: string;
   readonly name: string;
   weight: number;
   /** Requests in flight plus open tunnels (an upgraded connection holds its slot until it closes), in this process. */
@@ -118,7 +120,8 @@ export class Upstream implements Balanceable {
   constructor(id: string, config: { url: string; weight: number; name?: string; drain?: boolean; maintenance?: boolean }, pool: PoolConfig, deps: UpstreamDeps) {
     this.id = id;
     this.url = new URL(config.url);
-    this.name = config.name ?? this.url.host;
+    this.basePath = this.url.pathname.replace(/\/+$/, '');
+    this.name = config.name ?? `${this.url.host}${this.basePath}`;
     this.weight = config.weight;
     this.draining = config.drain === true;
     this.maintenance = config.maintenance === true;

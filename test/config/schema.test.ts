@@ -179,6 +179,9 @@ const URLS: Array<[string, string]> = [
   ['http://127.0.0.1:8081/', 'http://127.0.0.1:8081'],
   ['http://[::1]:8081', 'http://[::1]:8081'],
   [' http://a ', 'http://a'],
+  ['http://a:8080/app/', 'http://a:8080/app'],
+  ['http://A/App/v2', 'http://a/App/v2'],
+  ['http://a/x/../app', 'http://a/app'],
 ];
 
 for (const [input, normalized] of URLS) {
@@ -188,8 +191,8 @@ for (const [input, normalized] of URLS) {
 }
 
 test('normalizeBackendUrl rejects what a backend cannot be', (t) => {
-  for (const bad of ['', 'a:80', 'ftp://a', 'http://', 'http://u:p@a', 'http://a/?q=1', 'http://a:8080/api']) {
-    t.throws(() => normalizeBackendUrl(bad), { message: /backend URL|http:\/\/ or https:\/\/|not a valid|uses ftp|no host|credentials|path, query/ }, bad);
+  for (const bad of ['', 'a:80', 'ftp://a', 'http://', 'http://u:p@a', 'http://a/?q=1', 'http://a:8080/api#x', 'http://a//app', 'http://a/app//v2']) {
+    t.throws(() => normalizeBackendUrl(bad), { message: /backend URL|http:\/\/ or https:\/\/|not a valid|uses ftp|no host|credentials|query or fragment|empty path segment/ }, bad);
   }
 });
 

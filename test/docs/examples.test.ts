@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseConfigText } from '../../src/config/load.js';
 
-for (const [doc, least] of [['docs/resilience.md', 5], ['docs/tls.md', 3], ['docs/observability.md', 2], ['docs/discovery.md', 1], ['docs/protocols.md', 2]] as const) {
+for (const [doc, least] of [['docs/resilience.md', 5], ['docs/tls.md', 3], ['docs/observability.md', 2], ['docs/discovery.md', 1], ['docs/protocols.md', 2], ['docs/rewriting.md', 4]] as const) {
   const text = readFileSync(fileURLToPath(new URL(`../../${doc}`, import.meta.url)), 'utf8');
   const blocks = [...text.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
   test(`${doc} has YAML examples`, (t) => {

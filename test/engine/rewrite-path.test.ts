@@ -1,6 +1,6 @@
 /** `strip_prefix` / `add_prefix` (issue 14, part 3): the path a backend is sent. */
 import test from 'ava';
-import { rewritePath } from '../../src/engine/rewrite-path.js';
+import { backendPath, joinBasePath, rewritePath } from '../../src/engine/rewrite-path.js';
 
 const CASES: Array<[string, { stripPrefix?: string; addPrefix?: string }, string]> = [
   ['/api/users?x=1', { stripPrefix: '/api' }, '/users?x=1'],
@@ -21,3 +21,25 @@ for (const [path, rewrite, expected] of CASES) {
     t.is(rewritePath(path, rewrite), expected);
   });
 }
+
+const JOINS: Array<[string, string, string]> = [
+  ['/app', '/users?x=1', '/app/users?x=1'],
+  ['/app', '/', '/app/'],
+  ['/app', '/?x', '/app/?x'],
+  ['/app/v2', '/a%2Fb?q=%20&r', '/app/v2/a%2Fb?q=%20&r'],
+  ['', '/users', '/users'],
+  ['/app', '//x', '/app//x'],
+];
+
+for (const [base, path, expected] of JOINS) {
+  test(`${path} under base path ${JSON.stringify(base)} is ${expected}`, (t) => {
+    t.is(joinBasePath(base, path), expected);
+  });
+}
+
+test('backendPath applies the pool rewrite first, then the backend base path', (t) => {
+  t.is(backendPath('/api/users?id=7', { stripPrefix: '/api', addPrefix: '/v2' }, '/app'), '/app/v2/users?id=7');
+  t.is(backendPath('/api', { stripPrefix: '/api' }, '/app'), '/app/');
+  t.is(backendPath('/x?y', undefined, '/app'), '/app/x?y');
+  t.is(backendPath('/x?y', undefined, ''), '/x?y');
+});

@@ -63,7 +63,7 @@ export const backendRoutes: AdminRoute[] = [
       DELETE: (ctx, req) => {
         const poolName = req.params.pool!;
         const u = ctx.control.removeBackend(poolName, resolveBackend(ctx, poolName, req.params.id!).id, 'api');
-        return json({ pool: poolName, removed: { id: u.id, name: u.name, url: u.url.origin, inFlight: u.inFlight } });
+        return json({ pool: poolName, removed: { id: u.id, name: u.name, url: `${u.url.origin}${u.basePath}`, inFlight: u.inFlight } });
       },
     },
   },
