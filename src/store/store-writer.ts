@@ -4,14 +4,15 @@
  * slow disk or a long transaction never blocks the event loop that forwards requests.
  *
  * Messages in: `{ t: 'rows', requests, events }` (held for the next batch, no answer),
- * `{ t: 'batch', id, requests: Row[], events: Row[] }` (writes the held rows and these in one transaction),
+ * `{ t: 'batch', id, requests, events }` (writes the held rows and these in one transaction),
+ * where `requests` is one `requestChunk` (JSON text of rows; null for none) and `events` rows,
  * `{ t: 'retain', id, before: ms, maxBytes }`, `{ t: 'close', id }`.
  * Messages out: `{ t: 'done', id, deleted?, error? }` for each, in order.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { prepareDatabase } from './schema.js';
-import { EVENT_COLUMNS, REQUEST_COLUMNS, type Row } from './rows.js';
+import { EVENT_COLUMNS, REQUEST_INSERT_JSON, type Row } from './rows.js';
 import { deleteForRetention } from './retention.js';
 
 /** What the thread is started with. */
@@ -22,35 +23,37 @@ export interface WriterData {
   slowFlushMs: number;
 }
 
-type In =
-  | { t: 'rows'; requests: Row[]; events: Row[] }
-  | { t: 'batch'; id: number; requests: Row[]; events: Row[] }
+/** What the store sends the thread. */
+export type WriterMessage =
+  | { t: 'rows'; requests: string; events: Row[] }
+  | { t: 'batch'; id: number; requests: string | null; events: Row[] }
   | { t: 'retain'; id: number; before: number; maxBytes: number }
   | { t: 'close'; id: number };
 
 const data = workerData as WriterData;
 const db = new Database(data.path);
 prepareDatabase(db, data.busyTimeoutMs);
-const insertRequest = db.prepare(`INSERT INTO requests (${REQUEST_COLUMNS.join(', ')}) VALUES (${REQUEST_COLUMNS.map(() => '?').join(', ')})`);
+const insertRequests = db.prepare(REQUEST_INSERT_JSON);
 const insertEvent = db.prepare(`INSERT INTO events (${EVENT_COLUMNS.join(', ')}) VALUES (${EVENT_COLUMNS.map(() => '?').join(', ')})`);
-const writeBatch = db.transaction((requests: Row[], events: Row[]) => {
-  for (const r of requests) insertRequest.run(r);
+const writeBatch = db.transaction((requests: string[], events: Row[]) => {
+  for (const chunk of requests) insertRequests.run(chunk);
   for (const e of events) insertEvent.run(e);
 });
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
-// Rows handed over in chunks since the last batch; the next batch writes them first.
-let heldRequests: Row[] = [];
+// Chunks handed over since the last batch; the next batch writes them first.
+let heldRequests: string[] = [];
 let heldEvents: Row[] = [];
 
-parentPort!.on('message', (m: In) => {
+parentPort!.on('message', (m: WriterMessage) => {
   if (m.t === 'rows') {
-    for (const r of m.requests) heldRequests.push(r);
+    heldRequests.push(m.requests);
     for (const e of m.events) heldEvents.push(e);
     return;
   }
   try {
     if (m.t === 'batch') {
-      const requests = heldRequests.length === 0 ? m.requests : heldRequests.concat(m.requests);
+      const requests = heldRequests;
+      if (m.requests !== null) requests.push(m.requests);
       const events = heldEvents.length === 0 ? m.events : heldEvents.concat(m.events);
       heldRequests = [];
       heldEvents = [];

@@ -51,6 +51,31 @@ test('a store keeps every record and event across a reopen, with WAL and the cur
   t.deepEqual(reader.events(parseEventFilter({ kind: 'admin' }, NOW)).items.map((e) => e.message), ['drain b2 (by admin-api)']);
 });
 
+test('rows cross to the writer as JSON and come back exactly: quotes, backslashes, non-ASCII, nulls, big and fractional numbers, in order', async (t) => {
+  const path = await tempDb(t);
+  const store = await LogStore.open({ path, logger });
+  const odd: RequestRecord = {
+    ...record(0), id: 'id"with\\quote', path: '/a"b\\c/\u00e9/\u65e5\u672c?q=</script>&x=\u2028', host: undefined, pool: undefined, backend: undefined, backendName: undefined,
+    upstreamMs: -1, totalMs: 1234.56789, bytesIn: 2 ** 40, bytesOut: 0, status: 499, termination: 'DC', clientIp: '::ffff:10.0.0.1',
+  };
+  store.observe(odd);
+  // More than one chunk (256 rows) and a partial one: ids follow the order of observe().
+  for (let i = 1; i <= 600; i++) store.observe(record(i, { traceId: i.toString(16).padStart(32, '0') }));
+  await store.close();
+  const db = new Database(path, { readonly: true });
+  t.teardown(() => db.close());
+  const first = db.prepare('SELECT * FROM requests ORDER BY id LIMIT 1').get() as Record<string, unknown>;
+  t.deepEqual(first, {
+    id: 1, at: odd.at, request_id: 'id"with\\quote', client_ip: '::ffff:10.0.0.1', method: 'GET', host: null, path: odd.path, status: 499, pool: null, backend: null,
+    backend_name: null, attempts: 1, upstream_ms: null, total_ms: 1234.568, bytes_in: 2 ** 40, bytes_out: 0, termination: 'DC', trace_id: null,
+  });
+  const types = db.prepare('SELECT typeof(at) a, typeof(status) s, typeof(total_ms) t, typeof(upstream_ms) u, typeof(bytes_in) b FROM requests WHERE id = 2').get();
+  t.deepEqual(types, { a: 'integer', s: 'integer', t: 'real', u: 'real', b: 'integer' }, 'the column types of bound values (a whole 3 ms is REAL)');
+  const ids = db.prepare('SELECT request_id FROM requests ORDER BY id').pluck().all();
+  t.deepEqual(ids, ['id"with\\quote', ...Array.from({ length: 600 }, (_, i) => `r${i + 1}`)]);
+  t.is(db.prepare('SELECT trace_id FROM requests WHERE request_id = ?').pluck().get('r600'), (600).toString(16).padStart(32, '0'));
+});
+
 test('filters select exactly the matching rows, newest first, and page with next', async (t) => {
   const path = await tempDb(t);
   const store = await LogStore.open({ path, logger });
