@@ -12,7 +12,7 @@ import type { LogStoreConfig } from '../config/types.js';
 import type { RequestRecord } from '../engine/request-record.js';
 import type { EngineEvent } from '../metrics/event-log.js';
 import type { Logger } from '../log/logger.js';
-import { eventRow, requestChunk, requestRow, type Row } from './rows.js';
+import { eventRow, RequestChunkBuilder, type Row } from './rows.js';
 import type { WriterData, WriterMessage } from './store-writer.js';
 
 /** Options of `LogStore.open`; every default is here. */
@@ -63,7 +63,7 @@ function startWriter(data: WriterData): Worker {
 
 /** A running log store writer. Open with `LogStore.open`; `close()` writes what is queued. */
 export class LogStore {
-  private requests: Row[] = [];
+  private readonly requests = new RequestChunkBuilder();
   private events: Row[] = [];
   private droppedRows = 0;
   private written = 0;
@@ -140,7 +140,7 @@ export class LogStore {
   readonly observe = (record: RequestRecord): void => {
     if (this.closed) return;
     if (this.queued >= this.maxQueued) return this.drop();
-    this.requests.push(requestRow(record));
+    this.requests.add(record);
     if (this.requests.length >= CHUNK_ROWS) this.sendChunk();
   };
 
@@ -176,13 +176,12 @@ export class LogStore {
   private writeQueued(): Promise<void> {
     if (this.inflight !== undefined || this.closed || this.queued === 0) return this.inflight ?? Promise.resolve();
     const rows = this.queued;
-    const requests = this.requests;
+    const requests = this.requests.take();
     const events = this.events;
-    this.requests = [];
     this.events = [];
     this.handedOver = 0;
     // The thread writes the chunks it already holds and these rows in one transaction.
-    this.inflight = this.send({ t: 'batch', requests: requests.length === 0 ? null : requestChunk(requests), events }).then((r) => {
+    this.inflight = this.send({ t: 'batch', requests, events }).then((r) => {
       this.inflight = undefined;
       if (r.error === undefined) this.written += rows;
       else this.failed(r.error, rows);
@@ -198,10 +197,9 @@ export class LogStore {
    */
   private sendChunk(): void {
     if (this.dead) return;
-    const message: WriterMessage = { t: 'rows', requests: requestChunk(this.requests), events: this.events };
-    this.worker.postMessage(message);
     this.handedOver += this.requests.length + this.events.length;
-    this.requests = [];
+    const message: WriterMessage = { t: 'rows', requests: this.requests.take()!, events: this.events };
+    this.worker.postMessage(message);
     this.events = [];
   }
 

@@ -1,8 +1,8 @@
 /**
  * Records and events as the store's rows: flat arrays in the column order of the insert
  * statements. Request rows cross to the writer thread as one JSON text per chunk
- * (`requestChunk`), which SQLite itself takes apart (`REQUEST_INSERT_JSON`): the writer thread
- * then never builds a JavaScript value per row or per column.
+ * (`RequestChunk`), which SQLite itself takes apart (`REQUEST_INSERT_JSON`): the writer thread
+ * never builds a JavaScript value per row or per column.
  */
 import type { RequestRecord } from '../engine/request-record.js';
 import type { EngineEvent } from '../metrics/event-log.js';
@@ -18,30 +18,54 @@ export const EVENT_COLUMNS = ['at', 'kind', 'level', 'message', 'detail', 'pool'
 
 export type Row = Array<string | number | null>;
 
-function round3(ms: number): number {
-  return Math.round(ms * 1000) / 1000;
+/**
+ * Request rows on their way to the writer thread: one JSON text of row arrays, which SQLite
+ * takes apart itself (`REQUEST_INSERT_JSON`). Times are ms after `baseAt` (the first row's `at`)
+ * and durations whole µs, because JSON.stringify writes a small integer much faster than a
+ * 13-digit or fractional double; the insert turns them back into the columns' values.
+ */
+export interface RequestChunk {
+  baseAt: number;
+  json: string;
 }
 
-/** The row of one request: the access log's JSON line (formatAccessLine) plus `trace_id`. */
-export function requestRow(r: RequestRecord): Row {
-  return [
-    r.at, r.id, r.clientIp, r.method, r.host ?? null, r.path, r.status, r.pool ?? null, r.backend ?? null, r.backendName ?? null,
-    r.attempts, r.upstreamMs < 0 ? null : round3(r.upstreamMs), round3(r.totalMs), r.bytesIn, r.bytesOut, r.termination, r.traceId ?? null,
-  ];
-}
+/** Collects the rows of one `RequestChunk`; `take()` hands it over and starts the next. */
+export class RequestChunkBuilder {
+  private rows: Row[] = [];
+  private baseAt = 0;
 
-/** Rows as the one string the writer thread inserts with `REQUEST_INSERT_JSON`. */
-export function requestChunk(rows: readonly Row[]): string {
-  return JSON.stringify(rows);
+  get length(): number {
+    return this.rows.length;
+  }
+
+  /** Adds the row of one request: the access log's JSON line (formatAccessLine) plus `trace_id`. */
+  add(r: RequestRecord): void {
+    if (this.rows.length === 0) this.baseAt = r.at;
+    this.rows.push([
+      r.at - this.baseAt, r.id, r.clientIp, r.method, r.host ?? null, r.path, r.status, r.pool ?? null, r.backend ?? null, r.backendName ?? null,
+      r.attempts, r.upstreamMs < 0 ? null : Math.round(r.upstreamMs * 1000), Math.round(r.totalMs * 1000), r.bytesIn, r.bytesOut, r.termination, r.traceId ?? null,
+    ]);
+  }
+
+  /** The rows added since the last `take()`, or null when there are none. */
+  take(): RequestChunk | null {
+    if (this.rows.length === 0) return null;
+    const chunk = { baseAt: this.baseAt, json: JSON.stringify(this.rows) };
+    this.rows = [];
+    return chunk;
+  }
 }
 
 /**
- * Inserts the rows of one `requestChunk` in order, in one statement: SQLite parses the JSON
- * (`jsonb` once, then a walk per column) instead of the writer thread binding 17 values a row,
- * which cost more than the insert itself. JSON numbers come back as INTEGER or REAL, strings
- * as TEXT, `null` as NULL: the same values a bound row gives.
+ * Inserts the rows of one `RequestChunk` in order, in one statement, bound to (`baseAt`, `json`)
+ * (anonymous parameters in that order: better-sqlite3 takes `?1` for a named one):
+ * SQLite parses the JSON (`jsonb` once, then a walk per column) where the writer thread used to
+ * bind 17 values a row, which cost more than the insert itself. JSON numbers come back as
+ * INTEGER or REAL, strings as TEXT, `null` as NULL; `total_ms` is µs / 1000.0, the same double
+ * as rounding the ms to 3 decimals in JavaScript.
  */
-export const REQUEST_INSERT_JSON = `INSERT INTO requests (${REQUEST_COLUMNS.join(', ')}) SELECT ${REQUEST_COLUMNS.map((_, i) => `value ->> ${i}`).join(', ')} FROM jsonb_each(jsonb(?))`;
+export const REQUEST_INSERT_JSON = `INSERT INTO requests (${REQUEST_COLUMNS.join(', ')}) SELECT ${REQUEST_COLUMNS.map((c, i) =>
+  c === 'at' ? `? + (value ->> ${i})` : c.endsWith('_ms') ? `(value ->> ${i}) / 1000.0` : `value ->> ${i}`).join(', ')} FROM jsonb_each(jsonb(?))`;
 
 /** The row of one event. */
 export function eventRow(e: EngineEvent): Row {

@@ -5,14 +5,14 @@
  *
  * Messages in: `{ t: 'rows', requests, events }` (held for the next batch, no answer),
  * `{ t: 'batch', id, requests, events }` (writes the held rows and these in one transaction),
- * where `requests` is one `requestChunk` (JSON text of rows; null for none) and `events` rows,
+ * where `requests` is one `RequestChunk` (null for none) and `events` rows,
  * `{ t: 'retain', id, before: ms, maxBytes }`, `{ t: 'close', id }`.
  * Messages out: `{ t: 'done', id, deleted?, error? }` for each, in order.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { prepareDatabase } from './schema.js';
-import { EVENT_COLUMNS, REQUEST_INSERT_JSON, type Row } from './rows.js';
+import { EVENT_COLUMNS, REQUEST_INSERT_JSON, type RequestChunk, type Row } from './rows.js';
 import { deleteForRetention } from './retention.js';
 
 /** What the thread is started with. */
@@ -25,8 +25,8 @@ export interface WriterData {
 
 /** What the store sends the thread. */
 export type WriterMessage =
-  | { t: 'rows'; requests: string; events: Row[] }
-  | { t: 'batch'; id: number; requests: string | null; events: Row[] }
+  | { t: 'rows'; requests: RequestChunk; events: Row[] }
+  | { t: 'batch'; id: number; requests: RequestChunk | null; events: Row[] }
   | { t: 'retain'; id: number; before: number; maxBytes: number }
   | { t: 'close'; id: number };
 
@@ -35,13 +35,13 @@ const db = new Database(data.path);
 prepareDatabase(db, data.busyTimeoutMs);
 const insertRequests = db.prepare(REQUEST_INSERT_JSON);
 const insertEvent = db.prepare(`INSERT INTO events (${EVENT_COLUMNS.join(', ')}) VALUES (${EVENT_COLUMNS.map(() => '?').join(', ')})`);
-const writeBatch = db.transaction((requests: string[], events: Row[]) => {
-  for (const chunk of requests) insertRequests.run(chunk);
+const writeBatch = db.transaction((requests: RequestChunk[], events: Row[]) => {
+  for (const chunk of requests) insertRequests.run(chunk.baseAt, chunk.json);
   for (const e of events) insertEvent.run(e);
 });
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 // Chunks handed over since the last batch; the next batch writes them first.
-let heldRequests: string[] = [];
+let heldRequests: RequestChunk[] = [];
 let heldEvents: Row[] = [];
 
 parentPort!.on('message', (m: WriterMessage) => {
