@@ -1,16 +1,31 @@
 /**
- * Records and events as the store's rows: flat arrays in the column order of the insert
- * statements. Request rows cross to the writer thread as one JSON text per chunk
- * (`RequestChunk`), which SQLite itself takes apart (`REQUEST_INSERT_JSON`): the writer thread
- * never builds a JavaScript value per row or per column.
+ * Records and events as the store's rows. A request row is a JSON array (`REQUEST_FIELDS`
+ * order); the rows cross to the writer thread as one JSON text per chunk (`RequestChunk`), and
+ * SQLite stores each as it is, a JSONB value in `request_rows.fields` beside its indexed `at`
+ * (schema.ts). So
+ * neither the writer thread nor SQLite takes a row apart on the way in: that happens when the
+ * `requests` view is read, which is rare next to one insert per request. Events are few: they
+ * stay flat arrays bound column by column.
  */
 import type { RequestRecord } from '../engine/request-record.js';
 import type { EngineEvent } from '../metrics/event-log.js';
 
-/** `requests` columns after `id`, in insert order. */
+/** Columns of the `requests` view after `id`: the access log's JSON fields plus `trace_id`. */
 export const REQUEST_COLUMNS = [
   'at', 'request_id', 'client_ip', 'method', 'host', 'path', 'status', 'pool', 'backend', 'backend_name',
   'attempts', 'upstream_ms', 'total_ms', 'bytes_in', 'bytes_out', 'termination', 'trace_id',
+] as const;
+
+/**
+ * The elements of a stored request row, in order: the view's columns, except that small
+ * integers replace doubles, which JSON.stringify writes much faster and JSONB stores in fewer
+ * bytes. `at_offset` is ms after the first row of the chunk the row was written with (the `at`
+ * column holds the time); durations are whole µs (the view divides by 1000.0, the same double
+ * as rounding the ms to 3 decimals).
+ */
+export const REQUEST_FIELDS = [
+  'at_offset', 'request_id', 'client_ip', 'method', 'host', 'path', 'status', 'pool', 'backend', 'backend_name',
+  'attempts', 'upstream_us', 'total_us', 'bytes_in', 'bytes_out', 'termination', 'trace_id',
 ] as const;
 
 /** `events` columns after `id`, in insert order. */
@@ -18,18 +33,13 @@ export const EVENT_COLUMNS = ['at', 'kind', 'level', 'message', 'detail', 'pool'
 
 export type Row = Array<string | number | null>;
 
-/**
- * Request rows on their way to the writer thread: one JSON text of row arrays, which SQLite
- * takes apart itself (`REQUEST_INSERT_JSON`). Times are ms after `baseAt` (the first row's `at`)
- * and durations whole µs, because JSON.stringify writes a small integer much faster than a
- * 13-digit or fractional double; the insert turns them back into the columns' values.
- */
+/** Request rows on their way to the writer thread: one JSON text, and the time its offsets count from. */
 export interface RequestChunk {
   baseAt: number;
   json: string;
 }
 
-/** Collects the rows of one `RequestChunk`; `take()` hands it over and starts the next. */
+/** Collects the rows of one `RequestChunk` (`REQUEST_FIELDS`); `take()` hands it over and starts the next. */
 export class RequestChunkBuilder {
   private rows: Row[] = [];
   private baseAt = 0;
@@ -38,7 +48,6 @@ export class RequestChunkBuilder {
     return this.rows.length;
   }
 
-  /** Adds the row of one request: the access log's JSON line (formatAccessLine) plus `trace_id`. */
   add(r: RequestRecord): void {
     if (this.rows.length === 0) this.baseAt = r.at;
     this.rows.push([
@@ -47,7 +56,7 @@ export class RequestChunkBuilder {
     ]);
   }
 
-  /** The rows added since the last `take()`, or null when there are none. */
+  /** The rows added since the last `take()`; null when there are none. */
   take(): RequestChunk | null {
     if (this.rows.length === 0) return null;
     const chunk = { baseAt: this.baseAt, json: JSON.stringify(this.rows) };
@@ -57,15 +66,13 @@ export class RequestChunkBuilder {
 }
 
 /**
- * Inserts the rows of one `RequestChunk` in order, in one statement, bound to (`baseAt`, `json`)
- * (anonymous parameters in that order: better-sqlite3 takes `?1` for a named one):
- * SQLite parses the JSON (`jsonb` once, then a walk per column) where the writer thread used to
- * bind 17 values a row, which cost more than the insert itself. JSON numbers come back as
- * INTEGER or REAL, strings as TEXT, `null` as NULL; `total_ms` is µs / 1000.0, the same double
- * as rounding the ms to 3 decimals in JavaScript.
+ * Inserts the rows of one `RequestChunk`, in order, in one statement bound to (`baseAt`,
+ * `json`): each array element becomes one `request_rows` row whose `fields` is that element as
+ * JSONB and whose `at` is `baseAt` plus its first element. Binding 17 values a row from
+ * JavaScript, then having SQLite encode 17 columns, cost the writer thread more than SQLite's
+ * insert itself. (Anonymous parameters: better-sqlite3 takes `?1` for a named one.)
  */
-export const REQUEST_INSERT_JSON = `INSERT INTO requests (${REQUEST_COLUMNS.join(', ')}) SELECT ${REQUEST_COLUMNS.map((c, i) =>
-  c === 'at' ? `? + (value ->> ${i})` : c.endsWith('_ms') ? `(value ->> ${i}) / 1000.0` : `value ->> ${i}`).join(', ')} FROM jsonb_each(jsonb(?))`;
+export const REQUEST_INSERT_JSON = 'INSERT INTO request_rows (at, fields) SELECT ? + (value ->> 0), value FROM jsonb_each(jsonb(?))';
 
 /** The row of one event. */
 export function eventRow(e: EngineEvent): Row {

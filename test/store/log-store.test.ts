@@ -8,7 +8,7 @@ import { Logger } from '../../src/log/logger.js';
 import { LogStore } from '../../src/store/log-store.js';
 import { LogReader } from '../../src/store/log-reader.js';
 import { FilterError, logsWhere, parseEventFilter, parseLogFilter } from '../../src/store/log-filter.js';
-import { SCHEMA_VERSION } from '../../src/store/schema.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/schema.js';
 import { parseSpan } from '../../src/config/parse-duration.js';
 
 const logger = new Logger('silent');
@@ -74,6 +74,42 @@ test('rows cross to the writer as JSON and come back exactly: quotes, backslashe
   const ids = db.prepare('SELECT request_id FROM requests ORDER BY id').pluck().all();
   t.deepEqual(ids, ['id"with\\quote', ...Array.from({ length: 600 }, (_, i) => `r${i + 1}`)]);
   t.is(db.prepare('SELECT trace_id FROM requests WHERE request_id = ?').pluck().get('r600'), (600).toString(16).padStart(32, '0'));
+});
+
+test('a version 1 store (17 columns) is read as it is and, on open, migrated with every row kept exactly; new rows follow its ids', async (t) => {
+  const path = await tempDb(t);
+  const v1 = new Database(path);
+  v1.pragma('journal_mode = WAL');
+  v1.exec(MIGRATIONS[0]!);
+  v1.pragma('user_version = 1');
+  const insert = v1.prepare(`INSERT INTO requests (at, request_id, client_ip, method, host, path, status, pool, backend, backend_name, attempts, upstream_ms, total_ms, bytes_in, bytes_out, termination, trace_id)
+    VALUES (?, ?, '10.0.0.1', ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, 0, ?, ?, ?)`);
+  const old: unknown[][] = [
+    [NOW - 3000, 'old-1', 'GET', 'example.test', '/a "quoted" \\ path/\u00e9', 200, 'default', 'http://127.0.0.1:9001', 'b1', 1.234, 2.5, 100, '-', 'f'.repeat(32)],
+    [NOW - 2000, 'old-2', 'POST', null, '/b', 502, null, null, null, null, 30000.001, 7, 'UF', null],
+    [NOW - 1000, 'old-3', 'GET', 'example.test', '/c', 404, 'default', 'http://127.0.0.1:9002', 'b2', 0.001, 0.002, 2 ** 40, 'DC', null],
+  ];
+  for (const r of old) insert.run(...r);
+  const before = v1.prepare('SELECT * FROM requests ORDER BY id').all();
+  v1.close();
+  // The CLI may read a file the velo that wrote it left at version 1: same columns, same rows.
+  const early = new LogReader(path);
+  t.deepEqual(early.requests(parseLogFilter({ status: '5xx' }, NOW)).items.map((r) => r.request_id), ['old-2']);
+  early.close();
+
+  const store = await LogStore.open({ path, logger });
+  store.observe(record(9, { at: NOW }));
+  await store.close();
+  const db = new Database(path, { readonly: true });
+  t.teardown(() => db.close());
+  t.is(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+  const all = db.prepare('SELECT * FROM requests ORDER BY id').all() as Array<Record<string, unknown>>;
+  t.deepEqual(all.slice(0, 3), before, 'every column of every old row, nulls and fractions included');
+  t.deepEqual(all.slice(3).map((r) => [r.id, r.request_id]), [[4, 'r9']]);
+  const indexes = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all();
+  t.deepEqual(indexes, ['events_at', 'request_rows_at']);
+  const plan = db.prepare('EXPLAIN QUERY PLAN SELECT count(*) FROM requests WHERE at >= ?').all(NOW).map((r) => (r as { detail: string }).detail).join('; ');
+  t.regex(plan, /USING COVERING INDEX request_rows_at \(at>\?\)/, 'time filters still use the index');
 });
 
 test('filters select exactly the matching rows, newest first, and page with next', async (t) => {
