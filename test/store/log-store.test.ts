@@ -8,7 +8,7 @@ import { Logger } from '../../src/log/logger.js';
 import { LogStore } from '../../src/store/log-store.js';
 import { LogReader } from '../../src/store/log-reader.js';
 import { FilterError, logsWhere, parseEventFilter, parseLogFilter } from '../../src/store/log-filter.js';
-import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/schema.js';
+import { MIGRATIONS, PAGE_SIZE, SCHEMA_VERSION } from '../../src/store/schema.js';
 import { parseSpan } from '../../src/config/parse-duration.js';
 
 const logger = new Logger('silent');
@@ -40,6 +40,7 @@ test('a store keeps every record and event across a reopen, with WAL and the cur
   await again.close();
   const db = new Database(path, { readonly: true });
   t.is(db.pragma('journal_mode', { simple: true }), 'wal');
+  t.is(db.pragma('page_size', { simple: true }), PAGE_SIZE);
   t.is(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
   db.close();
   const reader = new LogReader(path);
@@ -103,6 +104,7 @@ test('a version 1 store (17 columns) is read as it is and, on open, migrated wit
   const db = new Database(path, { readonly: true });
   t.teardown(() => db.close());
   t.is(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+  t.is(db.pragma('page_size', { simple: true }), 4096, 'an existing file keeps its page size');
   const all = db.prepare('SELECT * FROM requests ORDER BY id').all() as Array<Record<string, unknown>>;
   t.deepEqual(all.slice(0, 3), before, 'every column of every old row, nulls and fractions included');
   t.deepEqual(all.slice(3).map((r) => [r.id, r.request_id]), [[4, 'r9']]);
