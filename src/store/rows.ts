@@ -66,13 +66,14 @@ export class RequestChunkBuilder {
 }
 
 /**
- * Inserts the rows of one `RequestChunk`, in order, in one statement bound to (`baseAt`,
- * `json`): each array element becomes one `request_rows` row whose `fields` is that element as
- * JSONB and whose `at` is `baseAt` plus its first element. Binding 17 values a row from
- * JavaScript, then having SQLite encode 17 columns, cost the writer thread more than SQLite's
- * insert itself. (Anonymous parameters: better-sqlite3 takes `?1` for a named one.)
+ * Inserts the rows of one `RequestChunk`, in order, in one statement bound to `baseAt` and the
+ * chunk's JSON as UTF-8 bytes (a blob, read as text): each array element becomes one
+ * `request_rows` row whose `fields` is that element as JSONB and whose `at` is `baseAt` plus its
+ * first element. Binding 17 values a row from JavaScript, then having SQLite encode 17 columns,
+ * cost the writer thread more than SQLite's insert itself. (Anonymous parameters:
+ * better-sqlite3 takes `?1` for a named one.)
  */
-export const REQUEST_INSERT_JSON = 'INSERT INTO request_rows (at, fields) SELECT ? + (value ->> 0), value FROM jsonb_each(jsonb(?))';
+export const REQUEST_INSERT_JSON = 'INSERT INTO request_rows (at, fields) SELECT ? + (value ->> 0), value FROM jsonb_each(jsonb(CAST(? AS TEXT)))';
 
 /** The row of one event. */
 export function eventRow(e: EngineEvent): Row {

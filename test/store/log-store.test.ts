@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import type { RequestRecord } from '../../src/engine/request-record.js';
 import { Logger } from '../../src/log/logger.js';
 import { LogStore } from '../../src/store/log-store.js';
+import { ChunkRing } from '../../src/store/chunk-ring.js';
 import { LogReader } from '../../src/store/log-reader.js';
 import { FilterError, logsWhere, parseEventFilter, parseLogFilter } from '../../src/store/log-filter.js';
 import { MIGRATIONS, PAGE_SIZE, SCHEMA_VERSION } from '../../src/store/schema.js';
@@ -221,6 +222,57 @@ test('a writer that falls behind drops and counts rows; queueing never waits for
   const reader = new LogReader(path);
   t.teardown(() => reader.close());
   t.is(reader.requests(parseLogFilter({ limit: '10000' }, NOW)).items.length, 101, 'what was queued is written on close');
+});
+
+test('chunks of 256 rows that do not fit in the shared ring while the writer is busy are dropped and counted whole', async (t) => {
+  const path = await tempDb(t);
+  // About 33 KB of JSON per 256 rows: two chunks fit in 80 KB, a third does not.
+  const store = await LogStore.open({ path, logger, slowFlushMs: 2000, flushEveryMs: 10, ringBytes: 80_000 });
+  store.observe(record(0));
+  const deadline = Date.now() + 5000;
+  while (store.queued > 0 && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+  for (let i = 1; i <= 5 * 256; i++) store.observe(record(i));
+  t.is(store.dropped, 3 * 256);
+  t.is(store.queued, 2 * 256);
+  await store.close();
+  t.is(store.writtenRows, 1 + 2 * 256);
+  const reader = new LogReader(path);
+  t.teardown(() => reader.close());
+  const ids = reader.requests(parseLogFilter({ limit: '10000' }, NOW)).items.map((r) => Number(r.request_id.slice(1))).reverse();
+  t.deepEqual(ids, Array.from({ length: 513 }, (_, i) => i), 'the first request and the two chunks that fitted');
+});
+
+test.serial('a small ring goes round many times while batches are written, without reordering or duplicating a row', async (t) => {
+  const path = await tempDb(t);
+  // Count the chunks put at the start of the ring while older ones are still there: wraps.
+  let wraps = 0;
+  const put = ChunkRing.prototype.put;
+  ChunkRing.prototype.put = function (this: ChunkRing, text: string) {
+    const pending = this.pending;
+    const range = put.call(this, text);
+    if (range?.start === 0 && pending > 0) wraps += 1;
+    return range;
+  };
+  t.teardown(() => {
+    ChunkRing.prototype.put = put;
+  });
+  // A writer that takes 20 ms a batch: new chunks go in while the batch's are still in the ring.
+  const lines: string[] = [];
+  const store = await LogStore.open({ path, logger: new Logger('error', (line) => lines.push(line)), ringBytes: 150_000, flushEveryMs: 5, slowFlushMs: 20 });
+  let n = 0;
+  for (let round = 0; round < 100; round++) {
+    for (let i = 0; i < 64; i++) store.observe(record(n++));
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  await store.close();
+  const reader = new LogReader(path);
+  t.teardown(() => reader.close());
+  const ids = reader.requests(parseLogFilter({ limit: '10000' }, NOW)).items.map((r) => Number(r.request_id.slice(1))).reverse();
+  t.true(wraps > 0, 'the ring went round');
+  t.deepEqual(lines, [], 'no batch failed (a chunk read from the wrong bytes is not JSON)');
+  t.is(ids.length + store.dropped, n, 'every row written or counted (a stalled machine may drop whole chunks)');
+  t.true(ids.every((id, i) => i === 0 || id > ids[i - 1]!), 'in order, none twice');
+  t.is(ids.length, n - store.dropped);
 });
 
 test('a store that cannot be opened is refused at open with the path, and a newer schema is not touched', async (t) => {
