@@ -39,6 +39,9 @@ export type WriterMessage =
 const data = workerData as WriterData;
 const db = new Database(data.path);
 prepareDatabase(db, data.busyTimeoutMs);
+// Each chunk's INSERT ... SELECT keeps a statement journal (the pages it changes, in case it
+// fails halfway); in a temp file that was a write call per page, about 15% of the insert's CPU.
+db.pragma('temp_store = MEMORY');
 const insertRequests = db.prepare(REQUEST_INSERT_JSON);
 const insertEvent = db.prepare(`INSERT INTO events (${EVENT_COLUMNS.join(', ')}) VALUES (${EVENT_COLUMNS.map(() => '?').join(', ')})`);
 const ring = new Uint8Array(data.ring);
