@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-// The log store's CPU per request record, measured apart from the rest of velo so that a busy
-// machine does not change it (CPU time, not throughput). Drives N records shaped like
+// The log store's CPU per request record, measured apart from the rest of velo: CPU time, which
+// a shared machine moves far less than req/s (compare builds in interleaved runs all the same). Drives N records shaped like
 // forward.ts's through `LogStore.observe` (the engine's observer: same rows, same chunked
 // hand-off to the writer thread, same 250 ms batches) at a fixed rate, and reports per record:
-// the forwarding (main) thread's CPU over a run with a no-op observer, the writer thread's CPU,
-// and the whole process's (GC helper threads included) over the no-op run.
+// the time spent in `observe` (wall time of the calls, over a no-op observer's: the request
+// path's share), the forwarding (main) thread's CPU over a run with a no-op observer (timers and
+// the batch hand-off included), the writer thread's CPU, and the whole process's (GC helper
+// threads included) over the no-op run.
 // Usage: node scripts/store-cost.mjs [--records 200000] [--rate 20000] [--rounds 3]
 // [--dist] (the built dist/ store instead of src/ through tsx) [--keep] (print the db path, keep it)
 import fs from 'node:fs';
@@ -61,16 +63,25 @@ function makeRecord() {
   };
 }
 
-/** Calls `observe` n times at RATE per second; resolves when done. */
+/**
+ * Calls `observe` n times at RATE per second; resolves with the ns spent in those calls (wall
+ * time of each tick's calls, the records made before: on the request path, what the store adds).
+ */
 function drive(observe, n = N) {
   return new Promise((resolve) => {
     const began = performance.now();
     let sent = 0;
+    let inObserve = 0n;
+    const batch = [];
     const tick = () => {
       const due = Math.min(n, Math.floor(((performance.now() - began) * RATE) / 1000));
-      for (; sent < due; sent++) observe(makeRecord());
+      batch.length = 0;
+      for (; sent < due; sent++) batch.push(makeRecord());
+      const t = process.hrtime.bigint();
+      for (const r of batch) observe(r);
+      inObserve += process.hrtime.bigint() - t;
       if (sent < n) setTimeout(tick, TICK_MS);
-      else resolve();
+      else resolve(Number(inObserve));
     };
     setTimeout(tick, TICK_MS);
   });
@@ -79,8 +90,8 @@ function drive(observe, n = N) {
 async function baselineRun(n = N) {
   const main = threadNs(process.pid), proc = processUs();
   let sum = 0;
-  await drive((r) => { sum += r.status; }, n);
-  return { mainNs: threadNs(process.pid) - main, processUs: processUs() - proc };
+  const observeNs = await drive((r) => { sum += r.status; }, n);
+  return { mainNs: threadNs(process.pid) - main, processUs: processUs() - proc, observeNs };
 }
 
 async function storeRun(dir, n = N) {
@@ -91,7 +102,7 @@ async function storeRun(dir, n = N) {
   const start = new Map(fresh.map((t) => [t, threadNs(t)]));
   const main = threadNs(process.pid), proc = processUs();
   const began = performance.now();
-  await drive(store.observe, n);
+  const observeNs = await drive(store.observe, n);
   await store.flush();
   await store.enforceRetention();
   const wallMs = performance.now() - began;
@@ -103,14 +114,14 @@ async function storeRun(dir, n = N) {
   const bytes = fs.statSync(file).size;
   if (!values.keep) for (const f of fs.readdirSync(dir)) if (f.startsWith(path.basename(file))) fs.rmSync(path.join(dir, f));
   else console.error(`kept ${file}`);
-  return { mainNs, writerNs, processUs: processUsed, dropped, written, bytes, wallMs };
+  return { mainNs, writerNs, processUs: processUsed, dropped, written, bytes, wallMs, observeNs };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (x) => x.toFixed(2).padStart(7);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'velo-store-cost-'));
 console.log(`store-cost: ${N} records at ${RATE}/s, ${ROUNDS} round(s), ${values.dist ? 'dist/' : 'src/'}, db in ${dir}`);
-console.log('µs per record:   main   writer   other  process | dropped   db MB');
+console.log('µs per record: observe   main   writer   other  process | dropped   db MB');
 const rows = [];
 // A warm-up of both paths (JIT, the thread's first SQLite pages) that is not reported.
 await baselineRun(Math.ceil(N / 4));
@@ -121,10 +132,12 @@ for (let round = 1; round <= ROUNDS; round++) {
   const main = (s.mainNs - base.mainNs) / 1000 / N;
   const writer = s.writerNs / 1000 / N;
   const total = (s.processUs - base.processUs) / N;
-  const row = { main, writer, other: total - main - writer, total };
+  const observe = (s.observeNs - base.observeNs) / 1000 / N;
+  const row = { observe, main, writer, other: total - main - writer, total };
   rows.push(row);
-  console.log(`round ${round}:       ${fmt(main)} ${fmt(writer)} ${fmt(row.other)} ${fmt(total)} | ${String(s.dropped).padStart(7)} ${(s.bytes / 1e6).toFixed(1).padStart(7)}`);
+  console.log(`round ${round}:   ${fmt(observe)} ${fmt(main)} ${fmt(writer)} ${fmt(row.other)} ${fmt(total)} | ${String(s.dropped).padStart(7)} ${(s.bytes / 1e6).toFixed(1).padStart(7)}`);
   if (s.written !== N) console.log(`  (written ${s.written} of ${N})`);
 }
-console.log(`median:        ${fmt(median(rows.map((r) => r.main)))} ${fmt(median(rows.map((r) => r.writer)))} ${fmt(median(rows.map((r) => r.other)))} ${fmt(median(rows.map((r) => r.total)))}`);
+const col = (k) => fmt(median(rows.map((r) => r[k])));
+console.log(`median:    ${col('observe')} ${col('main')} ${col('writer')} ${col('other')} ${col('total')}`);
 fs.rmSync(dir, { recursive: true, force: true });
