@@ -5,8 +5,9 @@
  * `flushEveryMs` (250 ms) the queue is handed to that thread (store-writer.ts), which writes it
  * in one transaction. The request path never waits for SQLite: while the thread is still busy
  * with the previous batch the queue grows, and past `maxQueued` rows or `ringBytes` of chunks
- * new ones are dropped and counted (`dropped`, exported as `velo_log_store_dropped_total`). Retention (by time and size) runs on the same thread when
- * `retention` is given (the control plane only).
+ * new ones are dropped and counted (`dropped`, exported as `velo_log_store_dropped_total`).
+ * Retention (by time and size) runs on the same thread when `retention` is given (the control
+ * plane only).
  */
 import { Worker } from 'node:worker_threads';
 import type { LogStoreConfig } from '../config/types.js';

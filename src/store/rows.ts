@@ -2,10 +2,9 @@
  * Records and events as the store's rows. A request row is a JSON array (`REQUEST_FIELDS`
  * order); the rows cross to the writer thread as one JSON text per chunk (`RequestChunk`), and
  * SQLite stores each as it is, a JSONB value in `request_rows.fields` beside its indexed `at`
- * (schema.ts). So
- * neither the writer thread nor SQLite takes a row apart on the way in: that happens when the
- * `requests` view is read, which is rare next to one insert per request. Events are few: they
- * stay flat arrays bound column by column.
+ * (schema.ts). So neither the writer thread nor SQLite takes a row apart on the way in: that
+ * happens when the `requests` view is read, which is rare next to one insert per request.
+ * Events are few: they stay flat arrays bound column by column.
  */
 import type { RequestRecord } from '../engine/request-record.js';
 import type { EngineEvent } from '../metrics/event-log.js';

@@ -10,6 +10,7 @@ import { ChunkRing } from '../../src/store/chunk-ring.js';
 import { LogReader } from '../../src/store/log-reader.js';
 import { FilterError, logsWhere, parseEventFilter, parseLogFilter } from '../../src/store/log-filter.js';
 import { MIGRATIONS, PAGE_SIZE, SCHEMA_VERSION } from '../../src/store/schema.js';
+import { REQUEST_FIELDS } from '../../src/store/rows.js';
 import { parseSpan } from '../../src/config/parse-duration.js';
 
 const logger = new Logger('silent');
@@ -73,6 +74,11 @@ test('rows cross to the writer as JSON and come back exactly: quotes, backslashe
   });
   const types = db.prepare('SELECT typeof(at) a, typeof(status) s, typeof(total_ms) t, typeof(upstream_ms) u, typeof(bytes_in) b FROM requests WHERE id = 2').get();
   t.deepEqual(types, { a: 'integer', s: 'integer', t: 'real', u: 'real', b: 'integer' }, 'the column types of bound values (a whole 3 ms is REAL)');
+  const stored = JSON.parse(db.prepare('SELECT json(fields) FROM request_rows ORDER BY id LIMIT 1').pluck().get() as string) as unknown[];
+  t.deepEqual(Object.fromEntries(REQUEST_FIELDS.map((f, i) => [f, stored[i]])), {
+    at_offset: 0, request_id: 'id"with\\quote', client_ip: '::ffff:10.0.0.1', method: 'GET', host: null, path: odd.path, status: 499, pool: null, backend: null,
+    backend_name: null, attempts: 1, upstream_us: null, total_us: 1_234_568, bytes_in: 2 ** 40, bytes_out: 0, termination: 'DC', trace_id: null,
+  }, 'the stored array, as sqlite3 users see it in request_rows');
   const ids = db.prepare('SELECT request_id FROM requests ORDER BY id').pluck().all();
   t.deepEqual(ids, ['id"with\\quote', ...Array.from({ length: 600 }, (_, i) => `r${i + 1}`)]);
   t.is(db.prepare('SELECT trace_id FROM requests WHERE request_id = ?').pluck().get('r600'), (600).toString(16).padStart(32, '0'));
