@@ -1,19 +1,22 @@
 /**
  * The log store's writer as the engine sees it: `observe` (a request observer) and `addEvent`
- * queue rows in memory in O(1); every `flushEveryMs` (250 ms) the queue is handed to the writer
- * thread (store-writer.ts), which writes it in one transaction. The request path never waits
- * for SQLite: while the thread is still busy with the previous batch the queue grows, and past
- * `maxQueued` rows new ones are dropped and counted (`dropped`, exported as
- * `velo_log_store_dropped_total`). Retention (by time and size) runs on the same thread when
- * `retention` is given (the control plane only).
+ * queue rows in memory in O(1); every `CHUNK_ROWS` requests the rows are encoded as one JSON
+ * text into a ring of memory shared with the writer thread (chunk-ring.ts), and every
+ * `flushEveryMs` (250 ms) the queue is handed to that thread (store-writer.ts), which writes it
+ * in one transaction. The request path never waits for SQLite: while the thread is still busy
+ * with the previous batch the queue grows, and past `maxQueued` rows or `ringBytes` of chunks
+ * new ones are dropped and counted (`dropped`, exported as `velo_log_store_dropped_total`).
+ * Retention (by time and size) runs on the same thread when `retention` is given (the control
+ * plane only).
  */
 import { Worker } from 'node:worker_threads';
 import type { LogStoreConfig } from '../config/types.js';
 import type { RequestRecord } from '../engine/request-record.js';
 import type { EngineEvent } from '../metrics/event-log.js';
 import type { Logger } from '../log/logger.js';
-import { eventRow, requestRow, type Row } from './rows.js';
-import type { WriterData } from './store-writer.js';
+import { eventRow, RequestChunkBuilder, type Row } from './rows.js';
+import { ChunkRing } from './chunk-ring.js';
+import type { RingChunk, WriterData, WriterMessage } from './store-writer.js';
 
 /** Options of `LogStore.open`; every default is here. */
 export interface LogStoreOptions {
@@ -23,6 +26,8 @@ export interface LogStoreOptions {
   flushEveryMs?: number;
   /** Rows held while the writer is busy; beyond, rows are dropped and counted. */
   maxQueued?: number;
+  /** Bytes of request chunks (UTF-8 JSON) held for the writer; beyond, chunks are dropped and counted. */
+  ringBytes?: number;
   /** SQLite waits this long for another process's write lock; ms. */
   busyTimeoutMs?: number;
   /** Delete by time and size every `everyMs` (control plane only); off when undefined. */
@@ -36,12 +41,19 @@ export interface LogStoreOptions {
 export const LOG_STORE_DEFAULTS = Object.freeze({
   flushEveryMs: 250,
   maxQueued: 50_000,
+  // 50,000 rows of about 180 bytes; 8 MiB of shared memory per process that stores requests.
+  ringBytes: 8 * 1024 * 1024,
   busyTimeoutMs: 5000,
   retentionEveryMs: 60_000,
 });
 
-/** Rows copied to the writer thread per message between batches. */
-const CHUNK_ROWS = 256;
+/**
+ * Request rows per chunk: each is encoded into the ring as soon as it is full, spreading that
+ * work over the 250 ms instead of one pause per batch (p99).
+ */
+export const CHUNK_ROWS = 256;
+
+type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 
 interface Reply {
   t: 'done';
@@ -61,14 +73,15 @@ function startWriter(data: WriterData): Worker {
 
 /** A running log store writer. Open with `LogStore.open`; `close()` writes what is queued. */
 export class LogStore {
-  private requests: Row[] = [];
+  private readonly requests = new RequestChunkBuilder();
   private events: Row[] = [];
   private droppedRows = 0;
   private written = 0;
   private inflight: Promise<void> | undefined;
   private closed = false;
   private dead = false;
-  /** Rows sent to the thread in chunks, to be written by the next batch. */
+  /** Chunks in the ring for the next batch, and their rows. */
+  private chunks: RingChunk[] = [];
   private handedOver = 0;
   private seq = 0;
   private readonly waiting = new Map<number, { resolve: (r: Reply) => void }>();
@@ -80,6 +93,7 @@ export class LogStore {
 
   private constructor(
     private readonly worker: Worker,
+    private readonly ring: ChunkRing,
     private readonly options: LogStoreOptions,
   ) {
     this.maxQueued = options.maxQueued ?? LOG_STORE_DEFAULTS.maxQueued;
@@ -113,8 +127,8 @@ export class LogStore {
    * and its rows counted as dropped. For forwarding workers, which must not wait at start-up.
    */
   static start(options: LogStoreOptions): LogStore {
-    const data: WriterData = { path: options.path, busyTimeoutMs: options.busyTimeoutMs ?? LOG_STORE_DEFAULTS.busyTimeoutMs, slowFlushMs: options.slowFlushMs ?? 0 };
-    return new LogStore(startWriter(data), options);
+    const ring = new ChunkRing(options.ringBytes ?? LOG_STORE_DEFAULTS.ringBytes);
+    return new LogStore(startWriter(LogStore.writerData(options, ring)), ring, options);
   }
 
   /**
@@ -122,9 +136,8 @@ export class LogStore {
    * the database cannot be opened (a bad path, a schema from a newer velo).
    */
   static async open(options: LogStoreOptions): Promise<LogStore> {
-    const data: WriterData = { path: options.path, busyTimeoutMs: options.busyTimeoutMs ?? LOG_STORE_DEFAULTS.busyTimeoutMs, slowFlushMs: options.slowFlushMs ?? 0 };
-    const worker = startWriter(data);
-    const store = new LogStore(worker, options);
+    const ring = new ChunkRing(options.ringBytes ?? LOG_STORE_DEFAULTS.ringBytes);
+    const store = new LogStore(startWriter(LogStore.writerData(options, ring)), ring, options);
     // An empty batch is the handshake: it answers once the database is open and migrated.
     const first = await store.send({ t: 'batch', requests: [], events: [] });
     if (first.error !== undefined) {
@@ -138,8 +151,8 @@ export class LogStore {
   readonly observe = (record: RequestRecord): void => {
     if (this.closed) return;
     if (this.queued >= this.maxQueued) return this.drop();
-    this.requests.push(requestRow(record));
-    if (this.requests.length >= CHUNK_ROWS) this.sendChunk();
+    this.requests.add(record);
+    if (this.requests.length >= CHUNK_ROWS) this.stashChunk();
   };
 
   /** Queues one event (dropped and counted like a record when the queue is full). */
@@ -159,7 +172,7 @@ export class LogStore {
     return this.written;
   }
 
-  /** Rows waiting for a write that has not begun (here, or handed to the thread since the last one began). */
+  /** Rows waiting for a write that has not begun (here, or in the ring since the last one began). */
   get queued(): number {
     return this.requests.length + this.events.length + this.handedOver;
   }
@@ -173,14 +186,16 @@ export class LogStore {
   /** The timer's turn: hands the queue to the writer unless it is still busy with the previous batch. */
   private writeQueued(): Promise<void> {
     if (this.inflight !== undefined || this.closed || this.queued === 0) return this.inflight ?? Promise.resolve();
-    const rows = this.queued;
-    const requests = this.requests;
+    this.stashChunk();
+    const requests = this.chunks;
     const events = this.events;
-    this.requests = [];
+    const rows = this.handedOver + events.length;
+    this.chunks = [];
     this.events = [];
     this.handedOver = 0;
-    // The thread writes the chunks it already holds and these rows in one transaction.
     this.inflight = this.send({ t: 'batch', requests, events }).then((r) => {
+      // Done or failed, the thread no longer reads these chunks.
+      this.ring.free(requests.length);
       this.inflight = undefined;
       if (r.error === undefined) this.written += rows;
       else this.failed(r.error, rows);
@@ -188,16 +203,15 @@ export class LogStore {
     return this.inflight;
   }
 
-  /**
-   * Hands the rows queued so far to the thread without writing them yet: copying a few hundred
-   * rows per message spreads the cost over the 250 ms instead of one pause per batch (p99).
-   */
-  private sendChunk(): void {
-    if (this.dead) return;
-    this.worker.postMessage({ t: 'rows', requests: this.requests, events: this.events });
-    this.handedOver += this.requests.length + this.events.length;
-    this.requests = [];
-    this.events = [];
+  /** Encodes the request rows queued so far into the ring for the next batch; drops and counts them when it is full. */
+  private stashChunk(): void {
+    const rows = this.requests.length;
+    const chunk = this.requests.take();
+    if (chunk === null) return;
+    const range = this.ring.put(chunk.json);
+    if (range === undefined) return this.drop(rows);
+    this.chunks.push({ baseAt: chunk.baseAt, start: range.start, end: range.end });
+    this.handedOver += rows;
   }
 
   /** Deletes what the retention settings say is too old or too much; resolves with the rows deleted. */
@@ -222,9 +236,9 @@ export class LogStore {
     await this.worker.terminate();
   }
 
-  private drop(): void {
+  private drop(rows = 1): void {
     if (this.droppedRows === 0) this.options.logger.warn('log store cannot keep up; dropping records', { path: this.options.path });
-    this.droppedRows += 1;
+    this.droppedRows += rows;
   }
 
   private failed(error: string, rows: number): void {
@@ -233,7 +247,11 @@ export class LogStore {
     this.lastError = error;
   }
 
-  private send(message: { t: 'batch'; requests: Row[]; events: Row[] } | { t: 'retain'; before: number; maxBytes: number } | { t: 'close' }): Promise<Reply> {
+  private static writerData(options: LogStoreOptions, ring: ChunkRing): WriterData {
+    return { path: options.path, busyTimeoutMs: options.busyTimeoutMs ?? LOG_STORE_DEFAULTS.busyTimeoutMs, slowFlushMs: options.slowFlushMs ?? 0, ring: ring.buffer };
+  }
+
+  private send(message: DistributiveOmit<WriterMessage, 'id'>): Promise<Reply> {
     const id = ++this.seq;
     if (this.dead) return Promise.resolve({ t: 'done', id, error: 'the writer thread has stopped' });
     return new Promise((resolve) => {

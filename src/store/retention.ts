@@ -22,15 +22,15 @@ export function usedBytes(db: Database.Database): number {
  */
 export function deleteForRetention(db: Database.Database, before: number, maxBytes: number): number {
   let deleted = 0;
-  const byTime = db.prepare(`DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE at < ? ORDER BY id LIMIT ${CHUNK})`);
+  const byTime = db.prepare(`DELETE FROM request_rows WHERE id IN (SELECT id FROM request_rows WHERE at < ? ORDER BY id LIMIT ${CHUNK})`);
   for (;;) {
     const n = byTime.run(before).changes;
     deleted += n;
     if (n < CHUNK) break;
   }
   deleted += db.prepare('DELETE FROM events WHERE at < ?').run(before).changes;
-  const count = db.prepare('SELECT count(*) AS n FROM requests');
-  const oldest = db.prepare('DELETE FROM requests WHERE id IN (SELECT id FROM requests ORDER BY id LIMIT ?)');
+  const count = db.prepare('SELECT count(*) AS n FROM request_rows');
+  const oldest = db.prepare('DELETE FROM request_rows WHERE id IN (SELECT id FROM request_rows ORDER BY id LIMIT ?)');
   for (let used = usedBytes(db); used > maxBytes; used = usedBytes(db)) {
     const rows = (count.get() as { n: number }).n;
     if (rows === 0) break;

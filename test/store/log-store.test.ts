@@ -6,9 +6,11 @@ import Database from 'better-sqlite3';
 import type { RequestRecord } from '../../src/engine/request-record.js';
 import { Logger } from '../../src/log/logger.js';
 import { LogStore } from '../../src/store/log-store.js';
+import { ChunkRing } from '../../src/store/chunk-ring.js';
 import { LogReader } from '../../src/store/log-reader.js';
 import { FilterError, logsWhere, parseEventFilter, parseLogFilter } from '../../src/store/log-filter.js';
-import { SCHEMA_VERSION } from '../../src/store/schema.js';
+import { MIGRATIONS, PAGE_SIZE, SCHEMA_VERSION } from '../../src/store/schema.js';
+import { REQUEST_FIELDS } from '../../src/store/rows.js';
 import { parseSpan } from '../../src/config/parse-duration.js';
 
 const logger = new Logger('silent');
@@ -40,6 +42,7 @@ test('a store keeps every record and event across a reopen, with WAL and the cur
   await again.close();
   const db = new Database(path, { readonly: true });
   t.is(db.pragma('journal_mode', { simple: true }), 'wal');
+  t.is(db.pragma('page_size', { simple: true }), PAGE_SIZE);
   t.is(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
   db.close();
   const reader = new LogReader(path);
@@ -49,6 +52,73 @@ test('a store keeps every record and event across a reopen, with WAL and the cur
   t.is(failed.items.length, 500);
   t.true(failed.items.every((r) => r.status === 502 && r.backend_name === 'b2' && r.termination === 'UF' && r.trace_id === 'a'.repeat(32)));
   t.deepEqual(reader.events(parseEventFilter({ kind: 'admin' }, NOW)).items.map((e) => e.message), ['drain b2 (by admin-api)']);
+});
+
+test('rows cross to the writer as JSON and come back exactly: quotes, backslashes, non-ASCII, nulls, big and fractional numbers, in order', async (t) => {
+  const path = await tempDb(t);
+  const store = await LogStore.open({ path, logger });
+  const odd: RequestRecord = {
+    ...record(0), id: 'id"with\\quote', path: '/a"b\\c/\u00e9/\u65e5\u672c?q=</script>&x=\u2028', host: undefined, pool: undefined, backend: undefined, backendName: undefined,
+    upstreamMs: -1, totalMs: 1234.56789, bytesIn: 2 ** 40, bytesOut: 0, status: 499, termination: 'DC', clientIp: '::ffff:10.0.0.1',
+  };
+  store.observe(odd);
+  // More than one chunk (256 rows) and a partial one: ids follow the order of observe().
+  for (let i = 1; i <= 600; i++) store.observe(record(i, { traceId: i.toString(16).padStart(32, '0') }));
+  await store.close();
+  const db = new Database(path, { readonly: true });
+  t.teardown(() => db.close());
+  const first = db.prepare('SELECT * FROM requests ORDER BY id LIMIT 1').get() as Record<string, unknown>;
+  t.deepEqual(first, {
+    id: 1, at: odd.at, request_id: 'id"with\\quote', client_ip: '::ffff:10.0.0.1', method: 'GET', host: null, path: odd.path, status: 499, pool: null, backend: null,
+    backend_name: null, attempts: 1, upstream_ms: null, total_ms: 1234.568, bytes_in: 2 ** 40, bytes_out: 0, termination: 'DC', trace_id: null,
+  });
+  const types = db.prepare('SELECT typeof(at) a, typeof(status) s, typeof(total_ms) t, typeof(upstream_ms) u, typeof(bytes_in) b FROM requests WHERE id = 2').get();
+  t.deepEqual(types, { a: 'integer', s: 'integer', t: 'real', u: 'real', b: 'integer' }, 'the column types of bound values (a whole 3 ms is REAL)');
+  const stored = JSON.parse(db.prepare('SELECT json(fields) FROM request_rows ORDER BY id LIMIT 1').pluck().get() as string) as unknown[];
+  t.deepEqual(Object.fromEntries(REQUEST_FIELDS.map((f, i) => [f, stored[i]])), {
+    at_offset: 0, request_id: 'id"with\\quote', client_ip: '::ffff:10.0.0.1', method: 'GET', host: null, path: odd.path, status: 499, pool: null, backend: null,
+    backend_name: null, attempts: 1, upstream_us: null, total_us: 1_234_568, bytes_in: 2 ** 40, bytes_out: 0, termination: 'DC', trace_id: null,
+  }, 'the stored array, as sqlite3 users see it in request_rows');
+  const ids = db.prepare('SELECT request_id FROM requests ORDER BY id').pluck().all();
+  t.deepEqual(ids, ['id"with\\quote', ...Array.from({ length: 600 }, (_, i) => `r${i + 1}`)]);
+  t.is(db.prepare('SELECT trace_id FROM requests WHERE request_id = ?').pluck().get('r600'), (600).toString(16).padStart(32, '0'));
+});
+
+test('a version 1 store (17 columns) is read as it is and, on open, migrated with every row kept exactly; new rows follow its ids', async (t) => {
+  const path = await tempDb(t);
+  const v1 = new Database(path);
+  v1.pragma('journal_mode = WAL');
+  v1.exec(MIGRATIONS[0]!);
+  v1.pragma('user_version = 1');
+  const insert = v1.prepare(`INSERT INTO requests (at, request_id, client_ip, method, host, path, status, pool, backend, backend_name, attempts, upstream_ms, total_ms, bytes_in, bytes_out, termination, trace_id)
+    VALUES (?, ?, '10.0.0.1', ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, 0, ?, ?, ?)`);
+  const old: unknown[][] = [
+    [NOW - 3000, 'old-1', 'GET', 'example.test', '/a "quoted" \\ path/\u00e9', 200, 'default', 'http://127.0.0.1:9001', 'b1', 1.234, 2.5, 100, '-', 'f'.repeat(32)],
+    [NOW - 2000, 'old-2', 'POST', null, '/b', 502, null, null, null, null, 30000.001, 7, 'UF', null],
+    [NOW - 1000, 'old-3', 'GET', 'example.test', '/c', 404, 'default', 'http://127.0.0.1:9002', 'b2', 0.001, 0.002, 2 ** 40, 'DC', null],
+  ];
+  for (const r of old) insert.run(...r);
+  const before = v1.prepare('SELECT * FROM requests ORDER BY id').all();
+  v1.close();
+  // The CLI may read a file the velo that wrote it left at version 1: same columns, same rows.
+  const early = new LogReader(path);
+  t.deepEqual(early.requests(parseLogFilter({ status: '5xx' }, NOW)).items.map((r) => r.request_id), ['old-2']);
+  early.close();
+
+  const store = await LogStore.open({ path, logger });
+  store.observe(record(9, { at: NOW }));
+  await store.close();
+  const db = new Database(path, { readonly: true });
+  t.teardown(() => db.close());
+  t.is(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+  t.is(db.pragma('page_size', { simple: true }), 4096, 'an existing file keeps its page size');
+  const all = db.prepare('SELECT * FROM requests ORDER BY id').all() as Array<Record<string, unknown>>;
+  t.deepEqual(all.slice(0, 3), before, 'every column of every old row, nulls and fractions included');
+  t.deepEqual(all.slice(3).map((r) => [r.id, r.request_id]), [[4, 'r9']]);
+  const indexes = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all();
+  t.deepEqual(indexes, ['events_at', 'request_rows_at']);
+  const plan = db.prepare('EXPLAIN QUERY PLAN SELECT count(*) FROM requests WHERE at >= ?').all(NOW).map((r) => (r as { detail: string }).detail).join('; ');
+  t.regex(plan, /USING COVERING INDEX request_rows_at \(at>\?\)/, 'time filters still use the index');
 });
 
 test('filters select exactly the matching rows, newest first, and page with next', async (t) => {
@@ -158,6 +228,57 @@ test('a writer that falls behind drops and counts rows; queueing never waits for
   const reader = new LogReader(path);
   t.teardown(() => reader.close());
   t.is(reader.requests(parseLogFilter({ limit: '10000' }, NOW)).items.length, 101, 'what was queued is written on close');
+});
+
+test('chunks of 256 rows that do not fit in the shared ring while the writer is busy are dropped and counted whole', async (t) => {
+  const path = await tempDb(t);
+  // About 33 KB of JSON per 256 rows: two chunks fit in 80 KB, a third does not.
+  const store = await LogStore.open({ path, logger, slowFlushMs: 2000, flushEveryMs: 10, ringBytes: 80_000 });
+  store.observe(record(0));
+  const deadline = Date.now() + 5000;
+  while (store.queued > 0 && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+  for (let i = 1; i <= 5 * 256; i++) store.observe(record(i));
+  t.is(store.dropped, 3 * 256);
+  t.is(store.queued, 2 * 256);
+  await store.close();
+  t.is(store.writtenRows, 1 + 2 * 256);
+  const reader = new LogReader(path);
+  t.teardown(() => reader.close());
+  const ids = reader.requests(parseLogFilter({ limit: '10000' }, NOW)).items.map((r) => Number(r.request_id.slice(1))).reverse();
+  t.deepEqual(ids, Array.from({ length: 513 }, (_, i) => i), 'the first request and the two chunks that fitted');
+});
+
+test.serial('a small ring goes round many times while batches are written, without reordering or duplicating a row', async (t) => {
+  const path = await tempDb(t);
+  // Count the chunks put at the start of the ring while older ones are still there: wraps.
+  let wraps = 0;
+  const put = ChunkRing.prototype.put;
+  ChunkRing.prototype.put = function (this: ChunkRing, text: string) {
+    const pending = this.pending;
+    const range = put.call(this, text);
+    if (range?.start === 0 && pending > 0) wraps += 1;
+    return range;
+  };
+  t.teardown(() => {
+    ChunkRing.prototype.put = put;
+  });
+  // A writer that takes 20 ms a batch: new chunks go in while the batch's are still in the ring.
+  const lines: string[] = [];
+  const store = await LogStore.open({ path, logger: new Logger('error', (line) => lines.push(line)), ringBytes: 150_000, flushEveryMs: 5, slowFlushMs: 20 });
+  let n = 0;
+  for (let round = 0; round < 100; round++) {
+    for (let i = 0; i < 64; i++) store.observe(record(n++));
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  await store.close();
+  const reader = new LogReader(path);
+  t.teardown(() => reader.close());
+  const ids = reader.requests(parseLogFilter({ limit: '10000' }, NOW)).items.map((r) => Number(r.request_id.slice(1))).reverse();
+  t.true(wraps > 0, 'the ring went round');
+  t.deepEqual(lines, [], 'no batch failed (a chunk read from the wrong bytes is not JSON)');
+  t.is(ids.length + store.dropped, n, 'every row written or counted (a stalled machine may drop whole chunks)');
+  t.true(ids.every((id, i) => i === 0 || id > ids[i - 1]!), 'in order, none twice');
+  t.is(ids.length, n - store.dropped);
 });
 
 test('a store that cannot be opened is refused at open with the path, and a newer schema is not touched', async (t) => {
