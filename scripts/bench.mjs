@@ -9,9 +9,15 @@
 // saturation, the same for every target) [--dry-run] (print only; docs/performance.md untouched)
 // [--baseline DIR] (adds a row for the velo built in DIR, e.g. a copy of dist/ before a change)
 // [--store] (adds a velo row with access_log.store on)
+// [--h2] (adds HTTP/2 rows, in the same rounds, with h2load from nghttp2-client: velo and nginx
+// with h2c prior knowledge and h2 over TLS, plus both over TLS in HTTP/1.1 with wrk; a table of
+// their own) [--h2-clients 16] [--h2-streams 10] (h2load -c and -m); the rows one by one in
+// --only: velo-h2c,velo-h2,velo-h1tls,nginx-h2c,nginx-h2,nginx-h1tls
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import http2 from 'node:http2';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,7 +28,18 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'dist/src/cli/main.js');
 const DOC = path.join(ROOT, 'docs/performance.md');
 const MARKER = '<!-- bench:end -->';
-const LABELS = { bare: 'bare origin', undici: 'undici forwarder', hp3: 'http-proxy-3 forwarder', velo: 'velo', baseline: 'velo (baseline build)', nginx: 'nginx', dashboard: 'velo+dashboard', store: 'velo+store' };
+const LABELS = { bare: 'bare origin', undici: 'undici forwarder', hp3: 'http-proxy-3 forwarder', velo: 'velo', baseline: 'velo (baseline build)', nginx: 'nginx', dashboard: 'velo+dashboard', store: 'velo+store',
+  'velo-h2c': 'velo h2c (prior knowledge)', 'velo-h2': 'velo h2 (TLS, ALPN)', 'velo-h1tls': 'velo HTTP/1.1 (TLS)',
+  'nginx-h2c': 'nginx h2c (prior knowledge)', 'nginx-h2': 'nginx h2 (TLS, ALPN)', 'nginx-h1tls': 'nginx HTTP/1.1 (TLS)' };
+/**
+ * The rows of the HTTP/2 table (`--h2`), each with the protocol it is measured in: h2load for
+ * h2c and h2, wrk for HTTP/1.1 over TLS (the same TLS listener, which wrk reaches without ALPN).
+ */
+const H2_ROWS = { 'velo-h2c': 'h2c', 'velo-h2': 'h2', 'velo-h1tls': 'h1tls', 'nginx-h2c': 'h2c', 'nginx-h2': 'h2', 'nginx-h1tls': 'h1tls' };
+const isH2Row = (row) => row in H2_ROWS;
+const usesH2load = (row) => H2_ROWS[row] === 'h2c' || H2_ROWS[row] === 'h2';
+/** The test certificate (CN localhost, self-signed) the TLS rows serve. */
+const TLS_CERT = path.join(ROOT, 'fixtures/tls/cert.pem'), TLS_KEY = path.join(ROOT, 'fixtures/tls/key.pem');
 /** A velo row with workers: `w2` (kernel-spread accepts) or `w2-rr` (the primary accepts and passes handles). */
 const WORKER_ROW = /^w(\d+)(-rr)?$/;
 const workerRow = (row) => { const m = WORKER_ROW.exec(row); return m ? { workers: Number(m[1]), rr: m[2] !== undefined } : undefined; };
@@ -44,9 +61,14 @@ function parseOptions() {
     rounds: { type: 'string', default: '3' }, duration: { type: 'string', default: '5s' },
     connections: { type: 'string', default: '64' }, only: { type: 'string' },
     dashboard: { type: 'boolean', default: false }, store: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
+    h2: { type: 'boolean', default: false }, 'h2-clients': { type: 'string', default: '16' }, 'h2-streams': { type: 'string', default: '10' },
     workers: { type: 'string' }, baseline: { type: 'string' }, 'delay-ms': { type: 'string', default: '0' }, 'dry-run': { type: 'boolean', default: false }, sched: { type: 'string', default: 'kernel,rr' }, 'max-load': { type: 'string', default: '2.5' },
   } });
-  if (values.help) { console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 10).join('\n').replaceAll('// ', '')); process.exit(0); }
+  if (values.help) {
+    const lines = fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1);
+    console.log(lines.slice(0, lines.findIndex((l) => !l.startsWith('//'))).join('\n').replaceAll('// ', ''));
+    process.exit(0);
+  }
   const rounds = Number(values.rounds), connections = Number(values.connections);
   const m = /^(\d+)(s|m)?$/.exec(values.duration);
   const seconds = m ? Number(m[1]) * (m[2] === 'm' ? 60 : 1) : 0;
@@ -58,7 +80,7 @@ function parseOptions() {
   const base = values.only?.split(',').map((s) => s.trim()) ?? ['bare', 'undici', 'hp3', 'velo', 'nginx'];
   // The worker rows sit right after the one-process velo row they are compared with.
   const at = base.includes('velo') ? base.indexOf('velo') + 1 : base.length;
-  const rows = [...new Set([...base.slice(0, at), ...(values.baseline ? ['baseline'] : []), ...workerRows, ...base.slice(at), ...(values.dashboard ? ['dashboard'] : []), ...(values.store ? ['store'] : [])])];
+  const rows = [...new Set([...base.slice(0, at), ...(values.baseline ? ['baseline'] : []), ...workerRows, ...base.slice(at), ...(values.dashboard ? ['dashboard'] : []), ...(values.store ? ['store'] : []), ...(values.h2 ? Object.keys(H2_ROWS) : [])])];
   const baselineCli = values.baseline ? path.resolve(values.baseline, 'dist/src/cli/main.js') : undefined;
   if (baselineCli && !fs.existsSync(baselineCli)) usage(`--baseline: ${baselineCli} does not exist`);
   const maxLoad = Number(values['max-load']);
@@ -69,7 +91,11 @@ function parseOptions() {
   for (const row of rows) if (!(row in LABELS) && !workerRow(row)) usage(`--only takes ${Object.keys(LABELS).join(',')}; got '${row}'`);
   const delayMs = Number(values['delay-ms']);
   if (!Number.isInteger(delayMs) || delayMs < 0) usage(`--delay-ms must be a whole number of ms, got '${values['delay-ms']}'`);
-  return { rounds, connections, seconds, rows, maxLoad, delayMs, dryRun: values['dry-run'], baselineCli };
+  if (delayMs > 0 && rows.some(usesH2load)) usage('--delay-ms has no h2load equivalent: leave out the h2c and h2 rows');
+  const h2Clients = Number(values['h2-clients']), h2Streams = Number(values['h2-streams']);
+  if (!Number.isInteger(h2Clients) || h2Clients < 1) usage(`--h2-clients must be a positive integer, got '${values['h2-clients']}'`);
+  if (!Number.isInteger(h2Streams) || h2Streams < 1) usage(`--h2-streams must be a positive integer, got '${values['h2-streams']}'`);
+  return { rounds, connections, seconds, rows, maxLoad, delayMs, dryRun: values['dry-run'], baselineCli, h2Clients, h2Streams };
 }
 
 const procs = new Set();
@@ -202,6 +228,46 @@ function loadGenerator({ connections, seconds, delayMs }) {
   } };
 }
 
+/** The `q` quantile (nearest rank) of `xs`, sorted in place. */
+const quantile = (xs, q) => { xs.sort(); return xs.length === 0 ? NaN : xs[Math.min(xs.length - 1, Math.max(0, Math.ceil(q * xs.length) - 1))]; };
+
+/**
+ * h2load (nghttp2-client) if present or installable, else the reason the HTTP/2 rows are
+ * skipped. One thread, `clients` connections with up to `streams` concurrent streams each, for
+ * a duration. req/s and the counts come from its summary; p99 from its per-request log
+ * (`--log-file`: the time from a request's start to the end of its response), since the summary
+ * has only min/max/mean/sd; failed counts non-2xx/3xx and errored (reset or network) requests.
+ */
+function h2loadGenerator({ seconds, h2Clients: clients, h2Streams: streams }) {
+  const tool = ensureTool('h2load', ['nghttp2-client']);
+  if (!tool.bin) return { why: `nghttp2-client (h2load) is missing: ${tool.why}` };
+  const version = spawnSync(tool.bin, ['--version'], { encoding: 'utf8' }).stdout.trim().split('\n')[0];
+  let n = 0;
+  return { name: version || 'h2load', clients, streams, run: async (url, secs = seconds, expect) => {
+    const logFile = path.join(tmpDir, `h2load-${++n}.log`);
+    const out = await capture(tool.bin, ['-t1', '-c', String(clients), '-m', String(streams), '-D', String(secs), `--log-file=${logFile}`, url], (secs + 30) * 1000);
+    const done = /finished in [\d.]+m?s, ([\d.]+) req\/s/.exec(out);
+    const counts = /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(out);
+    const proto = /Application protocol: (\S+)/.exec(out)?.[1];
+    if (!done || !counts) fail(`cannot read h2load output:\n${out}`);
+    // Without ALPN h2 h2load would fall back to HTTP/1.1 and still print numbers.
+    if (expect && proto !== expect) fail(`h2load ${url} spoke ${proto ?? 'nothing'}, not ${expect}:\n${out}`);
+    const [, , , requests, , failed, errored, timeout] = counts.map(Number);
+    const lines = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n') : [];
+    fs.rmSync(logFile, { force: true });
+    const times = new Float64Array(lines.length);
+    let k = 0;
+    for (const line of lines) {
+      const [, status, us] = line.split('\t');
+      if (us !== undefined && status !== '-1') times[k++] = Number(us);
+    }
+    const p99Ms = quantile(times.subarray(0, k), 0.99) / 1000;
+    if (!Number.isFinite(p99Ms)) fail(`h2load wrote no per-request times to ${logFile}:\n${out}`);
+    const tls = /TLS Protocol: (\S+)\s+Cipher: (\S+)/.exec(out);
+    return { rps: Number(done[1]), requests, p99Ms, errors: failed, errored: errored + timeout, proto, tls: tls ? `${tls[1]} ${tls[2]}` : undefined };
+  } };
+}
+
 /** Ports for servers that cannot listen on port 0 themselves (nginx, velo's --port). */
 async function reservePorts(n) {
   const servers = await Promise.all(Array.from({ length: n }, () => new Promise((resolve, reject) => {
@@ -212,9 +278,21 @@ async function reservePorts(n) {
   return ports;
 }
 
-function probe(url) {
+/** One GET of `url` (HTTP/1.1, over TLS for https:, or h2/h2c when `h2` is set), on a connection of its own. */
+function probe(url, h2 = false) {
   return new Promise((resolve) => {
-    const req = http.get(url, { agent: false, timeout: 1000 }, (res) => {
+    if (h2) {
+      const session = http2.connect(url, { rejectUnauthorized: false });
+      const done = (res) => { clearTimeout(timer); session.destroy(); resolve(res); };
+      const timer = setTimeout(() => done(undefined), 1000);
+      session.on('error', () => done(undefined));
+      const req = session.request({ ':path': new URL(url).pathname });
+      req.on('response', (headers) => { req.resume().on('end', () => done({ status: headers[':status'], backend: headers['x-backend'] })); });
+      req.on('error', () => done(undefined));
+      return;
+    }
+    const get = url.startsWith('https:') ? https.get : http.get;
+    const req = get(url, { agent: false, timeout: 1000, rejectUnauthorized: false }, (res) => {
       res.resume().on('end', () => resolve({ status: res.statusCode, backend: res.headers['x-backend'] })).on('error', () => resolve(undefined));
     });
     req.on('timeout', () => req.destroy()).on('error', () => resolve(undefined));
@@ -222,11 +300,11 @@ function probe(url) {
 }
 
 /** Polls until `url` has answered 200 from `spread` distinct X-Backend values, failing fast if `proc` dies. */
-async function waitReady(proc, url, spread = 1) {
+async function waitReady(proc, url, spread = 1, h2 = false) {
   const seen = new Set(), deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (proc?.isDead()) fail(`${proc.label} exited (${proc.exit}) before answering ${url}:\n${proc.tail()}`);
-    const res = await probe(url);
+    const res = await probe(url, h2);
     if (res?.status === 200) seen.add(res.backend ?? '');
     if (seen.size >= spread) return;
     if (res?.status !== 200) await sleep(100);
@@ -339,17 +417,43 @@ async function startTargets(rows, origins, nginx, baselineCli) {
     const proc = startProc('velo+store', process.execPath, [...veloArgs(storePort, origins, true), '-c', file], { env: veloEnv() });
     targets.store = { url: `http://127.0.0.1:${storePort}/`, proc };
   }
+  const upstream = `  upstream origins { ${origins.map((u) => `server ${u.slice(7)};`).join(' ')} keepalive 64; keepalive_requests 1000000; }\n`;
+  const location = ' location / { proxy_pass http://origins; proxy_http_version 1.1; proxy_set_header Connection "";\n' +
+    '    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; proxy_set_header X-Real-IP $remote_addr; proxy_set_header X-Forwarded-Proto $scheme; } }\n';
   if (need('nginx')) {
-    const upstream = `  upstream origins { ${origins.map((u) => `server ${u.slice(7)};`).join(' ')} keepalive 64; keepalive_requests 1000000; }\n`;
-    const server = '  server { listen 127.0.0.1:' + nginxPort + '; location / { proxy_pass http://origins; proxy_http_version 1.1; proxy_set_header Connection "";\n' +
-      '    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; proxy_set_header X-Real-IP $remote_addr; proxy_set_header X-Forwarded-Proto $scheme; } }\n';
+    const server = `  server { listen 127.0.0.1:${nginxPort};${location}`;
     targets.nginx = { url: `http://127.0.0.1:${nginxPort}/`, proc: await startNginx(nginx, 'nginx-lb', nginxConf(tmpDir, 'nginx-lb', 1, server, upstream)) };
+  }
+  // HTTP/2 rows: one velo with `listen.h2c`, one velo over TLS (h2 by ALPN, HTTP/1.1 for wrk),
+  // one nginx with an h2c listener and a TLS listener, each with the same flags as its HTTP/1.1 row.
+  if (need('velo-h2c')) {
+    const [port] = await reservePorts(1);
+    const file = path.join(tmpDir, 'h2c.yaml');
+    fs.writeFileSync(file, 'listen:\n  h2c: true\n');
+    const proc = startProc('velo (h2c)', process.execPath, [...veloArgs(port, origins, true), '-c', file], { env: veloEnv() });
+    targets['velo-h2c'] = { url: `http://127.0.0.1:${port}/`, proc, h2: true };
+  }
+  if (need('velo-h2') || need('velo-h1tls')) {
+    const [port] = await reservePorts(1);
+    const file = path.join(tmpDir, 'tls.yaml');
+    fs.writeFileSync(file, `listen:\n  tls: { cert: ${TLS_CERT}, key: ${TLS_KEY} }\n`);
+    const proc = startProc('velo (TLS)', process.execPath, [...veloArgs(port, origins, true), '-c', file], { env: veloEnv() });
+    for (const row of ['velo-h2', 'velo-h1tls']) if (need(row)) targets[row] = { url: `https://127.0.0.1:${port}/`, proc, h2: row === 'velo-h2' };
+  }
+  if (need('nginx-h2c') || need('nginx-h2') || need('nginx-h1tls')) {
+    const [h2cPort, tlsPort] = await reservePorts(2);
+    // nginx 1.22's default ssl_protocols still include TLSv1 and stop at 1.2 unless 1.3 is named; velo (Node) offers 1.2 and 1.3.
+    const servers = `  server { listen 127.0.0.1:${h2cPort} http2;${location}` +
+      `  server { listen 127.0.0.1:${tlsPort} ssl http2; ssl_certificate ${TLS_CERT}; ssl_certificate_key ${TLS_KEY}; ssl_protocols TLSv1.2 TLSv1.3;\n  ${location}`;
+    const proc = await startNginx(nginx, 'nginx-h2', nginxConf(tmpDir, 'nginx-h2', 1, servers, upstream));
+    if (need('nginx-h2c')) targets['nginx-h2c'] = { url: `http://127.0.0.1:${h2cPort}/`, proc, h2: true };
+    for (const row of ['nginx-h2', 'nginx-h1tls']) if (need(row)) targets[row] = { url: `https://127.0.0.1:${tlsPort}/`, proc, h2: row === 'nginx-h2' };
   }
   if (need('dashboard')) {
     const proc = startInTmux('velo+dashboard', [process.execPath, ...veloArgs(dashPort, origins, false)], path.join(tmpDir, 'dashboard.err'));
     targets.dashboard = { url: `http://127.0.0.1:${dashPort}/`, proc };
   }
-  for (const target of Object.values(targets)) await waitReady(target.proc, target.url, target.proc ? origins.length : 1);
+  for (const target of Object.values(targets)) await waitReady(target.proc, target.url, target.proc ? origins.length : 1, target.h2);
   return targets;
 }
 
@@ -357,7 +461,7 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b), h = s.length >
 const fmt = (n, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 function summarize(results) {
-  const rows = Object.entries(results).map(([row, runs]) => ({ row, rps: median(runs.map((r) => r.rps)), p99: median(runs.map((r) => r.p99Ms)), cpu: median(runs.filter((r) => r.cpu).map((r) => r.cpu.total)), runs, errors: runs.reduce((a, r) => a + r.errors, 0) }));
+  const rows = Object.entries(results).filter(([row]) => !isH2Row(row)).map(([row, runs]) => ({ row, rps: median(runs.map((r) => r.rps)), p99: median(runs.map((r) => r.p99Ms)), cpu: median(runs.filter((r) => r.cpu).map((r) => r.cpu.total)), runs, errors: runs.reduce((a, r) => a + r.errors, 0) }));
   const by = Object.fromEntries(rows.map((r) => [r.row, r]));
   const ratio = (a, b) => (by[a] && by[b] ? `${(by[a].rps / by[b].rps).toFixed(2)}x req/s, ${(by[a].p99 / by[b].p99).toFixed(2)}x p99` : 'n/a (not measured)');
   const ratios = [['velo / undici forwarder (the bar: >= 1.00x req/s, <= 1.00x p99)', ratio('velo', 'undici')], ...(by.baseline ? [['velo (baseline build) / undici forwarder', ratio('baseline', 'undici')], ['velo / velo (baseline build)', ratio('velo', 'baseline')]] : []), ['velo / http-proxy-3 forwarder', ratio('velo', 'hp3')], ['velo / bare origin', ratio('velo', 'bare')], ['velo / nginx', ratio('velo', 'nginx')]];
@@ -381,7 +485,34 @@ function summarize(results) {
   return { table, ratios, rows };
 }
 
-function writeDoc({ table, ratios }, { opts, loadgen, originKind, nginxVersion, loads }) {
+/** The HTTP/2 table (`--h2`): h2load rows and the HTTP/1.1-over-TLS rows measured with wrk, with the rows skipped and why. */
+function summarizeH2(results, { skipped, h2load, connections }) {
+  const all = Object.fromEntries(Object.entries(results).map(([row, runs]) => [row, {
+    row, runs, rps: median(runs.map((r) => r.rps)), p99: median(runs.map((r) => r.p99Ms)), cpu: median(runs.filter((r) => r.cpu).map((r) => r.cpu.total)),
+    errors: runs.reduce((a, r) => a + r.errors, 0), errored: runs.reduce((a, r) => a + (r.errored ?? 0), 0),
+  }]));
+  const rows = Object.values(all).filter((r) => isH2Row(r.row));
+  const x = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}x` : 'n/a');
+  const ratio = (a, b) => (all[a] && all[b] ? `${x(all[a].rps, all[b].rps)} req/s, ${x(all[a].p99, all[b].p99)} p99, ${x(all[a].cpu, all[b].cpu)} CPU/req` : undefined);
+  const tool = (row) => (usesH2load(row) ? `h2load -c${h2load?.clients} -m${h2load?.streams}` : `wrk -c${connections}`);
+  const cpuCell = (r) => (Number.isFinite(r.cpu) ? fmt(r.cpu, 1) : '—');
+  const errCell = (r) => (usesH2load(r.row) ? `${r.errors} failed, ${r.errored} errored` : String(r.errors));
+  const table = ['| target | load | req/s (median) | p99 ms (median) | CPU µs/req (median) | req/s per round | errors |', '| --- | --- | ---: | ---: | ---: | --- | ---: |',
+    ...rows.map((r) => `| ${label(r.row)} | ${tool(r.row)} | ${fmt(r.rps)} | ${fmt(r.p99, 2)} | ${cpuCell(r)} | ${r.runs.map((y) => fmt(y.rps)).join(' · ')} | ${errCell(r)} |`),
+    ...skipped.map(([row, why]) => `| ${label(row)} | — | skipped: ${why} | | | | |`)];
+  const ratios = [
+    ['velo h2c / nginx h2c', ratio('velo-h2c', 'nginx-h2c')],
+    ['velo h2c / nginx h2 (TLS)', ratio('velo-h2c', 'nginx-h2')],
+    ['velo h2 (TLS) / nginx h2 (TLS)', ratio('velo-h2', 'nginx-h2')],
+    ['velo HTTP/1.1 (TLS) / nginx HTTP/1.1 (TLS)', ratio('velo-h1tls', 'nginx-h1tls')],
+    ['velo h2 (TLS) / velo HTTP/1.1 (TLS) (h2load against wrk at different concurrency: CPU/req is the comparable figure)', ratio('velo-h2', 'velo-h1tls')],
+    ['velo h2c / velo (plain HTTP/1.1, wrk; the same caveat)', ratio('velo-h2c', 'velo')],
+  ].filter(([, v]) => v !== undefined);
+  const tls = rows.map((r) => [label(r.row), [...new Set(r.runs.map((y) => y.tls).filter(Boolean))].join(' / ')]).filter(([, t]) => t).map(([l, t]) => `${l}: ${t}`);
+  return { table, ratios, rows, tls, skipped };
+}
+
+function writeDoc({ table, ratios }, { opts, loadgen, originKind, nginxVersion, loads, h2 }) {
   const cpus = os.cpus(), has = (row) => opts.rows.includes(row);
   const old = fs.existsSync(DOC) ? fs.readFileSync(DOC, 'utf8') : '';
   const kept = old.includes(MARKER) ? old.slice(old.indexOf(MARKER) + MARKER.length) : old ? `\n\n${old}` : '\n';
@@ -401,9 +532,25 @@ function writeDoc({ table, ratios }, { opts, loadgen, originKind, nginxVersion, 
   ].filter(Boolean).join(' ');
   const text = `# Performance\n\n_Generated by \`npm run bench\`; everything above the bench:end marker is rewritten on each run._\n\n` +
     `- Date: ${new Date().toISOString().slice(0, 10)}\n- Machine: ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${cpus.length} cores, ${os.type()} ${os.release()}\n- Node: ${process.version}\n\n` +
-    `## Method\n\n${method}\n\n## Results\n\n${table.join('\n')}\n\n${ratios.map(([k, v]) => `- ${k}: ${v}`).join('\n')}\n\n${MARKER}${kept}`;
+    `## Method\n\n${method}\n\n## Results\n\n${table.join('\n')}\n\n${ratios.map(([k, v]) => `- ${k}: ${v}`).join('\n')}\n\n${h2 ? h2Section(h2, { opts, loadgen, nginxVersion }) : ''}${MARKER}${kept}`;
   fs.mkdirSync(path.dirname(DOC), { recursive: true });
   fs.writeFileSync(DOC, text);
+}
+
+/** The generated "HTTP/2 (h2load)" section of docs/performance.md. */
+function h2Section({ table, ratios, tls, rows }, { opts, loadgen, nginxVersion }) {
+  const has = (row) => rows.some((r) => r.row === row) || opts.rows.includes(row);
+  const h2load = opts.h2load;
+  const method = [
+    h2load?.run ? `${h2load.name} (Debian's nghttp2-client) with one thread, ${h2load.clients} clients (connections), at most ${h2load.streams} concurrent streams each, ${opts.seconds}s per run, \`GET /\`, in the same interleaved rounds and after the same 1s warm-up as the rows above.` : '',
+    h2load?.run ? 'p99: the 99th percentile (nearest rank) of the per-request times h2load writes with `--log-file` (from a request\'s start to the end of its response), over every request of the run; h2load\'s own summary has only min/max/mean/sd. Errors: h2load\'s `failed` (non-2xx/3xx responses and errored requests) and `errored` (stream resets, network failures, timeouts).' : '',
+    has('velo-h1tls') || has('nginx-h1tls') ? `HTTP/1.1 (TLS) rows: ${loadgen} as above (${opts.connections} connections) on the same TLS listener; wrk offers no ALPN, so the server picks HTTP/1.1.` : '',
+    'velo h2c: the velo row\'s flags plus `-c h2c.yaml` with `listen: { h2c: true }` (prior knowledge; the listener still serves HTTP/1.1). velo (TLS): the same with `listen.tls` on `fixtures/tls/cert.pem` (RSA 2048, self-signed) and `listen.http2` at its default (on): h2 by ALPN, else HTTP/1.1. Backends are spoken to in HTTP/1.1 in every row.',
+    has('nginx-h2c') || has('nginx-h2') || has('nginx-h1tls') ? `nginx${nginxVersion ? ` ${nginxVersion}` : ''}: one process, 1 worker, the nginx row's upstream and proxy settings, with \`listen ... http2\` (h2c with prior knowledge only: nginx 1.22 does not serve HTTP/1.1 on that port) and \`listen ... ssl http2\` with the same certificate and \`ssl_protocols TLSv1.2 TLSv1.3\` (1.22's default stops at TLSv1.2); \`keepalive_requests 1000000\` covers HTTP/2 connections too.` : '',
+    tls.length > 0 ? `TLS as h2load negotiated it: ${tls.join(', ')}.` : '',
+    'CPU µs/req as above: the target\'s process tree over the requests the load generator counted.',
+  ].filter(Boolean).join(' ');
+  return `## HTTP/2 (h2load)\n\n${method}\n\n${table.join('\n')}\n\n${ratios.map(([k, v]) => `- ${k}: ${v}`).join('\n')}${ratios.length ? '\n\n' : ''}`;
 }
 
 /** CPU µs per request over one run: the whole tree, and for a worker row its primary and each worker (busiest first). */
@@ -444,7 +591,17 @@ async function main() {
   const nginx = ensureTool('nginx', ['nginx-light', 'nginx']);
   if (!hadSystemNginx && fs.existsSync('/run/nginx.pid')) spawnSync(nginx.bin, ['-s', 'quit']);
   if (!nginx.bin) log(`nginx unavailable (${nginx.why}); origins are \`velo backend\` processes and the nginx row is skipped`);
-  const rows = opts.rows.filter((r) => r !== 'nginx' || nginx.bin);
+  // HTTP/2 rows that cannot run are left out with a reason, printed and written into the table.
+  const h2load = opts.rows.some(usesH2load) ? h2loadGenerator(opts) : undefined;
+  const skipped = [];
+  for (const row of opts.rows.filter(isH2Row)) {
+    const why = usesH2load(row) && h2load?.why ? h2load.why
+      : row.startsWith('nginx-') && !nginx.bin ? `nginx unavailable (${nginx.why})`
+      : H2_ROWS[row] === 'h1tls' && !loadgen.name.startsWith('wrk') ? 'HTTP/1.1 over TLS is measured with wrk, which is missing'
+      : undefined;
+    if (why) { skipped.push([row, why]); log(`skipping ${label(row)}: ${why}`); }
+  }
+  const rows = opts.rows.filter((r) => (r !== 'nginx' || nginx.bin) && !skipped.some(([s]) => s === r));
   if (rows.length === 0) fail('nothing to measure');
   if (rows.includes('dashboard') && !ensureTool('tmux', ['tmux']).bin) fail('the dashboard row needs tmux, which is missing and could not be installed');
   const nginxVersion = nginx.bin ? /nginx\/(\S+)/.exec(spawnSync(nginx.bin, ['-v'], { encoding: 'utf8' }).stderr)?.[1] : undefined;
@@ -454,8 +611,10 @@ async function main() {
   const targets = await startTargets(rows, origins.urls, nginx.bin, opts.baselineCli);
   const checkAlive = () => { for (const t of Object.values(targets)) if (t.proc?.isDead()) fail(`${t.proc.label} died (${t.proc.exit}):\n${t.proc.tail()}`); };
   if (opts.delayMs > 0 && !loadgen.name.startsWith('wrk')) fail('--delay-ms needs wrk');
-  log(`${loadgen.name}; warming up ${rows.join(', ')}`);
-  for (const row of rows) { await loadgen.run(targets[row].url, 1); checkAlive(); }
+  // The load generator of a row: h2load for h2c and h2 (checking it spoke that protocol), wrk (or autocannon) for the rest.
+  const run = (row, secs) => (usesH2load(row) ? h2load.run(targets[row].url, secs, H2_ROWS[row]) : loadgen.run(targets[row].url, secs));
+  log(`${loadgen.name}${h2load?.run ? `, ${h2load.name}` : ''}; warming up ${rows.join(', ')}`);
+  for (const row of rows) { await run(row, 1); checkAlive(); }
   const results = Object.fromEntries(rows.map((r) => [r, []]));
   const loads = [];
   for (let round = 0; round < opts.rounds; round++) {
@@ -465,18 +624,23 @@ async function main() {
       const target = targets[row];
       const before = target.proc?.pid ? cpuTree(target.proc.pid) : undefined;
       const startedAt = Date.now();
-      const r = await loadgen.run(target.url);
+      const r = await run(row);
       if (before) r.cpu = cpuPerRequest(target, before, cpuTree(target.proc.pid), r.requests, Date.now() - startedAt);
       checkAlive();
-      log(`round ${round + 1}/${opts.rounds} ${label(row)}: ${fmt(r.rps)} req/s, p99 ${fmt(r.p99Ms, 2)} ms${r.cpu ? `, ${fmt(r.cpu.total, 1)} CPU µs/req` : ''}${r.errors ? `, ${r.errors} errors` : ''}`);
+      log(`round ${round + 1}/${opts.rounds} ${label(row)}: ${fmt(r.rps)} req/s, p99 ${fmt(r.p99Ms, 2)} ms${r.cpu ? `, ${fmt(r.cpu.total, 1)} CPU µs/req` : ''}${r.errors ? `, ${r.errors} errors` : ''}${r.errored ? ` (${r.errored} errored)` : ''}`);
       results[row].push(r);
     }
   }
   const summary = summarize(results);
   console.log(`\n${summary.table.join('\n')}\n\n${summary.ratios.map(([k, v]) => `${k}: ${v}`).join('\n')}`);
   for (const r of summary.rows) if (r.errors) log(`warning: ${label(r.row)} had ${r.errors} socket errors or non-2xx responses`);
+  const h2 = opts.rows.some(isH2Row) ? summarizeH2(results, { skipped, h2load: h2load?.run ? h2load : undefined, connections: opts.connections }) : undefined;
+  if (h2) {
+    console.log(`\nHTTP/2 (h2load)\n\n${h2.table.join('\n')}\n\n${h2.ratios.map(([k, v]) => `${k}: ${v}`).join('\n')}`);
+    for (const r of h2.rows) if (r.errors) log(`warning: ${label(r.row)} had ${r.errors} failed requests or socket errors`);
+  }
   if (opts.dryRun) return log('--dry-run: docs/performance.md left as it was');
-  writeDoc(summary, { opts: { ...opts, rows }, loadgen: loadgen.name, originKind: origins.kind, nginxVersion, loads });
+  writeDoc(summary, { opts: { ...opts, rows, h2load: h2load?.run ? h2load : undefined }, loadgen: loadgen.name, originKind: origins.kind, nginxVersion, loads, h2 });
   log(`wrote ${path.relative(process.cwd(), DOC)}`);
 }
 
