@@ -83,8 +83,8 @@ function unary(c: ReturnType<typeof echoClient>, req: Partial<EchoRequest>, opti
   return new Promise((resolve) => {
     let trailers: grpc.Metadata | undefined;
     const call = c.Unary(req, new grpc.Metadata(), options, (error: grpc.ServiceError | null, reply: EchoReply) => {
-      // grpc-js reports the status (with trailers) before the callback.
-      resolve(error ? { error, trailers: error.metadata } : { reply, trailers });
+      // grpc-js calls back before it emits 'status' (with the trailers): wait a tick for it.
+      setImmediate(() => resolve(error ? { error, trailers: error.metadata } : { reply, trailers }));
     }) as grpc.ClientUnaryCall;
     call.on('status', (s: grpc.StatusObject) => (trailers = s.metadata));
   });
