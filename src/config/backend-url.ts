@@ -34,7 +34,7 @@ export function backendUrlProblem(input: string): { message: string; hint: strin
   if (url.search !== '' || url.hash !== '' || s.endsWith('?') || s.endsWith('#')) {
     return { message: `"${s}" has a query or fragment`, hint: 'a backend URL is scheme, host, port and an optional base path such as /app' };
   }
-  if (url.pathname.replace(/\/+$/, '').includes('//')) {
+  if (basePathOf(url).includes('//')) {
     return { message: `"${s}" has an empty path segment (//)`, hint: 'write the base path once, e.g. http://127.0.0.1:8081/app' };
   }
   return undefined;
@@ -51,6 +51,13 @@ export function normalizeBackendUrl(input: string): string {
   if (problem !== undefined) throw new VeloError('E_BAD_REQUEST', `${problem.message} (${problem.hint})`);
   const url = new URL(input.trim());
   // WHATWG URL already lower-cases scheme and host and drops the scheme's default port.
-  const path = url.pathname.replace(/\/+$/, '');
-  return `${url.protocol}//${url.host}${path}`;
+  return `${url.protocol}//${url.host}${basePathOf(url)}`;
+}
+
+/**
+ * A backend URL's base path: its path without trailing `/` (`http://b/app/` -> `/app`), `''`
+ * for none. Every path velo sends that backend, health checks included, goes under it.
+ */
+export function basePathOf(url: URL): string {
+  return url.pathname.replace(/\/+$/, '');
 }

@@ -18,6 +18,7 @@
  *   good answer, says so once per failure streak (event, `velo_dns_lookup_failures_total`), and
  *   is retried after `min_ttl`, doubling up to `max_ttl`; a success ends the streak and says so.
  */
+import { basePathOf } from '../config/backend-url.js';
 import type { BackendConfig, PoolConfig } from '../config/types.js';
 import { hasHostName } from '../config/schema-dns.js';
 import type { DesiredBackend } from '../engine/control.js';
@@ -198,7 +199,7 @@ export class DnsProvider {
       for (const b of this.namedBackends()) {
         const url = new URL(b.url);
         for (const a of addressesOf(url.hostname.toLowerCase())) {
-          put({ url: `${url.protocol}//${urlHost(a)}${url.port !== '' ? `:${url.port}` : ''}${url.pathname.replace(/\/+$/, '')}`, weight: b.weight, name: `${url.host}#${a.address}`, ...(b.maintenance === true ? { maintenance: true } : {}) });
+          put({ url: `${url.protocol}//${urlHost(a)}${url.port !== '' ? `:${url.port}` : ''}${basePathOf(url)}`, weight: b.weight, name: `${url.host}#${a.address}`, ...(b.maintenance === true ? { maintenance: true } : {}) });
         }
       }
     }

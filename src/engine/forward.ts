@@ -22,9 +22,9 @@ import { sendError } from './reply.js';
 import { countFinished, type ForwardEnv, type TerminationCause } from './request-record.js';
 import { Attempt, AttemptCancelled, AttemptTimedOut, InvalidUpstreamResponse, type AttemptOwner, type UpstreamTrailers } from './attempt.js';
 import { Tunnel, type TunnelEnd } from './tunnel.js';
-import { http1RawHeaders } from './http2-request.js';
+import { http1RawHeaders, isHttp2, writeHttp2Head } from './http2-request.js';
 import { grpcDeadlineAt, upstreamProtocolHeaders } from './grpc.js';
-import { relayTrailers, writeHttp2Head } from './trailers.js';
+import { relayTrailers } from './trailers.js';
 
 const CONNECT_ERRORS = new Set([
   'ECONNREFUSED',
@@ -117,7 +117,7 @@ export class ForwardRequest implements AttemptOwner {
     this.body = body ?? (upgrade === undefined && hasRequestBody(req) ? new RequestBody(req, pool.config.retry.maxBodyBytes) : undefined);
     const trace = env.trace(req.headers.traceparent);
     this.traceId = trace?.traceId;
-    this.h2 = req.httpVersionMajor === 2;
+    this.h2 = isHttp2(req);
     this.deadlineAt = grpcDeadlineAt(req.headers, this.startedAt);
     this.headers = upstreamRequestHeaders(this.h2 ? http1RawHeaders(req.rawHeaders) : req.rawHeaders, this.h2 ? undefined : req.headers.connection, {
       peerIp,
@@ -195,7 +195,7 @@ export class ForwardRequest implements AttemptOwner {
     const headers = this.pool.config.requestHeaders === undefined ? this.headers : applyHeaderRules(this.headers, this.pool.config.requestHeaders, this.headerVars(upstream));
     upstream.dispatcher.dispatch(
       {
-        path: this.pool.config.rewrite === undefined && upstream.basePath === '' ? this.target.path : backendPath(this.target.path, this.pool.config.rewrite, upstream.basePath),
+        path: backendPath(this.target.path, this.pool.config.rewrite, upstream.basePath),
         method: this.req.method!,
         headers: upstreamProtocolHeaders(headers, this.req.headers, upstream.protocol, this.deadlineAt, this.env.clock()),
         // undici streams async iterables (client-h1 writeIterable); its types only list Readable.

@@ -8,6 +8,7 @@
  * names what velo decided, the same for every client, and a gRPC status is derived from it here.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { writeHttp2Head } from './http2-request.js';
 
 /** gRPC status codes (https://github.com/grpc/grpc/blob/master/doc/statuscodes.md). */
 export const GrpcStatus = {
@@ -111,10 +112,8 @@ export function writeGrpcError(res: ServerResponse, http2: boolean, status: numb
   }
   if (http2) {
     delete fields['connection'];
-    // Set, not written: Node's compatibility writeHead() sends the HEADERS frame at once, and
-    // only a head first sent by end() carries END_STREAM, which makes it Trailers-Only.
-    res.statusCode = 200;
-    for (const [name, value] of Object.entries(fields)) res.setHeader(name, value);
+    // A Trailers-Only head: set, to go out with end() as one HEADERS frame with END_STREAM.
+    writeHttp2Head(res, 200, Object.entries(fields).flatMap(([name, value]) => [name, String(value)]));
   } else {
     res.writeHead(200, 'OK', { ...fields, 'content-length': 0 });
   }

@@ -1,11 +1,17 @@
 /**
  * What an HTTP/2 request (node:http2's compatibility `Http2ServerRequest`, handed to the same
- * pipeline as an HTTP/1.1 `IncomingMessage`) needs before it is forwarded. Backends are
+ * pipeline as an HTTP/1.1 `IncomingMessage`) needs before it is forwarded, and how its response
+ * head is written. Backends are
  * spoken to in HTTP/1.1 unless the pool says otherwise, so the request is put in HTTP/1.1
  * terms here, once (RFC 9113 section 8.3 and 8.2.3).
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
+
+/** True for node:http2's compatibility response (an HTTP/2 stream), which velo passes as a ServerResponse. */
+export function isHttp2Response(res: ServerResponse): boolean {
+  return (res as { stream?: unknown }).stream !== undefined;
+}
 
 /** True for a request that arrived on an HTTP/2 stream. */
 export function isHttp2(req: IncomingMessage): boolean {
@@ -50,4 +56,27 @@ export function http1RawHeaders(raw: readonly string[]): string[] {
 /** True when the HTTP/2 request has a body: its HEADERS frame did not end the stream. */
 export function http2HasBody(req: IncomingMessage): boolean {
   return !(req as unknown as Http2ServerRequest).stream.endAfterHeaders;
+}
+
+/**
+ * Starts an HTTP/2 client's response with the backend's status and `headers` (a flat list). A
+ * gRPC Trailers-Only answer (`grpc-status` in the headers, PROTOCOL-HTTP2.md) is only set, to go
+ * out with `res.end()` as one HEADERS frame with END_STREAM: Node's compatibility `writeHead()`
+ * sends the frame at once without it, and the empty end that follows carries no grpc-status,
+ * which gRPC clients read as an INTERNAL error.
+ */
+export function writeHttp2Head(res: ServerResponse, status: number, headers: string[]): void {
+  let trailersOnly = false;
+  for (let i = 0; i < headers.length && !trailersOnly; i += 2) trailersOnly = headers[i]!.toLowerCase() === 'grpc-status';
+  if (!trailersOnly) {
+    res.writeHead(status, headers);
+    return;
+  }
+  const fields = new Map<string, string[]>();
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!.toLowerCase();
+    fields.set(name, [...(fields.get(name) ?? []), headers[i + 1]!]);
+  }
+  res.statusCode = status;
+  for (const [name, values] of fields) res.setHeader(name, values.length === 1 ? values[0]! : values);
 }

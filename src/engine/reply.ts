@@ -6,11 +6,7 @@
  */
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import { isGrpcRequest, writeGrpcError } from './grpc-reply.js';
-
-/** True for node:http2's compatibility response (an HTTP/2 stream), which velo passes as a ServerResponse. */
-export function isHttp2Response(res: ServerResponse): boolean {
-  return (res as { stream?: unknown }).stream !== undefined;
-}
+import { isHttp2Response } from './http2-request.js';
 
 /**
  * Never throws: a response that cannot be written is cut. Returns the body bytes written (0

@@ -45,6 +45,5 @@ export function joinBasePath(basePath: string, path: string): string {
  * backend's own base path. Returns `path` itself when there is neither.
  */
 export function backendPath(path: string, rewrite: PathRewrite | undefined, basePath: string): string {
-  const rewritten = rewrite === undefined ? path : rewritePath(path, rewrite);
-  return basePath === '' ? rewritten : `${basePath}${rewritten}`;
+  return joinBasePath(basePath, rewrite === undefined ? path : rewritePath(path, rewrite));
 }

@@ -9,7 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { UpstreamTrailers } from './attempt.js';
 import { acceptsTrailers } from './grpc.js';
-import { isHttp2Response } from './reply.js';
+import { isHttp2Response } from './http2-request.js';
 
 const NEVER_TRAILERS = new Set([
   'connection',
@@ -50,29 +50,6 @@ export function trailerFields(trailers: UpstreamTrailers): Record<string, string
     }
   }
   return any ? out : undefined;
-}
-
-/**
- * Starts an HTTP/2 client's response with the backend's status and `headers` (a flat list). A
- * gRPC Trailers-Only answer (`grpc-status` in the headers, PROTOCOL-HTTP2.md) is only set, to go
- * out with `res.end()` as one HEADERS frame with END_STREAM: Node's compatibility `writeHead()`
- * sends the frame at once without it, and the empty end that follows carries no grpc-status,
- * which gRPC clients read as an INTERNAL error.
- */
-export function writeHttp2Head(res: ServerResponse, status: number, headers: string[]): void {
-  let trailersOnly = false;
-  for (let i = 0; i < headers.length && !trailersOnly; i += 2) trailersOnly = headers[i]!.toLowerCase() === 'grpc-status';
-  if (!trailersOnly) {
-    res.writeHead(status, headers);
-    return;
-  }
-  const fields = new Map<string, string[]>();
-  for (let i = 0; i < headers.length; i += 2) {
-    const name = headers[i]!.toLowerCase();
-    fields.set(name, [...(fields.get(name) ?? []), headers[i + 1]!]);
-  }
-  res.statusCode = status;
-  for (const [name, values] of fields) res.setHeader(name, values.length === 1 ? values[0]! : values);
 }
 
 /** Adds the backend's trailers to `res` when the client can receive them; call before `res.end()`. */

@@ -10,6 +10,7 @@ import type { Upstream } from '../upstream/upstream.js';
 import type { HealthState } from './hysteresis.js';
 import { grpcProbe } from './grpc-check.js';
 import { joinBasePath } from '../engine/rewrite-path.js';
+import { basePathOf } from '../config/backend-url.js';
 
 export interface ProbeResult {
   ok: boolean;
@@ -141,7 +142,7 @@ export const networkProbe = async (upstream: ProbeTarget, config: HealthCheckCon
   }
   try {
     // Under the backend's base path, like every request sent to it (docs/rewriting.md).
-    const res = await request(new URL(joinBasePath(upstream.url.pathname.replace(/\/+$/, ''), config.path), upstream.url.origin), {
+    const res = await request(new URL(joinBasePath(basePathOf(upstream.url), config.path), upstream.url.origin), {
       method: 'GET',
       // An https backend is probed with its pool's TLS settings (CA, client certificate, SNI).
       dispatcher: upstream.probeDispatcher ?? probeAgent,

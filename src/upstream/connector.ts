@@ -124,8 +124,8 @@ export function createConnector(options: ConnectorOptions): buildConnector.conne
   return (opts, callback) =>
     base(tls !== undefined ? { ...opts, servername: undefined } : opts, (err, socket) => {
       if (err !== null) return callback(err, null);
-      if (protocol === 'h2' && (socket as Socket & { alpnProtocol?: string | false }).alpnProtocol !== 'h2') {
-        const selected = (socket as Socket & { alpnProtocol?: string | false }).alpnProtocol;
+      const selected = (socket as Socket & { alpnProtocol?: string | false }).alpnProtocol;
+      if (protocol === 'h2' && selected !== 'h2') {
         socket!.destroy();
         return callback(new UpstreamConnectError(`the backend did not select h2 by ALPN (${selected === false || selected === undefined ? 'no protocol selected' : `selected ${selected}`}); protocol h2 needs an HTTP/2 TLS backend`), null);
       }

@@ -14,6 +14,7 @@ import { createConnector } from './connector.js';
 import { upstreamTlsOptions, type UpstreamTlsOptions } from './upstream-tls.js';
 import { http2Dispatch, poolShape } from './h2.js';
 import { connectLookup, type ConnectLookup } from '../discovery/dns-lookup.js';
+import { basePathOf } from '../config/backend-url.js';
 
 export interface UpstreamCounters {
   /** Attempts that reached this backend and ended (any outcome). */
@@ -120,7 +121,7 @@ export class Upstream implements Balanceable {
   constructor(id: string, config: { url: string; weight: number; name?: string; drain?: boolean; maintenance?: boolean }, pool: PoolConfig, deps: UpstreamDeps) {
     this.id = id;
     this.url = new URL(config.url);
-    this.basePath = this.url.pathname.replace(/\/+$/, '');
+    this.basePath = basePathOf(this.url);
     this.name = config.name ?? `${this.url.host}${this.basePath}`;
     this.weight = config.weight;
     this.draining = config.drain === true;
